@@ -1,0 +1,50 @@
+#include "cmd/load.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+extern char** environ;
+
+namespace rp::cmd {
+
+EnvMap current_environment() {
+  EnvMap env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry = *e;
+    auto eq = entry.find('=');
+    if (eq != std::string_view::npos) env[std::string(entry.substr(0, eq))] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+Loaded load(const ProjectArgs& args, const EnvMap& env) {
+  Loaded out;
+  out.global = load_global_config(env, out.errors);
+  LoadOptions options;
+  if (args.procfile) options.procfile = *args.procfile;
+  if (args.env_files) {
+    std::vector<std::filesystem::path> files;
+    std::string_view rest = *args.env_files;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      if (!item.empty()) files.push_back(std::filesystem::absolute(item));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    options.env_files = files;
+  }
+  options.formation = args.formation;
+  options.only = args.processes;
+  out.project = load_project(std::filesystem::current_path(), options, env, out.global,
+                             out.errors);
+  if (!out.errors.empty()) out.project.reset();
+  return out;
+}
+
+void print_errors(const Diagnostics& errors) {
+  for (const auto& e : errors) fmt::print(stderr, "{}\n", e.str());
+}
+
+}  // namespace rp::cmd

@@ -1,0 +1,28 @@
+// Reading the current project the same way for every command, and reporting its mistakes.
+#pragma once
+
+#include <optional>
+
+#include "cmd/commands.hpp"
+#include "supervisor/diagnostic.hpp"
+#include "supervisor/dotenv.hpp"
+#include "supervisor/global_config.hpp"
+#include "supervisor/project.hpp"
+
+namespace rp::cmd {
+
+// This process's environment: what the project's processes inherit.
+EnvMap current_environment();
+
+struct Loaded {
+  GlobalConfig global;
+  std::optional<Project> project;  // nullopt when `errors` is not empty
+  Diagnostics errors;
+};
+
+Loaded load(const ProjectArgs& args, const EnvMap& env);
+
+// One diagnostic a line on stderr.
+void print_errors(const Diagnostics& errors);
+
+}  // namespace rp::cmd

@@ -1,0 +1,37 @@
+// `rp run CMD...`: a one-off command with the project's environment (a console, a migration).
+// rp replaces itself with the command, so its exit status, signals and terminal are the command's.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cmd/load.hpp"
+#include "supervisor/environment.hpp"
+
+namespace rp::cmd {
+
+int run(const ProjectArgs& args, const std::vector<std::string>& command) {
+  EnvMap inherited = current_environment();
+  auto loaded = load(args, inherited);
+  if (!loaded.project) {
+    print_errors(loaded.errors);
+    return 1;
+  }
+  EnvMap env = inherited;
+  for (const auto& [k, v] : loaded.project->env) env[k] = v;
+  env["RP_APP"] = loaded.project->name;
+  auto block = environment_block(env);
+  std::vector<char*> envp;
+  for (auto& e : block) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_store = command;
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execvpe(argv[0], argv.data(), envp.data());
+  fmt::print(stderr, "rp run: cannot run '{}': {}\n", command[0], std::strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}
+
+}  // namespace rp::cmd

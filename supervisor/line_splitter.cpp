@@ -1,0 +1,30 @@
+#include "supervisor/line_splitter.hpp"
+
+namespace rp {
+
+std::vector<std::string> LineSplitter::feed(std::string_view bytes) {
+  std::vector<std::string> lines;
+  for (char c : bytes) {
+    if (c == '\n') {
+      if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
+      lines.push_back(std::move(partial_));
+      partial_.clear();
+      continue;
+    }
+    partial_ += c;
+    if (partial_.size() >= max_line_) {
+      lines.push_back(std::move(partial_));
+      partial_.clear();
+    }
+  }
+  return lines;
+}
+
+std::string LineSplitter::take_partial() {
+  std::string out = std::move(partial_);
+  partial_.clear();
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return out;
+}
+
+}  // namespace rp

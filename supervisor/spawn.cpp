@@ -1,0 +1,70 @@
+#include "supervisor/spawn.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/start_dir.hpp>
+#include <boost/process/v2/stdio.hpp>
+#include <csignal>
+#include <cstring>
+
+namespace bp = boost::process::v2;
+
+namespace rp {
+namespace {
+
+// Runs in the child between fork and exec.
+struct OwnGroupDiesWithParent {
+  pid_t parent;
+
+  boost::system::error_code on_exec_setup(bp::posix::default_launcher&,
+                                          const bp::filesystem::path&, const char* const*) {
+    if (::setpgid(0, 0) != 0) return {errno, boost::system::system_category()};
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return {errno, boost::system::system_category()};
+    // rp may have died between fork and prctl; then nobody would ever stop this process.
+    if (::getppid() != parent) ::_exit(1);
+    // rp's signal handling must not leak into the app: default dispositions, nothing blocked.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    return {};
+  }
+};
+
+}  // namespace
+
+std::optional<Spawned> spawn_process(boost::asio::io_context& io, const SpawnRequest& request,
+                                     std::string& error) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    error = std::string("pipe: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::vector<const char*> env;
+  for (const auto& e : request.env) env.push_back(e.c_str());
+  env.push_back(nullptr);
+
+  boost::system::error_code ec;
+  bp::posix::default_launcher launcher;
+  launcher.env = env.data();
+  auto process = launcher(io, ec, bp::filesystem::path("/bin/sh"),
+                          std::vector<std::string>{"-c", request.command},
+                          bp::process_stdio{nullptr, pipe_fds[1], pipe_fds[1]},
+                          bp::process_start_dir{request.dir.string()},
+                          OwnGroupDiesWithParent{::getpid()});
+  ::close(pipe_fds[1]);
+  if (ec) {
+    ::close(pipe_fds[0]);
+    error = ec.message();
+    return std::nullopt;
+  }
+  Spawned spawned{process.id(), pipe_fds[0]};
+  process.detach();  // rp waits for its children itself (it also reaps adopted orphans)
+  return spawned;
+}
+
+}  // namespace rp

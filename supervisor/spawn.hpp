@@ -1,0 +1,33 @@
+// Starting one process the way rp runs them all: under `/bin/sh -c`, in its own process group
+// (so a stop reaches everything it started), killed by the kernel if rp dies (PR_SET_DEATHSIG),
+// stdin from /dev/null, stdout and stderr into one pipe so their order is kept.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace rp {
+
+struct SpawnRequest {
+  std::string command;            // run by /bin/sh -c
+  std::vector<std::string> env;   // "KEY=value"
+  std::filesystem::path dir;
+};
+
+struct Spawned {
+  pid_t pid = -1;      // also the process group id
+  int output_fd = -1;  // read end of the stdout+stderr pipe, owned by the caller
+};
+
+std::optional<Spawned> spawn_process(boost::asio::io_context& io, const SpawnRequest& request,
+                                     std::string& error);
+
+}  // namespace rp

@@ -1,0 +1,24 @@
+// Small helpers for reading the user's text files the same way everywhere: a UTF-8 byte order mark
+// is skipped and CRLF line ends are accepted, so a file saved by any editor reads the same.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rp {
+
+// The file's bytes, or nullopt when it cannot be read.
+std::optional<std::string> read_text_file(const std::filesystem::path& path);
+
+// Without a leading UTF-8 byte order mark.
+std::string_view strip_bom(std::string_view text);
+
+// The lines of `text` (BOM stripped), without their "\n" or "\r\n".
+std::vector<std::string_view> split_lines(std::string_view text);
+
+std::string_view trim(std::string_view s);
+
+}  // namespace rp
