@@ -46,15 +46,16 @@ int main(int argc, char** argv) {
   check_cmd->callback([&] { std::exit(rp::cmd::check(check_args, check_json)); });
 
   rp::cmd::ProjectArgs run_args;
-  std::vector<std::string> run_command;
-  auto* run_cmd = app.add_subcommand("run", "Run a one-off command with the project's environment");
+  auto* run_cmd = app.add_subcommand(
+      "run", "Run a one-off command with the project's environment: rp run [-f ..] [-e ..] CMD...");
   add_project_options(run_cmd, run_args);
-  run_cmd->add_option("CMD", run_command, "the command and its arguments")->required();
+  // Everything from the first word that is not rp's own option on is the command, verbatim.
   run_cmd->prefix_command();
+  run_cmd->footer("CMD... is run as given (no shell), with .env and rp.yaml env applied.");
   run_cmd->callback([&] {
-    auto rest = run_cmd->remaining();
-    run_command.insert(run_command.end(), rest.begin(), rest.end());
-    std::exit(rp::cmd::run(run_args, run_command));
+    auto command = run_cmd->remaining();
+    if (command.empty()) throw CLI::RequiredError("CMD");
+    std::exit(rp::cmd::run(run_args, command));
   });
 
   CLI11_PARSE(app, argc, argv);

@@ -11,11 +11,13 @@ std::vector<std::string> LineSplitter::feed(std::string_view bytes) {
       partial_.clear();
       continue;
     }
-    partial_ += c;
+    // Cut only once more than max_line_ bytes arrived, so a line of exactly max_line_ bytes and
+    // its newline give one line, not that line and an empty one.
     if (partial_.size() >= max_line_) {
       lines.push_back(std::move(partial_));
       partial_.clear();
     }
+    partial_ += c;
   }
   return lines;
 }

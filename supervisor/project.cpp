@@ -158,7 +158,8 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
     }
   }
 
-  // PROC...: only these services start.
+  // PROC...: only these services start. rp.yaml's web is checked against all of them first.
+  const bool web_known = config.web && find(project.services, *config.web);
   if (!options.only.empty()) {
     for (const auto& name : options.only) {
       if (!find(project.services, name)) {
@@ -174,7 +175,7 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
 
   // The web process: rp.yaml's, else "web", else the first service.
   if (config.web) {
-    if (find(project.services, *config.web) || !options.only.empty()) {
+    if (web_known) {
       project.web = *config.web;
     } else {
       errors.push_back({yaml_name, config.web_position.line, config.web_position.column,

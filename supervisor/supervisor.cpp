@@ -306,9 +306,11 @@ struct Supervisor::Impl {
     inst.pid = -1;
     const bool is_task = inst.spec->kind == ProcessKind::task;
     if (!stopping) {
-      // What the leader left behind in its group goes with it: a service restarts whole.
+      // What the leader left behind in its group goes with it: a service restarts whole. The
+      // group id is then let go, so no later signal can reach a group that reuses the number.
       ::kill(-inst.group, SIGKILL);
       guardian.forget(inst.group);
+      inst.group = -1;
     }
     console.event(fmt::format("{} {}", inst.label, describe_status(status)));
     if (stopping) {
@@ -385,7 +387,8 @@ struct Supervisor::Impl {
     for (auto* list : {&tasks, &services}) {
       for (auto& inst : *list) {
         if (inst->group <= 0) continue;
-        if (live_group_members(inst->group).empty()) continue;
+        // Done when the leader is reaped (its exit is reported) and its group is empty.
+        if (inst->pid <= 0 && live_group_members(inst->group).empty()) continue;
         if (now >= stop_started + inst->spec->stop_timeout) ::kill(-inst->group, SIGKILL);
         alive = true;
       }

@@ -1,0 +1,187 @@
+"""Fixtures for end-to-end tests: the real `rp` binary, a scratch project directory and RP_HOME
+per test, and a handle on a running `rp up` that reads its output and, whatever happens, leaves
+no process behind (every pid it saw is killed at teardown)."""
+
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+RP_BIN = os.environ.get("RP_BIN", str(ROOT / "build" / "rp"))
+
+
+def process_alive(pid):
+    """True unless the process is gone or a zombie (nobody may reap orphans here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    state = stat[stat.rfind(")") + 2]
+    return state not in "ZX"
+
+
+def pids_with_env(key, value):
+    """Live processes whose environment has key=value."""
+    marker = f"{key}={value}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if marker in env and process_alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+class Project:
+    """A scratch project directory; `app` is its unique name (it is also the directory name)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.app = path.name
+
+    def write(self, name, text):
+        p = self.path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+
+    def leftover_pids(self):
+        return pids_with_env("RP_APP", self.app)
+
+
+class RpProcess:
+    """A running `rp` command whose stdout+stderr is collected line by line."""
+
+    def __init__(self, args, cwd, env):
+        self.proc = subprocess.Popen(
+            [RP_BIN, *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.lines = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            with self._cond:
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self._cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def output(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def wait_for(self, pattern, timeout=15.0, count=1):
+        """The first `count` matches of regex `pattern` in the output; fails the test on timeout."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                matches = [m for m in map(rx.search, self.lines) if m]
+                if len(matches) >= count:
+                    return matches[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    pytest.fail(f"no {count}x /{pattern}/ in rp output after {timeout}s:\n"
+                                + "\n".join(self.lines[-60:]))
+                self._cond.wait(min(left, 0.1))
+
+    def started_pids(self):
+        """Pids from rp's own "started (pid N" events."""
+        return [int(m.group(1)) for m in map(re.compile(r"started \(pid (\d+)").search,
+                                             self.lines) if m]
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=30.0):
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+
+@pytest.fixture
+def rp_home(tmp_path):
+    home = tmp_path / "rp-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def project(tmp_path, request):
+    safe = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
+    path = tmp_path / f"p-{safe}-{os.getpid() % 1000}"
+    path.mkdir()
+    return Project(path)
+
+
+@pytest.fixture
+def rp_env(rp_home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RP_")}
+    env.update({"RP_HOME": str(rp_home), "NO_COLOR": "1", "RP_HTTP_PORT": "7780"})
+    return env
+
+
+@pytest.fixture
+def rp(project, rp_env):
+    """Starts rp commands in the project; at teardown kills whatever they left, by pid."""
+    started = []
+
+    def start(*args, cwd=None, env=None):
+        p = RpProcess(list(args), cwd or project.path, env or rp_env)
+        started.append(p)
+        return p
+
+    yield start
+
+    for p in started:
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait()
+    pids = set(project.leftover_pids())
+    for p in started:
+        pids.update(p.started_pids())
+    for pid in pids:
+        if process_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def run_rp(args, cwd, env, timeout=30, input=None):
+    """Runs an rp command to completion: (exit code, stdout, stderr)."""
+    r = subprocess.run([RP_BIN, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                       timeout=timeout, input=input)
+    return r.returncode, r.stdout, r.stderr
