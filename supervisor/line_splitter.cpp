@@ -11,9 +11,10 @@ std::vector<std::string> LineSplitter::feed(std::string_view bytes) {
       partial_.clear();
       continue;
     }
-    // Cut only once more than max_line_ bytes arrived, so a line of exactly max_line_ bytes and
-    // its newline give one line, not that line and an empty one.
-    if (partial_.size() >= max_line_) {
+    // Cut only once more than max_line_ bytes arrived, and not before a '\r' (it may be the start
+    // of "\r\n"), so a line of exactly max_line_ bytes and its line end give one line, not that
+    // line and an empty one.
+    if (partial_.size() >= max_line_ && c != '\r') {
       lines.push_back(std::move(partial_));
       partial_.clear();
     }

@@ -75,6 +75,8 @@ TEST_CASE("line_splitter: a line of exactly max_line is one line", "[line_splitt
   CHECK_FALSE(s.has_partial());
   CHECK(s.feed("abcd") == Lines{});
   CHECK(s.feed("\n") == Lines{"abcd"});
+  // a CR at the limit that does not end the line stays with the cut part
+  CHECK(s.feed("abcd\rx\n") == Lines{"abcd\r", "x"});
 }
 
 TEST_CASE("line_splitter: the default limit is 16 KiB", "[line_splitter]") {
