@@ -62,7 +62,8 @@ GlobalConfig parse_global_config(std::string_view text, const std::string& path,
     const YAML::Node& v = entry.second;
     if (!r.known_key(k, "config.yaml",
                      {"tlds", "http_port", "https_port", "dns_port", "bind", "idle_timeout",
-                      "port_range"})) {
+                      "port_range", "proxy_threads", "header_timeout", "keepalive_timeout",
+                      "connect_timeout", "max_connections"})) {
       continue;
     }
     const std::string& key = k.Scalar();
@@ -102,6 +103,20 @@ GlobalConfig parse_global_config(std::string_view text, const std::string& path,
       }
     } else if (key == "idle_timeout") {
       if (auto d = r.duration(v, "idle_timeout")) config.idle_timeout = *d;
+    } else if (key == "proxy_threads") {
+      if (auto n = r.integer(v, "proxy_threads", 0, 256)) config.proxy_threads = *n;
+    } else if (key == "max_connections") {
+      if (auto n = r.integer(v, "max_connections", 1, 1'000'000)) config.max_connections = *n;
+    } else if (key == "header_timeout" || key == "keepalive_timeout" ||
+               key == "connect_timeout") {
+      auto d = r.duration(v, key);
+      if (d && d->count() == 0) {
+        r.error(v, fmt::format("{} cannot be 0", key), "give a duration such as 30s");
+      } else if (d) {
+        (key == "header_timeout"      ? config.header_timeout
+         : key == "keepalive_timeout" ? config.keepalive_timeout
+                                      : config.connect_timeout) = *d;
+      }
     } else if (key == "port_range") {
       auto s = r.string(v, "port_range");
       if (!s) continue;

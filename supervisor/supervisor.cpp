@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "supervisor/app_status.hpp"
 #include "supervisor/backoff.hpp"
 #include "supervisor/environment.hpp"
 #include "supervisor/line_splitter.hpp"
@@ -47,9 +48,10 @@ int exit_code_of(int status) {
 // closes, which may be after the process itself exited (a child of it may still write).
 class OutputReader : public std::enable_shared_from_this<OutputReader> {
  public:
-  OutputReader(asio::io_context& io, int fd, Console& console, std::string label, int color)
+  OutputReader(asio::io_context& io, int fd, Console& console, std::string label, int color,
+               std::shared_ptr<InstanceStatus> status)
       : pipe_(io, fd), flush_timer_(io), console_(console), label_(std::move(label)),
-        color_(color) {
+        color_(color), status_(std::move(status)) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
 
@@ -63,10 +65,15 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
     while ((n = ::read(pipe_.native_handle(), buffer_.data(), buffer_.size())) > 0) {
       print(splitter_.feed({buffer_.data(), static_cast<std::size_t>(n)}));
     }
-    if (splitter_.has_partial()) console_.line(label_, color_, splitter_.take_partial());
+    if (splitter_.has_partial()) show(splitter_.take_partial());
   }
 
  private:
+  void show(std::string line) {
+    console_.line(label_, color_, line);
+    status_->log.push(std::move(line));
+  }
+
   void read() {
     pipe_.async_read_some(asio::buffer(buffer_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -77,7 +84,7 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (n > 0) print(splitter_.feed({buffer_.data(), n}));
     if (ec) {  // EOF: every writer is gone
-      if (splitter_.has_partial()) console_.line(label_, color_, splitter_.take_partial());
+      if (splitter_.has_partial()) show(splitter_.take_partial());
       flush_timer_.cancel();
       pipe_.close();
       return;
@@ -85,16 +92,14 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
     if (splitter_.has_partial()) {
       flush_timer_.expires_after(kPartialLineDelay);
       flush_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
-        if (!e && self->splitter_.has_partial()) {
-          self->console_.line(self->label_, self->color_, self->splitter_.take_partial());
-        }
+        if (!e && self->splitter_.has_partial()) self->show(self->splitter_.take_partial());
       });
     }
     read();
   }
 
-  void print(const std::vector<std::string>& lines) {
-    for (const auto& l : lines) console_.line(label_, color_, l);
+  void print(std::vector<std::string> lines) {
+    for (auto& l : lines) show(std::move(l));
   }
 
   asio::readable_pipe pipe_;
@@ -102,6 +107,7 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
   Console& console_;
   std::string label_;
   int color_;
+  std::shared_ptr<InstanceStatus> status_;
   LineSplitter splitter_;
   std::array<char, 16384> buffer_{};
 };
@@ -111,7 +117,16 @@ enum class State { idle, running, backing_off, crashed, done };
 // One instance of one process: "web.2".
 struct Instance {
   Instance(asio::io_context& io, const ProcessSpec& s, int n, int c)
-      : spec(&s), number(n), color(c), label(fmt::format("{}.{}", s.name, n)), timer(io) {}
+      : spec(&s), number(n), color(c), label(fmt::format("{}.{}", s.name, n)), timer(io),
+        status(std::make_shared<InstanceStatus>()) {
+    status->process = s.name;
+    status->label = label;
+  }
+
+  void set_state(State s, InstanceState published) {
+    state = s;
+    status->state.store(published);
+  }
 
   const ProcessSpec* spec;
   int number;
@@ -125,6 +140,7 @@ struct Instance {
   RestartPolicy policy;
   asio::steady_timer timer;  // restart back-off
   std::shared_ptr<OutputReader> output;
+  std::shared_ptr<InstanceStatus> status;  // what the proxy sees
 };
 
 }  // namespace
@@ -144,6 +160,13 @@ struct Supervisor::Impl {
     url = fmt::format("http://{}.{}", project.name, global.tlds.front());
     if (http_port != 80) url += fmt::format(":{}", http_port);
     port_range = global.port_range;
+    instances_built = build_instances();
+    auto app = std::make_shared<AppStatus>();
+    app->name = project.name;
+    app->aliases = project.aliases;
+    app->web = project.web;
+    for (auto& inst : services) app->instances.push_back(inst->status);
+    status = app;
   }
 
   asio::io_context& io;
@@ -155,6 +178,8 @@ struct Supervisor::Impl {
   std::string run_id;
   std::string url;
   PortRange port_range;
+  bool instances_built = false;
+  std::shared_ptr<const AppStatus> status;
 
   asio::signal_set stop_signals;
   asio::signal_set child_signal;
@@ -170,7 +195,7 @@ struct Supervisor::Impl {
   int exit_code = 0;
 
   int run() {
-    if (!build_instances()) return 1;
+    if (!instances_built) return 1;
     watch_signals();
     reap_children();
     if (tasks.empty()) {
@@ -195,7 +220,7 @@ struct Supervisor::Impl {
                                     port_range.last));
           return false;
         }
-        inst->port = *port;
+        inst->port = inst->status->port = *port;
         assigned.insert(*port);
         console.set_width(inst->label.size());
         into.push_back(std::move(inst));
@@ -262,11 +287,11 @@ struct Supervisor::Impl {
       return false;
     }
     inst.pid = inst.group = spawned->pid;
-    inst.state = State::running;
+    inst.set_state(State::running, InstanceState::running);
     inst.started = Clock::now();
     guardian.watch(inst.group);
     inst.output = std::make_shared<OutputReader>(io, spawned->output_fd, console, inst.label,
-                                                 inst.color);
+                                                 inst.color, inst.status);
     inst.output->start();
     console.event(fmt::format("{} started (pid {}, port {})", inst.label, inst.pid, inst.port));
     return true;
@@ -314,11 +339,11 @@ struct Supervisor::Impl {
     }
     console.event(fmt::format("{} {}", inst.label, describe_status(status)));
     if (stopping) {
-      inst.state = State::done;
+      inst.set_state(State::done, InstanceState::stopped);
       return;
     }
     if (is_task) {
-      inst.state = State::done;
+      inst.set_state(State::done, InstanceState::stopped);
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         ++next_task;
         return start_next_task();
@@ -339,14 +364,14 @@ struct Supervisor::Impl {
   void schedule_restart(Instance& inst, Clock::time_point started) {
     auto decision = inst.policy.on_exit(started, Clock::now());
     if (decision.crashed) {
-      inst.state = State::crashed;
+      inst.set_state(State::crashed, InstanceState::crashed);
       console.event(fmt::format(
           "{} crashed: it exited {} times within a minute; not restarting it (fix it, then restart "
           "rp)",
           inst.label, RestartPolicy::kCrashExits));
       return;
     }
-    inst.state = State::backing_off;
+    inst.set_state(State::backing_off, InstanceState::backing_off);
     console.event(fmt::format("restarting {} in {}", inst.label, format_duration(decision.delay)));
     inst.timer.expires_after(decision.delay);
     inst.timer.async_wait([this, &inst](boost::system::error_code ec) {
@@ -429,5 +454,7 @@ Supervisor::Supervisor(asio::io_context& io, Project project, EnvMap inherited,
 Supervisor::~Supervisor() = default;
 
 int Supervisor::run() { return impl_->run(); }
+
+std::shared_ptr<const AppStatus> Supervisor::status() const { return impl_->status; }
 
 }  // namespace rp

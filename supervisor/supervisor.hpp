@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "supervisor/app_status.hpp"
 #include "supervisor/console.hpp"
 #include "supervisor/global_config.hpp"
 #include "supervisor/guardian.hpp"
@@ -33,6 +34,9 @@ class Supervisor {
 
   // Runs until everything has stopped; the exit status for `rp up`.
   int run();
+
+  // The app as the proxy sees it: names, instances, their ports, states and recent output.
+  std::shared_ptr<const AppStatus> status() const;
 
  private:
   struct Impl;

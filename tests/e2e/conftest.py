@@ -6,6 +6,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -42,6 +43,20 @@ def pids_with_env(key, value):
         if marker in env and process_alive(int(entry)):
             found.append(int(entry))
     return found
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port nothing listens on right now, on 127.0.0.1 and ::1."""
+    while True:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET6, kind) as s6:
+                s6.bind(("::1", port))
+        except OSError:
+            continue
+        return port
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05):
@@ -149,7 +164,9 @@ def project(tmp_path, request):
 @pytest.fixture
 def rp_env(rp_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RP_")}
-    env.update({"RP_HOME": str(rp_home), "NO_COLOR": "1", "RP_HTTP_PORT": "7780"})
+    # Own ports for every test: no two tests, and no test and a user's rp, ever meet.
+    env.update({"RP_HOME": str(rp_home), "NO_COLOR": "1", "RP_HTTP_PORT": str(free_port()),
+                "RP_DNS_PORT": "0"})
     return env
 
 

@@ -35,7 +35,7 @@ def test_environment_precedence(project, rp, rp_env):
     assert got["PORT"] != "1" and int(got["PORT"]) > 1024  # what rp sets wins over all
     assert got["RP_APP"] == project.app
     assert got["RP_PROCESS"] == "web.1"
-    assert got["RP_URL"] == f"http://{project.app}.test:7780"
+    assert got["RP_URL"] == f"http://{project.app}.test:{rp_env['RP_HTTP_PORT']}"
 
 
 def test_port_per_instance_is_distinct_and_stable(project, rp):

@@ -1,0 +1,100 @@
+#include "proxy/error_pages.hpp"
+
+#include <fmt/format.h>
+
+#include "proxy/forwarding.hpp"
+
+namespace rp::proxy {
+namespace {
+
+std::string escape_html(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string html_page(std::string_view title, std::string_view body_html) {
+  return fmt::format(
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n"
+      "<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:56rem;margin:3rem auto;"
+      "padding:0 1rem;color:#222}}h1{{font-size:1.4rem}}pre{{background:#111;color:#eee;"
+      "padding:1rem;overflow:auto;font-size:13px}}code{{background:#eee;padding:0 .2rem}}"
+      "</style></head>\n<body><h1>{0}</h1>\n{1}</body></html>\n",
+      escape_html(title), body_html);
+}
+
+std::string url_of(std::string_view name, std::string_view tld, int port) {
+  return port == 80 ? fmt::format("http://{}.{}/", name, tld)
+                    : fmt::format("http://{}.{}:{}/", name, tld, port);
+}
+
+}  // namespace
+
+bool wants_html(std::string_view accept) { return accept.find("text/html") != std::string_view::npos; }
+
+Page not_found_page(const RouteTable& routes, std::string_view host, int http_port, bool html) {
+  const std::string tld = routes.tlds().empty() ? "test" : routes.tlds().front();
+  if (!html) {
+    std::string text = fmt::format("rp: no app is named '{}'.\n", host);
+    if (routes.apps().empty()) {
+      text += "No apps are running. Start one with `rp up` in its directory.\n";
+    } else {
+      text += "Known apps:\n";
+      for (const auto& app : routes.apps()) {
+        text += fmt::format("  {}  {}\n", app->name, url_of(app->name, tld, http_port));
+      }
+    }
+    return {"text/plain; charset=utf-8", text};
+  }
+  std::string list;
+  for (const auto& app : routes.apps()) {
+    auto url = url_of(app->name, tld, http_port);
+    list += fmt::format("<li><a href=\"{0}\">{1}</a> <code>{0}</code></li>\n", escape_html(url),
+                        escape_html(app->name));
+  }
+  std::string body = fmt::format("<p>No app is named <code>{}</code>.</p>\n", escape_html(host));
+  body += list.empty() ? "<p>No apps are running. Start one with <code>rp up</code> in its "
+                         "directory.</p>\n"
+                       : "<p>Known apps:</p><ul>\n" + list + "</ul>\n";
+  return {"text/html; charset=utf-8", html_page("No such app", body)};
+}
+
+Page upstream_error_page(int status, const AppStatus& app, std::string_view process,
+                         std::string_view what, bool html) {
+  std::string states, log;
+  for (const auto& inst : app.of(process)) {
+    states += fmt::format("{}{} {} (port {})", states.empty() ? "" : ", ", inst->label,
+                          to_string(inst->state.load()), inst->port);
+    for (auto& line : inst->log.tail(20)) log += fmt::format("{} | {}\n", inst->label, line);
+  }
+  if (log.empty()) log = "(no output yet)\n";
+  std::string title = fmt::format("{} {}: {} / {}", status, http::reason_phrase(status), app.name,
+                                  process);
+  if (!html) {
+    return {"text/plain; charset=utf-8",
+            fmt::format("rp: {}\n{}\nState: {}\n\nLast output:\n{}", title, what, states, log)};
+  }
+  std::string body = fmt::format(
+      "<p>{}</p>\n<p>State: {}</p>\n<p>Last output:</p>\n<pre>{}</pre>\n"
+      "<p>Reload when it is fixed; <code>rp up</code> shows the whole log.</p>\n",
+      escape_html(what), escape_html(states), escape_html(log));
+  return {"text/html; charset=utf-8", html_page(title, body)};
+}
+
+Page plain_error_page(int status, std::string_view what, bool html) {
+  std::string title = fmt::format("{} {}", status, http::reason_phrase(status));
+  if (!html) return {"text/plain; charset=utf-8", fmt::format("rp: {}: {}\n", title, what)};
+  return {"text/html; charset=utf-8",
+          html_page(title, fmt::format("<p>{}</p>\n", escape_html(what)))};
+}
+
+}  // namespace rp::proxy

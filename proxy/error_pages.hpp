@@ -1,0 +1,30 @@
+// The pages rp answers with itself: an unknown name (with the list of known apps), an app that
+// is down or slow (with its state and the tail of its output, so the reason is on screen), and
+// the protocol errors. HTML for browsers, plain text for everything else.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/router.hpp"
+
+namespace rp::proxy {
+
+struct Page {
+  std::string content_type;
+  std::string body;
+};
+
+// A browser says so in Accept.
+bool wants_html(std::string_view accept);
+
+Page not_found_page(const RouteTable& routes, std::string_view host, int http_port, bool html);
+
+// 502 and 504: what went wrong talking to `process` of `app`.
+Page upstream_error_page(int status, const AppStatus& app, std::string_view process,
+                         std::string_view what, bool html);
+
+// 400, 408, 431, 503, 508: a sentence is all there is to say.
+Page plain_error_page(int status, std::string_view what, bool html);
+
+}  // namespace rp::proxy

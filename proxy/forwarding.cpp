@@ -1,0 +1,140 @@
+#include "proxy/forwarding.hpp"
+
+#include <fmt/format.h>
+
+namespace rp::http {
+namespace {
+
+// RFC 9110 7.6.1, plus the old Proxy-Connection and the framing headers rp sets itself.
+constexpr std::string_view kHopByHop[] = {
+    "connection",         "keep-alive",        "proxy-connection", "te",
+    "trailer",            "transfer-encoding", "upgrade",          "proxy-authenticate",
+    "proxy-authorization", "content-length",
+};
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+bool is_hop_by_hop(const Head& head, std::string_view name) {
+  for (auto h : kHopByHop) {
+    if (iequals(name, h)) return true;
+  }
+  return head.has_token("connection", name);
+}
+
+bool is_loop(const Head& request, const Pseudonym& self) {
+  for (const auto& h : request.headers) {
+    if (iequals(h.name, "via") && h.value.find(self.token) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string upstream_request(const Head& request, const ClientInfo& client,
+                             const Pseudonym& self) {
+  std::string out;
+  out.reserve(256 + request.target.size() + request.headers.size() * 48);
+  out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
+  std::string forwarded_for, via;
+  for (const auto& h : request.headers) {
+    if (iequals(h.name, "x-forwarded-for")) {
+      forwarded_for = h.value;
+    } else if (iequals(h.name, "via")) {
+      via = h.value;
+    } else if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
+               iequals(h.name, "x-forwarded-port")) {
+      // rp is the first proxy that knows these for certain; a client's own are not trusted.
+    } else if (!is_hop_by_hop(request, h.name)) {
+      append_header(out, h.name, h.value);
+    }
+  }
+  append_header(out, "X-Forwarded-For",
+                forwarded_for.empty() ? client.address : forwarded_for + ", " + client.address);
+  append_header(out, "X-Forwarded-Proto", client.proto);
+  if (const std::string* host = request.find("host")) append_header(out, "X-Forwarded-Host", *host);
+  append_header(out, "X-Forwarded-Port", std::to_string(client.local_port));
+  std::string hop = fmt::format("{}.{} {}", request.version_major, request.version_minor,
+                                self.token);
+  append_header(out, "Via", via.empty() ? hop : via + ", " + hop);
+  if (request.upgrade) {
+    if (const std::string* up = request.find("upgrade")) append_header(out, "Upgrade", *up);
+    append_header(out, "Connection", "Upgrade");
+  }
+  if (request.chunked) {
+    append_header(out, "Transfer-Encoding", "chunked");
+  } else if (request.content_length) {
+    append_header(out, "Content-Length", std::to_string(*request.content_length));
+  }
+  out.append("\r\n");
+  return out;
+}
+
+Framing response_framing(const Head& response, bool head_request, bool client_http11) {
+  const int s = response.status;
+  if (head_request || (s >= 100 && s < 200) || s == 204 || s == 304) return Framing::none;
+  if (response.content_length) return Framing::length;
+  return client_http11 ? Framing::chunked : Framing::until_close;
+}
+
+std::string client_response(const Head& response, Framing framing, bool keep_alive) {
+  std::string out;
+  out.reserve(256 + response.headers.size() * 48);
+  std::string_view reason = response.reason.empty() ? reason_phrase(response.status)
+                                                    : std::string_view(response.reason);
+  out.append(fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason));
+  for (const auto& h : response.headers) {
+    if (!is_hop_by_hop(response, h.name)) append_header(out, h.name, h.value);
+  }
+  if (response.status == 101) {
+    if (const std::string* up = response.find("upgrade")) append_header(out, "Upgrade", *up);
+    append_header(out, "Connection", "Upgrade");
+  } else if (response.status >= 200) {
+    // HEAD, 204 and 304 keep the length the app gave: it describes the representation.
+    if (response.content_length &&
+        (framing == Framing::length || framing == Framing::none) && response.status != 204) {
+      append_header(out, "Content-Length", std::to_string(*response.content_length));
+    }
+    if (framing == Framing::chunked) append_header(out, "Transfer-Encoding", "chunked");
+    if (!keep_alive || framing == Framing::until_close) append_header(out, "Connection", "close");
+  }
+  out.append("\r\n");
+  return out;
+}
+
+std::string simple_response(int status, std::string_view reason, std::string_view content_type,
+                            std::string_view body, bool keep_alive, bool head_request) {
+  std::string out = fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
+      "{}\r\n",
+      status, reason, content_type, body.size(), keep_alive ? "" : "Connection: close\r\n");
+  if (!head_request) out.append(body);
+  return out;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 508: return "Loop Detected";
+    default: return "Status";
+  }
+}
+
+}  // namespace rp::http

@@ -1,0 +1,51 @@
+// How a message head changes on its way through the proxy (pure functions, fuzzed): hop-by-hop
+// headers and those the Connection header names are dropped, the body framing is rp's own (the
+// body is re-framed, never passed through as the client framed it), X-Forwarded-* and Via are
+// set, and Host is passed unchanged.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/http_parser.hpp"
+
+namespace rp::http {
+
+struct ClientInfo {
+  std::string address;  // the client's IP, for X-Forwarded-For
+  int local_port = 0;   // the port it connected to, for X-Forwarded-Port
+  std::string proto = "http";
+};
+
+// The proxy's name in Via, unique per rp process: seeing it on an incoming request means the
+// request went round in a loop.
+struct Pseudonym {
+  std::string token;  // "rp-1a2b3c4d"
+};
+
+bool is_hop_by_hop(const Head& head, std::string_view name);
+
+// Whether `request` already passed through this proxy (its Via names our pseudonym).
+bool is_loop(const Head& request, const Pseudonym& self);
+
+// The request head to send upstream, always HTTP/1.1 with keep-alive. A body is sent chunked
+// unless its length is known.
+std::string upstream_request(const Head& request, const ClientInfo& client, const Pseudonym& self);
+
+// How the response body is framed towards the client.
+enum class Framing { none, length, chunked, until_close };
+
+Framing response_framing(const Head& response, bool head_request, bool client_http11);
+
+// The response head to send to the client.
+std::string client_response(const Head& response, Framing framing, bool keep_alive);
+
+// A complete small response rp makes itself (errors, 404 lists).
+std::string simple_response(int status, std::string_view reason, std::string_view content_type,
+                            std::string_view body, bool keep_alive, bool head_request = false);
+
+std::string_view reason_phrase(int status);
+
+}  // namespace rp::http

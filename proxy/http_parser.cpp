@@ -1,0 +1,188 @@
+#include "proxy/http_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rp::http {
+namespace {
+
+Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
+
+// RFC 9110 token characters: what a header name may be made of.
+bool is_tchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+const std::string* Head::find(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+bool Head::has_token(std::string_view name, std::string_view token) const {
+  for (const auto& h : headers) {
+    if (!iequals(h.name, name)) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (iequals(item, token)) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+Parser::Parser(Kind kind) : kind_(kind) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = on_message_begin;
+  settings_.on_url = on_url;
+  settings_.on_status = on_status;
+  settings_.on_header_field = on_header_field;
+  settings_.on_header_value = on_header_value;
+  settings_.on_header_value_complete = on_header_value_complete;
+  settings_.on_headers_complete = on_headers_complete;
+  settings_.on_body = on_body;
+  settings_.on_message_complete = on_message_complete;
+  llhttp_init(&parser_, kind == Kind::request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+}
+
+int Parser::on_message_begin(llhttp_t* p) {
+  Parser* s = self(p);
+  s->head_ = Head{};
+  s->field_.clear();
+  s->value_.clear();
+  s->in_head_ = true;
+  s->started_ = true;
+  return 0;
+}
+
+int Parser::on_url(llhttp_t* p, const char* at, std::size_t n) {
+  self(p)->head_.target.append(at, n);
+  return 0;
+}
+
+int Parser::on_status(llhttp_t* p, const char* at, std::size_t n) {
+  self(p)->head_.reason.append(at, n);
+  return 0;
+}
+
+int Parser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+  self(p)->field_.append(at, n);
+  return 0;
+}
+
+int Parser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+  self(p)->value_.append(at, n);
+  return 0;
+}
+
+int Parser::on_header_value_complete(llhttp_t* p) {
+  Parser* s = self(p);
+  if (s->field_.empty() || !std::all_of(s->field_.begin(), s->field_.end(), is_tchar)) {
+    s->error_ = "invalid header name";
+    return -1;
+  }
+  if (s->value_.find_first_of("\r\n") != std::string::npos) {
+    s->error_ = "obsolete line folding in header " + s->field_;
+    return -1;
+  }
+  while (!s->value_.empty() && (s->value_.back() == ' ' || s->value_.back() == '\t')) {
+    s->value_.pop_back();
+  }
+  s->head_.headers.push_back({std::move(s->field_), std::move(s->value_)});
+  s->field_.clear();
+  s->value_.clear();
+  return 0;
+}
+
+int Parser::on_headers_complete(llhttp_t* p) {
+  Parser* s = self(p);
+  Head& h = s->head_;
+  h.version_major = p->http_major;
+  h.version_minor = p->http_minor;
+  h.chunked = (p->flags & F_CHUNKED) != 0;
+  if (p->flags & F_CONTENT_LENGTH) h.content_length = p->content_length;
+  h.keep_alive = llhttp_should_keep_alive(p) != 0;
+  s->in_head_ = false;
+  if (s->kind_ == Kind::request) {
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+    h.upgrade = p->upgrade != 0;
+    s->pause_reason_ = Status::head_done;
+    return HPE_PAUSED;
+  }
+  h.status = p->status_code;
+  h.upgrade = p->status_code == 101;
+  // 1 tells llhttp that this response has no body whatever its headers say.
+  return s->no_body_ && p->status_code >= 200 ? 1 : 0;
+}
+
+int Parser::on_body(llhttp_t* p, const char* at, std::size_t n) {
+  self(p)->body_.emplace_back(at, n);
+  return 0;
+}
+
+int Parser::on_message_complete(llhttp_t* p) {
+  Parser* s = self(p);
+  s->started_ = false;
+  s->pause_reason_ = Status::message_done;
+  return HPE_PAUSED;
+}
+
+Parser::Step Parser::feed(std::string_view data) { return run(data, false); }
+
+Parser::Step Parser::finish() { return run({}, true); }
+
+bool Parser::body_until_close() const {
+  return kind_ == Kind::response && !in_head_ && started_ && llhttp_message_needs_eof(&parser_);
+}
+
+Parser::Step Parser::run(std::string_view data, bool at_eof) {
+  Step step;
+  body_.clear();
+  if (paused_) {
+    llhttp_resume(&parser_);
+    paused_ = false;
+  }
+  llhttp_errno_t err = at_eof ? llhttp_finish(&parser_)
+                              : llhttp_execute(&parser_, data.data(), data.size());
+  step.body = std::move(body_);
+  body_.clear();
+  switch (err) {
+    case HPE_OK:
+      step.consumed = data.size();
+      step.status = Status::need_more;
+      if (at_eof && !started_) step.status = Status::message_done;
+      return step;
+    case HPE_PAUSED:
+      paused_ = true;
+      step.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
+      step.status = pause_reason_;
+      return step;
+    case HPE_PAUSED_UPGRADE:
+      step.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
+      step.status = Status::upgrade;
+      return step;
+    default:
+      if (error_.empty()) error_ = llhttp_get_error_reason(&parser_);
+      step.status = Status::error;
+      return step;
+  }
+}
+
+}  // namespace rp::http

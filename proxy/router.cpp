@@ -1,0 +1,53 @@
+#include "proxy/router.hpp"
+
+#include <cctype>
+
+namespace rp::proxy {
+
+std::string normalise_host(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  std::string out(host);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+RouteTable::RouteTable(std::vector<std::string> tlds,
+                       std::vector<std::shared_ptr<const AppStatus>> apps)
+    : tlds_(std::move(tlds)), apps_(std::move(apps)) {
+  for (const auto& app : apps_) {
+    by_name_.emplace(app->name, app);
+    for (const auto& alias : app->aliases) by_name_.emplace(alias, app);
+  }
+}
+
+Route RouteTable::resolve(std::string_view host) const {
+  for (const auto& tld : tlds_) {
+    if (host.size() <= tld.size() + 1 || !host.ends_with(tld) ||
+        host[host.size() - tld.size() - 1] != '.') {
+      continue;
+    }
+    std::string_view rest = host.substr(0, host.size() - tld.size() - 1);
+    if (rest == "rp") return {Route::Kind::dashboard, nullptr, {}};
+    auto dot = rest.rfind('.');
+    std::string_view name = dot == std::string_view::npos ? rest : rest.substr(dot + 1);
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) return {};
+    const auto& app = it->second;
+    if (dot != std::string_view::npos) {
+      std::string_view sub = rest.substr(0, dot);
+      auto sub_dot = sub.rfind('.');
+      std::string_view process = sub_dot == std::string_view::npos ? sub : sub.substr(sub_dot + 1);
+      if (!app->of(process).empty()) return {Route::Kind::app, app, std::string(process)};
+    }
+    return {Route::Kind::app, app, app->web};
+  }
+  return {};
+}
+
+}  // namespace rp::proxy

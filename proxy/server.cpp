@@ -1,0 +1,138 @@
+#include "proxy/server.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+#include <thread>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace rp::proxy {
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+struct Worker {
+  Worker(ProxyShared& shared) : thread{shared, UpstreamPool(shared.settings.connect_timeout), 0} {}
+  asio::io_context io{1};
+  ProxyThread thread;
+  std::vector<tcp::acceptor> acceptors;
+  std::thread runner;
+};
+
+asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
+  ProxyShared& shared = worker.thread.shared;
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) continue;  // EMFILE and friends: the connection is lost, the listener is not
+    if (shared.connections.load(std::memory_order_relaxed) >= shared.settings.max_connections) {
+      refuse_connection(std::move(socket));
+      continue;
+    }
+    start_session(worker.thread, std::move(socket));
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ListenConfig listen;
+  ProxyShared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+};
+
+Server::Server(ListenConfig listen, ProxySettings settings, Console* access_log)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->listen = std::move(listen);
+  impl_->shared.settings = settings;
+  impl_->shared.access_log = access_log;
+  std::random_device rd;
+  impl_->shared.pseudonym.token = fmt::format("rp-{:08x}", rd());
+  impl_->shared.routes.store(std::make_shared<const RouteTable>(
+      std::vector<std::string>{}, std::vector<std::shared_ptr<const AppStatus>>{}));
+  int threads = impl_->listen.threads > 0 ? impl_->listen.threads
+                                          : static_cast<int>(std::thread::hardware_concurrency());
+  for (int i = 0; i < std::max(threads, 1); ++i) {
+    impl_->workers.push_back(std::make_unique<Worker>(impl_->shared));
+  }
+}
+
+Server::~Server() { stop(); }
+
+bool Server::listen(std::string& error) {
+  std::string failures;
+  bool any = false;
+  for (const auto& text : impl_->listen.addresses) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(text, ec);
+    if (ec) {
+      failures += fmt::format("{}{}: not an address", failures.empty() ? "" : "; ", text);
+      continue;
+    }
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->listen.port));
+    bool bound_here = true;
+    for (auto& worker : impl_->workers) {
+      tcp::acceptor acceptor(worker->io);
+      acceptor.open(endpoint.protocol(), ec);
+      if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (address.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+      }
+      if (!ec) acceptor.bind(endpoint, ec);
+      if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        failures += fmt::format("{}{}:{}: {}", failures.empty() ? "" : "; ", text,
+                                impl_->listen.port, ec.message());
+        bound_here = false;
+        break;
+      }
+      worker->acceptors.push_back(std::move(acceptor));
+    }
+    if (!bound_here) {
+      // All threads or none: a half-bound address would take only some connections.
+      for (auto& worker : impl_->workers) {
+        std::erase_if(worker->acceptors, [&](tcp::acceptor& a) {
+          boost::system::error_code e;
+          return a.local_endpoint(e).address() == address;
+        });
+      }
+      continue;
+    }
+    any = true;
+  }
+  error = failures;
+  return any;
+}
+
+void Server::set_routes(std::shared_ptr<const RouteTable> routes) {
+  impl_->shared.routes.store(std::move(routes));
+}
+
+void Server::start() {
+  for (auto& worker : impl_->workers) {
+    for (auto& acceptor : worker->acceptors) {
+      asio::co_spawn(worker->io, accept_loop(*worker, acceptor), asio::detached);
+    }
+    worker->runner = std::thread([w = worker.get()] { w->io.run(); });
+  }
+}
+
+void Server::stop() {
+  for (auto& worker : impl_->workers) worker->io.stop();
+  for (auto& worker : impl_->workers) {
+    if (worker->runner.joinable()) worker->runner.join();
+  }
+}
+
+}  // namespace rp::proxy

@@ -1,0 +1,38 @@
+// The HTTP listener: one thread per core, each with its own io_context and its own acceptors on
+// the same address and port (SO_REUSEPORT lets the kernel spread connections), so requests never
+// cross threads and nothing on the forwarding path takes a lock. Routes arrive as immutable
+// snapshots from the supervisor.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/session.hpp"
+
+namespace rp::proxy {
+
+struct ListenConfig {
+  std::vector<std::string> addresses{"127.0.0.1", "::1"};
+  int port = 80;
+  int threads = 0;  // 0: one per core
+};
+
+class Server {
+ public:
+  Server(ListenConfig listen, ProxySettings settings, Console* access_log);
+  ~Server();
+
+  // Binds every address on every thread. False, with `error` saying why, when the port cannot be
+  // had on any address.
+  bool listen(std::string& error);
+  void set_routes(std::shared_ptr<const RouteTable> routes);
+  void start();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rp::proxy

@@ -1,0 +1,51 @@
+// One client connection, from its first byte to its close: read a request head, route it, forward
+// it to an app instance with its body streaming behind it, stream the response back, and go on
+// with the next request on the same connection (keep-alive, pipelining: one at a time, so the
+// responses keep their order). An upgrade becomes a tunnel. Timeouts are part of the flow: a
+// head that arrives too slowly gets 408, an idle keep-alive connection is closed.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "proxy/forwarding.hpp"
+#include "proxy/router.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "supervisor/console.hpp"
+
+namespace rp::proxy {
+
+struct ProxySettings {
+  int display_port = 80;  // the HTTP port as users type it, for URLs on pages
+  std::chrono::milliseconds header_timeout{30'000};
+  std::chrono::milliseconds keepalive_timeout{75'000};
+  std::chrono::milliseconds connect_timeout{5'000};
+  int max_connections = 4096;
+};
+
+// What every session of every thread shares: read-only settings, the current routes, counters.
+struct ProxyShared {
+  ProxySettings settings;
+  http::Pseudonym pseudonym;
+  Console* access_log = nullptr;
+  std::atomic<std::shared_ptr<const RouteTable>> routes;
+  std::atomic<int> connections{0};
+};
+
+// The state of one proxy thread that sessions on it share without locks.
+struct ProxyThread {
+  ProxyShared& shared;
+  UpstreamPool pool;
+  unsigned round_robin = 0;
+};
+
+// Runs a session on `socket` until the connection closes.
+void start_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket);
+
+// Answers a connection over the limit with 503 and closes it.
+void refuse_connection(boost::asio::ip::tcp::socket socket);
+
+}  // namespace rp::proxy

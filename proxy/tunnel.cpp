@@ -1,0 +1,54 @@
+#include "proxy/tunnel.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace rp::proxy {
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+asio::awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view first) {
+  boost::system::error_code ignored;
+  if (!first.empty()) {
+    auto [ec, n] = co_await asio::async_write(to, asio::buffer(first.data(), first.size()),
+                                              nothrow);
+    if (ec) {
+      from.shutdown(tcp::socket::shutdown_receive, ignored);
+      co_return;
+    }
+  }
+  auto buffer = std::make_unique<char[]>(16 * 1024);
+  for (;;) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer.get(), 16 * 1024), nothrow);
+    if (n > 0) {
+      auto [wec, w] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), nothrow);
+      if (wec) {
+        // The other side is gone: stop reading from this one too.
+        from.shutdown(tcp::socket::shutdown_receive, ignored);
+        co_return;
+      }
+    }
+    if (ec) {
+      // End of this direction: pass the half-close on.
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> tunnel(tcp::socket& client, tcp::socket& upstream,
+                             std::string_view to_upstream, std::string_view to_client) {
+  co_await (copy(client, upstream, to_upstream) && copy(upstream, client, to_client));
+}
+
+}  // namespace rp::proxy

@@ -1,0 +1,45 @@
+// Connections to the app processes, per proxy thread: kept-alive connections are reused, new ones
+// are dialled on 127.0.0.1 and then ::1 (many dev servers bind only one of them; which one
+// answered is remembered per instance), with a connect timeout.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <unordered_map>
+#include <vector>
+
+#include "supervisor/app_status.hpp"
+
+namespace rp::proxy {
+
+struct Upstream {
+  enum class Result { connected, refused, timed_out };
+  Result result = Result::refused;
+  boost::asio::ip::tcp::socket socket;
+  bool reused = false;  // from the pool: the app may have closed it meanwhile
+  std::string error;    // what the dial said, for the error page
+};
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(std::chrono::milliseconds connect_timeout)
+      : connect_timeout_(connect_timeout) {}
+
+  // A pooled connection to `instance` that still looks open, else a new one.
+  boost::asio::awaitable<Upstream> acquire(const std::shared_ptr<InstanceStatus>& instance,
+                                           bool fresh_only = false);
+
+  // Keeps `socket` for the next request to `instance`.
+  void release(const std::shared_ptr<InstanceStatus>& instance,
+               boost::asio::ip::tcp::socket socket);
+
+ private:
+  boost::asio::awaitable<Upstream> dial(const std::shared_ptr<InstanceStatus>& instance);
+
+  static constexpr std::size_t kMaxIdlePerInstance = 64;
+  std::chrono::milliseconds connect_timeout_;
+  std::unordered_map<InstanceStatus*, std::vector<boost::asio::ip::tcp::socket>> idle_;
+};
+
+}  // namespace rp::proxy

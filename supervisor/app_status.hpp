@@ -1,0 +1,53 @@
+// What the supervisor publishes about a running app for the proxy to read: its names, its
+// processes' instances with their ports and states, and the recent output of each, for error
+// pages. The supervisor writes (on its own thread); proxy threads read. Only the log rings take
+// a lock, and only error pages and the access log touch them, never the forwarding path.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rp {
+
+enum class InstanceState { starting, running, backing_off, crashed, stopped };
+std::string_view to_string(InstanceState state);
+
+// The last lines a process wrote, bounded.
+class LogRing {
+ public:
+  explicit LogRing(std::size_t capacity = 1000) : capacity_(capacity) {}
+  void push(std::string line);
+  std::vector<std::string> tail(std::size_t n) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::size_t capacity_;
+  std::deque<std::string> lines_;
+};
+
+struct InstanceStatus {
+  std::string process;  // "web"
+  std::string label;    // "web.1"
+  int port = 0;
+  std::atomic<InstanceState> state{InstanceState::starting};
+  std::atomic<int> outstanding{0};  // requests in flight through the proxy
+  std::atomic<int> family{0};       // 0 unknown, 4 or 6: the loopback address the app answered on
+  LogRing log;
+};
+
+struct AppStatus {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string web;  // the process that receives HTTP for the app's names
+  std::vector<std::shared_ptr<InstanceStatus>> instances;
+
+  // The instances of `process`, in order.
+  std::vector<std::shared_ptr<InstanceStatus>> of(std::string_view process) const;
+};
+
+}  // namespace rp
