@@ -30,6 +30,11 @@ const std::string* Head::find(std::string_view name) const {
   return nullptr;
 }
 
+std::size_t Head::count(std::string_view name) const {
+  return static_cast<std::size_t>(std::count_if(
+      headers.begin(), headers.end(), [&](const Header& h) { return iequals(h.name, name); }));
+}
+
 bool Head::has_token(std::string_view name, std::string_view token) const {
   for (const auto& h : headers) {
     if (!iequals(h.name, name)) continue;
@@ -88,7 +93,22 @@ int Parser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
 }
 
 int Parser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
-  self(p)->value_.append(at, n);
+  Parser* s = self(p);
+  // llhttp joins an obsolete folded line (CRLF then white space) to the value silently: the
+  // second piece then does not start where the first ended, nor at the start of a new buffer
+  // that the first piece ran up to.
+  if (s->value_started_) {
+    const bool contiguous =
+        at == s->value_end_ || (at == s->exec_begin_ && s->value_end_was_buffer_end_);
+    if (!contiguous) {
+      s->error_ = "obsolete line folding in header " + s->field_;
+      return -1;
+    }
+  }
+  s->value_started_ = true;
+  s->value_end_ = at + n;
+  s->value_end_was_buffer_end_ = at + n == s->exec_end_;
+  s->value_.append(at, n);
   return 0;
 }
 
@@ -98,10 +118,7 @@ int Parser::on_header_value_complete(llhttp_t* p) {
     s->error_ = "invalid header name";
     return -1;
   }
-  if (s->value_.find_first_of("\r\n") != std::string::npos) {
-    s->error_ = "obsolete line folding in header " + s->field_;
-    return -1;
-  }
+  s->value_started_ = false;
   while (!s->value_.empty() && (s->value_.back() == ' ' || s->value_.back() == '\t')) {
     s->value_.pop_back();
   }
@@ -159,6 +176,8 @@ Parser::Step Parser::run(std::string_view data, bool at_eof) {
     llhttp_resume(&parser_);
     paused_ = false;
   }
+  exec_begin_ = data.data();
+  exec_end_ = data.data() + data.size();
   llhttp_errno_t err = at_eof ? llhttp_finish(&parser_)
                               : llhttp_execute(&parser_, data.data(), data.size());
   step.body = std::move(body_);

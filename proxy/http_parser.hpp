@@ -41,6 +41,7 @@ struct Head {
 
   // The first header of that name (case-insensitive), or nullptr.
   const std::string* find(std::string_view name) const;
+  std::size_t count(std::string_view name) const;
   // Whether a comma-separated header (Connection, Expect) has `token` (case-insensitive).
   bool has_token(std::string_view name, std::string_view token) const;
 };
@@ -98,6 +99,13 @@ class Parser {
   llhttp_t parser_;
   Head head_;
   std::string field_, value_;
+  // Where the bytes being parsed are, and where the last piece of a header value ended: to
+  // tell a value split across reads from an obsolete folded line.
+  const char* exec_begin_ = nullptr;
+  const char* exec_end_ = nullptr;
+  const char* value_end_ = nullptr;
+  bool value_end_was_buffer_end_ = false;
+  bool value_started_ = false;
   bool in_head_ = false;
   bool started_ = false;
   bool no_body_ = false;

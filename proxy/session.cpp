@@ -105,6 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
       const bool keep_alive = co_await handle_request();
       if (!keep_alive) break;
     }
+    if (linger_) co_await linger();
     closed_ = true;
     timer_.cancel();
     client_.close(ec);
@@ -198,7 +199,24 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::awaitable<void> respond_error(int status, std::string_view what, bool keep_alive) {
+    linger_ = !keep_alive;
     co_await respond(status, plain_error_page(status, what, html_), keep_alive);
+  }
+
+  // After an error answer the client may still be sending (a body, the rest of a huge head).
+  // Closing with unread bytes would reset the connection and could destroy the answer before
+  // the client reads it; so rp stops sending, and reads and drops for a moment first.
+  asio::awaitable<void> linger() {
+    boost::system::error_code ec;
+    client_.shutdown(tcp::socket::shutdown_send, ec);
+    set_deadline_after(std::chrono::seconds(2));
+    std::size_t drained = 0;
+    while (drained < (4u << 20)) {
+      auto [read_ec, n] = co_await client_.async_read_some(
+          asio::buffer(buffer_.get(), kBufferSize), nothrow);
+      if (read_ec) break;
+      drained += n;
+    }
   }
 
   // One request, from its parsed head to the end of its response. False: close the connection.
@@ -228,6 +246,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string* host = request.find("host");
     if (!host || host->empty()) {
       co_await respond_error(400, "the request has no Host header", false);
+      co_return false;
+    }
+    if (request.count("host") > 1) {
+      co_await respond_error(400, "the request has more than one Host header", false);
       co_return false;
     }
     if (http::is_loop(request, shared_.pseudonym)) {
@@ -489,6 +511,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
   bool closed_ = false;
+  bool linger_ = false;
 
   std::unique_ptr<char[]> buffer_;
   std::size_t begin_ = 0, end_ = 0;

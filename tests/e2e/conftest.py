@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -155,7 +156,7 @@ def rp_home(tmp_path):
 
 @pytest.fixture
 def project(tmp_path, request):
-    safe = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
+    safe = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
     path = tmp_path / f"p-{safe}-{os.getpid() % 1000}"
     path.mkdir()
     return Project(path)
@@ -202,3 +203,64 @@ def run_rp(args, cwd, env, timeout=30, input=None):
     r = subprocess.run([RP_BIN, *args], cwd=cwd, env=env, capture_output=True, text=True,
                        timeout=timeout, input=input)
     return r.returncode, r.stdout, r.stderr
+
+
+APPS = pathlib.Path(__file__).resolve().parent / "apps"
+
+
+class Proxied:
+    """rp up running test apps behind its proxy: `port` is rp's HTTP port."""
+
+    def __init__(self, run, port, project):
+        self.run = run
+        self.port = port
+        self.project = project
+
+    def request(self, method, path, host=None, headers=None, body=None):
+        """(status, headers dict lower-cased, body bytes) over a fresh connection."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body,
+                         headers={"Host": host or f"{self.project.app}.test", **(headers or {})})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def raw(self, data, until=None, timeout=10):
+        """Sends raw bytes on a new connection; returns what came back until close or `until`."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            out = b""
+            while until is None or until not in out:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return out
+
+
+@pytest.fixture
+def proxied(project, rp, rp_env):
+    """Starts `rp up` with the given Procfile, in which $APPS is tests/e2e/apps and $PY this
+    Python (Debian's, which has the packages the apps import), and waits for `ready`."""
+
+    def start(procfile, ready="listening", rp_yaml=None, config=None, env=None, args=()):
+        project.write("Procfile",
+                      procfile.replace("$APPS", str(APPS)).replace("$PY", sys.executable))
+        if rp_yaml:
+            project.write("rp.yaml", rp_yaml)
+        if config:
+            (pathlib.Path(rp_env["RP_HOME"]) / "config.yaml").write_text(config)
+        full_env = dict(rp_env, ORIGIN_LOG=str(project.path / "origin.log"),
+                        ORIGIN_STATE=str(project.path), **(env or {}))
+        run = rp("up", *args, env=full_env)
+        if ready:
+            run.wait_for(ready)
+        return Proxied(run, int(rp_env["RP_HTTP_PORT"]), project)
+
+    return start

@@ -1,0 +1,203 @@
+"""HTTP through the proxy: keep-alive and pipelining, HTTP/1.0, 100-continue, chunked and large
+bodies streamed both ways with flat memory, forwarded and hop-by-hop headers, responses without
+a body, Server-Sent Events as they happen."""
+
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import wait_until
+
+ORIGIN = "web: exec $PY $APPS/origin.py\n"
+
+
+def parse_responses(data):
+    """Splits concatenated HTTP/1.1 responses with Content-Length bodies."""
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        out.append((status, head, rest[:length]))
+        data = rest[length:]
+    return out
+
+
+def test_keep_alive_reuses_connections_both_sides(proxied):
+    p = proxied(ORIGIN)
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=10)
+    ports = set()
+    for i in range(5):
+        conn.request("GET", f"/echo/{i}", headers={"Host": f"{p.project.app}.test"})
+        r = conn.getresponse()
+        doc = json.loads(r.read())
+        assert r.status == 200 and doc["path"] == f"/echo/{i}"
+        ports.add(doc["client_port"])
+    conn.close()
+    assert len(ports) == 1  # one pooled upstream connection served all five
+
+
+def test_pipelined_requests_get_responses_in_order(proxied):
+    p = proxied(ORIGIN)
+    host = f"{p.project.app}.test"
+    reqs = b"".join(f"GET /p{i} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for i in range(5))
+    reqs = reqs[:-2] + b"Connection: close\r\n\r\n"
+    responses = parse_responses(p.raw(reqs))
+    assert [json.loads(body)["path"] for _, _, body in responses] == [f"/p{i}" for i in range(5)]
+
+
+def test_http_1_0(proxied):
+    p = proxied(ORIGIN)
+    out = p.raw(f"GET /old HTTP/1.0\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+    assert out.startswith(b"HTTP/1.1 200")
+    assert b"\r\nConnection: close\r\n" in out
+    # A chunked answer is unchunked for a 1.0 client, which cannot read chunks.
+    out = p.raw(f"GET /chunked HTTP/1.0\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert b"chunked" not in head.lower()
+    assert body == b"".join(b"part %d\n" % i for i in range(5))
+
+
+def test_expect_100_continue(proxied):
+    p = proxied(ORIGIN)
+    with socket.create_connection(("127.0.0.1", p.port), timeout=10) as s:
+        s.sendall(f"POST /upload HTTP/1.1\r\nHost: {p.project.app}.test\r\n"
+                  "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode())
+        interim = s.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")  # before the body is sent
+        s.sendall(b"hello")
+        data = b""
+        while b"}" not in data:
+            data += s.recv(65536)
+    assert b"HTTP/1.1 200" in data
+    assert json.loads(data.partition(b"\r\n\r\n")[2])["body_length"] == 5
+
+
+def test_chunked_request_body_is_streamed(proxied):
+    p = proxied(ORIGIN)
+    parts = [os.urandom(n) for n in (1, 1000, 70000, 5)]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(x), x) for x in parts) + b"0\r\n\r\n"
+    out = p.raw(f"POST /up HTTP/1.1\r\nHost: {p.project.app}.test\r\nTransfer-Encoding: chunked"
+                "\r\nConnection: close\r\n\r\n".encode() + body)
+    doc = json.loads(out.partition(b"\r\n\r\n")[2])
+    whole = b"".join(parts)
+    assert doc["body_length"] == len(whole)
+    assert doc["body_sha256"] == hashlib.sha256(whole).hexdigest()
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+
+
+def test_one_gib_up_and_down_with_flat_memory(proxied, tmp_path):
+    p = proxied(ORIGIN)
+    url = f"http://127.0.0.1:{p.port}"
+    host = f"Host: {p.project.app}.test"
+    gib = 1 << 30
+    # Download: curl counts what arrives.
+    r = subprocess.run(["curl", "-sS", "-H", host, "-o", "/dev/null", "-w", "%{size_download}",
+                        f"{url}/big?n={gib}"], capture_output=True, text=True, timeout=300)
+    assert r.stdout == str(gib), r.stderr
+    # Upload from a generator: never a whole body anywhere, rp included.
+    upload = subprocess.Popen(["curl", "-sS", "-H", host, "-T", "-", f"{url}/upload"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    block = b"y" * (1 << 20)
+    digest = hashlib.sha256()
+    for _ in range(1024):
+        upload.stdin.write(block)
+        digest.update(block)
+    upload.stdin.close()
+    doc = json.loads(upload.stdout.read())
+    assert upload.wait(timeout=300) == 0
+    assert doc["body_length"] == gib and doc["body_sha256"] == digest.hexdigest()
+    # 1 GiB went each way; rp's peak memory stayed small.
+    assert peak_rss_kib(p.run.pid) < 64 * 1024
+
+
+def test_forwarded_and_hop_by_hop_headers(proxied):
+    p = proxied(ORIGIN)
+    status, _, body = p.request("GET", "/h", headers={
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Proto": "https-spoofed",
+        "Connection": "keep-alive, X-Secret",
+        "X-Secret": "must not pass",
+        "Keep-Alive": "timeout=5",
+        "TE": "trailers",
+        "Proxy-Connection": "keep-alive",
+        "X-Kept": "yes",
+    })
+    assert status == 200
+    headers = {}
+    for k, v in json.loads(body)["headers"]:
+        headers.setdefault(k.lower(), []).append(v)
+    assert headers["host"] == [f"{p.project.app}.test"]                 # unchanged
+    assert headers["x-forwarded-for"] == ["203.0.113.7, 127.0.0.1"]     # appended
+    assert headers["x-forwarded-proto"] == ["http"]                     # rp's, not the client's
+    assert headers["x-forwarded-host"] == [f"{p.project.app}.test"]
+    assert headers["x-forwarded-port"] == [str(p.port)]
+    assert headers["x-kept"] == ["yes"]
+    for gone in ("x-secret", "keep-alive", "te", "proxy-connection"):
+        assert gone not in headers, gone
+    assert "close" not in headers.get("connection", [""])[0].lower()
+
+
+def test_responses_without_body(proxied):
+    p = proxied(ORIGIN)
+    host = f"{p.project.app}.test"
+    reqs = (f"HEAD /echo HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            f"GET /nocontent HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            f"GET /notmodified HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            f"GET /last HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").encode()
+    out = p.raw(reqs)
+    # If any of the first three carried a body, the next status line would not follow directly.
+    heads = out.split(b"\r\n\r\n")
+    assert heads[0].startswith(b"HTTP/1.1 200") and b"Content-Length: " in heads[0]
+    assert heads[1].startswith(b"HTTP/1.1 204")
+    assert heads[2].startswith(b"HTTP/1.1 304") and b'ETag: "v1"' in heads[2]
+    assert heads[3].startswith(b"HTTP/1.1 200")
+    assert json.loads(heads[4])["path"] == "/last"
+
+
+def test_response_until_close_is_rechunked_for_http11(proxied):
+    p = proxied(ORIGIN)
+    status, headers, body = p.request("GET", "/until-close")
+    assert status == 200 and body == b"body without a length"
+    assert headers.get("transfer-encoding") == "chunked"
+
+
+def test_server_sent_events_arrive_one_by_one(proxied):
+    p = proxied(ORIGIN)
+    with socket.create_connection(("127.0.0.1", p.port), timeout=15) as s:
+        s.sendall(f"GET /sse HTTP/1.1\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+        data = b""
+        while b"data: one" not in data:
+            chunk = s.recv(65536)
+            assert chunk, data
+            data += chunk
+        # The app sends "two" only after this file exists: had rp held "one" back, the
+        # test would never get here.
+        (p.project.path / "next").touch()
+        while b"data: two" not in data:
+            chunk = s.recv(65536)
+            assert chunk, data
+            data += chunk
+    assert b"text/event-stream" in data
+
+
+def test_client_disconnect_cancels_the_upstream_request(proxied):
+    p = proxied(ORIGIN)
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    s.sendall(f"GET /hang HTTP/1.1\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+    assert wait_until(lambda: "GET /hang" in (p.project.path / "origin.log").read_text()
+                      if (p.project.path / "origin.log").exists() else False)
+    s.close()
+    # The app sees its connection from rp closed.
+    assert wait_until(lambda: (p.project.path / "hang-closed").exists(), timeout=10)
