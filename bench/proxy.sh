@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The proxy benchmark: in one run on this machine, wrk against the same origin four ways —
+# direct, through rp, through nginx and through HAProxy — with 1 and 50 connections, a small
+# body and a 64 KiB body. Prints req/s, p50, p99 and each proxy's ratio to nginx.
+#
+#   bench/proxy.sh [SECONDS_PER_ROW]      (default 8; needs build/rp: `make build`)
+#
+# Fair by construction: the origin is one nginx worker that rp starts as its app's web process
+# (so rp routes to it as it would to any app); nginx and HAProxy proxy to that same port with
+# as many workers/threads as rp has proxy threads, and keep-alive upstream connections.
+# Every process is started here and killed by pid on exit; all traffic stays on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_ROW=${1:-8}
+THREADS=${BENCH_THREADS:-$(nproc)}
+RP=$(realpath "${RP_BIN:-build/rp}")
+[ -x "$RP" ] || { echo "bench: $RP is missing — run make build" >&2; exit 1; }
+for tool in wrk nginx haproxy; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing — run scripts/install-deps" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/rp-bench.XXXXXX)
+chmod 755 "$work"  # nginx workers run as nobody and must read the files
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: nothing listens on port $1" >&2
+  exit 1
+}
+
+# --- the origin: one nginx worker, run by rp as the app "bench".
+mkdir -p "$work/app" "$work/home" "$work/origin"
+head -c 65536 /dev/zero | tr '\0' 'x' > "$work/origin/64k"
+printf 'hello, world\n' > "$work/origin/small"
+cat > "$work/app/origin.conf.in" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/origin/nginx.pid;
+error_log $work/origin/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/origin;
+  proxy_temp_path $work/origin;
+  fastcgi_temp_path $work/origin;
+  uwsgi_temp_path $work/origin;
+  scgi_temp_path $work/origin;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:ORIGIN_PORT;
+    root $work/origin;
+  }
+}
+EOF
+cat > "$work/app/Procfile" <<EOF
+web: sed "s/ORIGIN_PORT/\$PORT/" origin.conf.in > origin.conf && exec nginx -c $work/app/origin.conf
+EOF
+printf 'name: bench\n' > "$work/app/rp.yaml"
+printf 'proxy_threads: %s\n' "$THREADS" > "$work/home/config.yaml"
+
+RP_PORT=$(free_port)
+(cd "$work/app" && RP_HOME="$work/home" RP_HTTP_PORT=$RP_PORT RP_DNS_PORT=0 NO_COLOR=1 \
+  exec "$RP" up > "$work/rp.log" 2>&1) &
+pids+=($!)
+for _ in $(seq 100); do
+  ORIGIN_PORT=$(sed -n 's/.*web\.1 started (pid [0-9]*, port \([0-9]*\)).*/\1/p' "$work/rp.log")
+  [ -n "$ORIGIN_PORT" ] && break
+  sleep 0.1
+done
+[ -n "${ORIGIN_PORT:-}" ] || { cat "$work/rp.log" >&2; exit 1; }
+wait_port "$ORIGIN_PORT"
+wait_port "$RP_PORT"
+
+# --- nginx as the proxy: same threads, upstream keep-alive, access log as rp writes one.
+NGINX_PORT=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<EOF
+worker_processes $THREADS;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log /dev/null;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx;
+  scgi_temp_path $work/nginx;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf" &
+pids+=($!)
+
+# --- HAProxy: same threads, keep-alive both sides.
+HAPROXY_PORT=$(free_port)
+cat > "$work/haproxy.cfg" <<EOF
+global
+  nbthread $THREADS
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  option forwardfor
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend be
+backend be
+  http-reuse always
+  server origin 127.0.0.1:$ORIGIN_PORT
+EOF
+haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 &
+pids+=($!)
+wait_port "$NGINX_PORT"
+wait_port "$HAPROXY_PORT"
+
+# --- the runs.
+to_ms() {  # wrk latency ("812.00us", "1.20ms", "2.00s") -> milliseconds
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else print v }'
+}
+
+declare -A RPS P50 P99
+run() {  # name port connections path
+  local name=$1 port=$2 conns=$3 path=$4 threads out
+  threads=$(( conns < THREADS ? conns : THREADS ))
+  out=$(wrk -t"$threads" -c"$conns" -d"${SECONDS_PER_ROW}s" --latency -H "Host: bench.test" \
+    "http://127.0.0.1:$port/$path")
+  local key="$name/$conns/$path"
+  RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  P99[$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  if grep -q "Non-2xx" <<<"$out"; then echo "bench: $key had errors:" >&2; echo "$out" >&2; fi
+}
+
+for path in small 64k; do
+  for conns in 1 50; do
+    run direct "$ORIGIN_PORT" "$conns" "$path"
+    run rp "$RP_PORT" "$conns" "$path"
+    run nginx "$NGINX_PORT" "$conns" "$path"
+    run haproxy "$HAPROXY_PORT" "$conns" "$path"
+  done
+done
+
+echo
+echo "Proxy benchmark: $(nproc) cores, $THREADS proxy threads/workers, ${SECONDS_PER_ROW}s per row, $(date -u +%F)"
+printf '| %-8s | %-5s | %-5s | %10s | %8s | %8s | %14s | %14s |\n' \
+  proxy conns body "req/s" "p50 ms" "p99 ms" "req/s vs nginx" "p99 vs nginx"
+printf '|%s|\n' "----------|-------|-------|------------|----------|----------|----------------|----------------"
+for path in small 64k; do
+  for conns in 1 50; do
+    base="nginx/$conns/$path"
+    for name in direct rp nginx haproxy; do
+      key="$name/$conns/$path"
+      ratio=$(awk -v a="${RPS[$key]}" -v b="${RPS[$base]}" 'BEGIN { printf "%.2f", a / b }')
+      lat=$(awk -v a="${P99[$key]}" -v b="${P99[$base]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+      printf '| %-8s | %-5s | %-5s | %10s | %8s | %8s | %14s | %14s |\n' \
+        "$name" "$conns" "$path" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "$ratio" "$lat"
+    done
+  done
+done
