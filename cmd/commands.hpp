@@ -21,8 +21,21 @@ struct UpArgs {
   bool exit_on_error = false;
 };
 
+struct SetupArgs {
+  bool apply = false;               // --apply: make the changes (else only show them)
+  bool undo = false;                // --undo: remove what an earlier --apply wrote
+  std::optional<std::string> root;  // --root DIR: the system's files are under DIR, not /
+};
+
+struct DoctorArgs {
+  bool json = false;
+  std::optional<std::string> root;  // --root DIR: read the resolver's files under DIR
+};
+
 int up(const UpArgs& args);
 int check(const ProjectArgs& args, bool json);
 int run(const ProjectArgs& args, const std::vector<std::string>& command);
+int setup(const SetupArgs& args);
+int doctor(const DoctorArgs& args);
 
 }  // namespace rp::cmd

@@ -43,6 +43,14 @@ Loaded load(const ProjectArgs& args, const EnvMap& env) {
   return out;
 }
 
+std::optional<GlobalConfig> load_global(const EnvMap& env) {
+  Diagnostics errors;
+  GlobalConfig config = load_global_config(env, errors);
+  if (errors.empty()) return config;
+  print_errors(errors);
+  return std::nullopt;
+}
+
 void print_errors(const Diagnostics& errors) {
   for (const auto& e : errors) fmt::print(stderr, "{}\n", e.str());
 }

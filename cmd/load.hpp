@@ -22,6 +22,10 @@ struct Loaded {
 
 Loaded load(const ProjectArgs& args, const EnvMap& env);
 
+// rp's global settings alone, for commands that need no project (setup, doctor); nullopt after
+// printing the mistakes in config.yaml or the RP_* variables.
+std::optional<GlobalConfig> load_global(const EnvMap& env);
+
 // One diagnostic a line on stderr.
 void print_errors(const Diagnostics& errors);
 

@@ -58,6 +58,27 @@ int main(int argc, char** argv) {
     std::exit(rp::cmd::run(run_args, command));
   });
 
+  rp::cmd::SetupArgs setup_args;
+  auto* setup_cmd = app.add_subcommand(
+      "setup", "Make *.test (each TLD) resolve to rp and ports 80/443 usable on this system; "
+               "shows the changes, --apply makes them");
+  auto* apply_flag = setup_cmd->add_flag("--apply", setup_args.apply,
+                                         "write the changes (as root) and reload the resolver");
+  setup_cmd->add_flag("--undo", setup_args.undo, "remove exactly what rp setup --apply wrote")
+      ->excludes(apply_flag);
+  setup_cmd->add_option("--root", setup_args.root,
+                        "the system's files are under DIR instead of / (nothing is restarted)");
+  setup_cmd->callback([&] { std::exit(rp::cmd::setup(setup_args)); });
+
+  rp::cmd::DoctorArgs doctor_args;
+  auto* doctor_cmd = app.add_subcommand(
+      "doctor", "Check end to end that rp's names resolve and answer here, and say how to fix "
+                "what does not");
+  doctor_cmd->add_flag("--json", doctor_args.json, "machine-readable output");
+  doctor_cmd->add_option("--root", doctor_args.root,
+                         "read the resolver configuration under DIR instead of /");
+  doctor_cmd->callback([&] { std::exit(rp::cmd::doctor(doctor_args)); });
+
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

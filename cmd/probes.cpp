@@ -1,0 +1,206 @@
+#include "cmd/probes.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace rp::cmd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// A socket of `type` connected (for UDP: aimed) at address:port; -1 and `error` on failure.
+// TCP connects without blocking past `deadline`.
+int connect_to(const std::string& address, int port, int type, Clock::time_point deadline,
+               std::string& error) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<std::uint16_t>(port));
+    length = sizeof *v4;
+  } else if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
+    length = sizeof *v6;
+  } else {
+    error = "not an IP address: " + address;
+    return -1;
+  }
+  int fd = ::socket(storage.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return -1;
+  }
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&storage), length) == 0) return fd;
+  if (errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count()))) == 1) {
+      int so_error = 0;
+      socklen_t len = sizeof so_error;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+      if (so_error == 0) return fd;
+      errno = so_error;
+    } else {
+      errno = ETIMEDOUT;
+    }
+  }
+  error = std::strerror(errno);
+  ::close(fd);
+  return -1;
+}
+
+// Waits until `fd` is readable or `deadline` passes.
+bool readable(int fd, Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(left.count())) == 1;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::uint8_t>> dns_exchange(const std::string& address, int port,
+                                                      std::span<const std::uint8_t> query,
+                                                      std::chrono::milliseconds timeout,
+                                                      std::string& error) {
+  Fd s{connect_to(address, port, SOCK_DGRAM, Clock::now() + timeout, error)};
+  if (s.fd < 0) return std::nullopt;
+  std::vector<std::uint8_t> buf(65536);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (::send(s.fd, query.data(), query.size(), 0) < 0) {
+      error = std::strerror(errno);
+      return std::nullopt;
+    }
+    auto deadline = Clock::now() + timeout;
+    while (readable(s.fd, deadline)) {
+      ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+      if (n < 0) {
+        // A UDP socket aimed at a port nobody holds hears the ICMP error as ECONNREFUSED.
+        error = errno == ECONNREFUSED ? "nothing listens there" : std::strerror(errno);
+        return std::nullopt;
+      }
+      if (n >= 2 && query.size() >= 2 && buf[0] == query[0] && buf[1] == query[1]) {
+        buf.resize(static_cast<std::size_t>(n));
+        return buf;
+      }
+    }
+  }
+  error = "no answer";
+  return std::nullopt;
+}
+
+Resolution resolve_with_system(const std::string& name, std::chrono::milliseconds timeout) {
+  // getaddrinfo cannot be cancelled: it runs on its own thread, which may outlive the wait.
+  struct State {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    Resolution result;
+  };
+  auto state = std::make_shared<State>();
+  std::thread([state, name] {
+    Resolution r;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &found);
+    if (rc != 0) {
+      r.error = ::gai_strerror(rc);
+    } else {
+      for (auto* a = found; a; a = a->ai_next) {
+        char text[INET6_ADDRSTRLEN] = {0};
+        const void* where = a->ai_family == AF_INET
+                                ? static_cast<const void*>(
+                                      &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                                : &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr;
+        if (::inet_ntop(a->ai_family, where, text, sizeof text) &&
+            std::find(r.addresses.begin(), r.addresses.end(), text) == r.addresses.end()) {
+          r.addresses.emplace_back(text);
+        }
+      }
+      ::freeaddrinfo(found);
+    }
+    std::lock_guard lock(state->mutex);
+    state->result = std::move(r);
+    state->done = true;
+    state->done_cv.notify_all();
+  }).detach();
+  std::unique_lock lock(state->mutex);
+  if (!state->done_cv.wait_for(lock, timeout, [&] { return state->done; })) {
+    return {{}, "no answer within " + std::to_string(timeout.count() / 1000) + " s"};
+  }
+  return state->result;
+}
+
+HttpAnswer http_probe(const std::string& address, int port, const std::string& host,
+                      std::chrono::milliseconds timeout) {
+  HttpAnswer answer;
+  const auto deadline = Clock::now() + timeout;
+  Fd s{connect_to(address, port, SOCK_STREAM, deadline, answer.error)};
+  if (s.fd < 0) return answer;
+  answer.connected = true;
+  std::string request = "GET / HTTP/1.1\r\nHost: " + host +
+                        "\r\nUser-Agent: rp-doctor\r\nConnection: close\r\n\r\n";
+  if (::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    answer.error = std::strerror(errno);
+    return answer;
+  }
+  std::string head;
+  char buf[4096];
+  while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
+    if (!readable(s.fd, deadline)) {
+      answer.error = head.empty() ? "no answer" : "an incomplete answer";
+      break;
+    }
+    ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      if (head.empty()) answer.error = n == 0 ? "closed without answering" : std::strerror(errno);
+      break;
+    }
+    head.append(buf, static_cast<std::size_t>(n));
+  }
+  if (!head.starts_with("HTTP/")) {
+    if (!head.empty()) answer.error = "an answer that is not HTTP";
+    return answer;
+  }
+  answer.status_line = head.substr(0, head.find("\r\n"));
+  auto at = lower(head).find("\r\nserver:");
+  if (at != std::string::npos) {
+    auto start = head.find_first_not_of(' ', at + 9);
+    if (start != std::string::npos) {
+      answer.server = head.substr(start, head.find("\r\n", start) - start);
+    }
+  }
+  answer.error.clear();
+  return answer;
+}
+
+}  // namespace rp::cmd
