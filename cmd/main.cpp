@@ -1,5 +1,7 @@
 // The rp executable: the command line, and nothing else. Each command is in its own file.
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
 #include <csignal>
 
 #include "cmd/commands.hpp"
@@ -19,6 +21,12 @@ void add_project_options(CLI::App* cmd, rp::cmd::ProjectArgs& args) {
 int main(int argc, char** argv) {
   // A closed output pipe must not kill rp: it would leave its processes behind.
   std::signal(SIGPIPE, SIG_IGN);
+  // A proxy holds two descriptors per request in flight: take all the system allows.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   CLI::App app{"rp — every project on this machine gets a name: http://NAME.test"};
   app.set_version_flag("--version", "rp 0.1.0");

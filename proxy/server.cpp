@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
@@ -33,7 +34,13 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(nothrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (ec) continue;  // EMFILE and friends: the connection is lost, the listener is not
+    if (ec) {
+      // Out of file descriptors or memory: the waiting connection stays queued, so retrying at
+      // once would spin. Pause, and let closing connections free what is needed.
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(nothrow);
+      continue;
+    }
     if (shared.connections.load(std::memory_order_relaxed) >= shared.settings.max_connections) {
       refuse_connection(std::move(socket));
       continue;

@@ -137,3 +137,27 @@ def test_connection_limit_gets_503(proxied):
             s.close()
     time.sleep(0.2)
     assert p.request("GET", "/")[0] == 200  # room again
+
+
+def test_thousands_of_connections_hit_a_clear_limit_not_a_crash(proxied):
+    p = proxied(ORIGIN, config="max_connections: 2000\n")
+    held = []
+    try:
+        for _ in range(2000):
+            held.append(socket.create_connection(("127.0.0.1", p.port), timeout=10))
+        time.sleep(0.5)
+        # Over the limit: a clear answer, at once.
+        over = [socket.create_connection(("127.0.0.1", p.port), timeout=10) for _ in range(500)]
+        for s in over:
+            assert s.recv(65536).startswith(b"HTTP/1.1 503 "), "no 503 over the limit"
+            s.close()
+        # The connections within the limit still work.
+        for s in held[:20]:
+            s.sendall(f"GET /still HTTP/1.1\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.5)
+    assert p.request("GET", "/after")[0] == 200
+    assert p.run.proc.poll() is None  # rp is alive

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds a libFuzzer target with clang, ASan and UBSan (in build-fuzz/) and runs it for a while:
+#   fuzz/run.sh http 20       # `make test` runs a short run like this
+#   fuzz/run.sh http 3600     # a longer hunt; findings are written to build-fuzz/
+# The corpus grows in build-fuzz/corpus/TARGET, seeded from fuzz/seeds/TARGET.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: fuzz/run.sh TARGET [SECONDS]}
+seconds=${2:-20}
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DRP_FUZZ=ON > build-fuzz.log 2>&1 || { cat build-fuzz.log >&2; exit 1; }
+cmake --build build-fuzz -j2 --target "${target}_fuzz" >> build-fuzz.log 2>&1 ||
+  { cat build-fuzz.log >&2; exit 1; }
+rm -f build-fuzz.log
+corpus=build-fuzz/corpus/$target
+mkdir -p "$corpus"
+seeds=()
+[ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
+cd build-fuzz
+"./fuzz/${target}_fuzz" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix=./ \
+  "../$corpus" "${seeds[@]/#/../}"
