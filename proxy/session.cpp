@@ -193,13 +193,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::awaitable<void> respond(int status, const Page& page, bool keep_alive) {
+    if (!keep_alive) linger_ = true;
     auto text = http::simple_response(status, http::reason_phrase(status), page.content_type,
                                       page.body, keep_alive, head_request_);
     co_await asio::async_write(client_, asio::buffer(text), nothrow);
   }
 
   asio::awaitable<void> respond_error(int status, std::string_view what, bool keep_alive) {
-    linger_ = !keep_alive;
     co_await respond(status, plain_error_page(status, what, html_), keep_alive);
   }
 
@@ -316,6 +316,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
       log_access(request, *instance, started);
       if (upstream_reusable_) thread_.pool.release(instance, std::move(upstream.socket));
+      // An app may answer before the body is all here (413, say): the connection then closes,
+      // after draining, so that the client still reads the answer.
+      if (!body_done_) linger_ = true;
       co_return request.keep_alive && body_done_ && !request.upgrade && client_keep_alive_;
     }
   }

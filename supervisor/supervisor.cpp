@@ -69,9 +69,11 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
   }
 
  private:
+  // Kept before shown: whoever reads the console (a test, a user) may ask for an error page
+  // right away, and it must have the line.
   void show(std::string line) {
+    status_->log.push(line);
     console_.line(label_, color_, line);
-    status_->log.push(std::move(line));
   }
 
   void read() {
