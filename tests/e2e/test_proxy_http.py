@@ -201,3 +201,11 @@ def test_client_disconnect_cancels_the_upstream_request(proxied):
     s.close()
     # The app sees its connection from rp closed.
     assert wait_until(lambda: (p.project.path / "hang-closed").exists(), timeout=10)
+
+
+def test_kept_alive_connection_closed_by_the_app_is_not_an_error(proxied):
+    p = proxied("web: exec $PY $APPS/closer.py\n")
+    for _ in range(5):
+        status, _, body = p.request("GET", "/")
+        assert (status, body) == (200, b"ok")
+        time.sleep(0.2)  # the app closes its side meanwhile
