@@ -114,8 +114,6 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
   std::array<char, 16384> buffer_{};
 };
 
-enum class State { idle, running, backing_off, crashed, done };
-
 // One instance of one process: "web.2".
 struct Instance {
   Instance(asio::io_context& io, const ProcessSpec& s, int n, int c)
@@ -125,17 +123,13 @@ struct Instance {
     status->label = label;
   }
 
-  void set_state(State s, InstanceState published) {
-    state = s;
-    status->state.store(published);
-  }
+  void set_state(InstanceState state) { status->state.store(state); }
 
   const ProcessSpec* spec;
   int number;
   int color;
   std::string label;
   int port = 0;
-  State state = State::idle;
   pid_t pid = -1;  // the leader, also the process group id, while it runs
   pid_t group = -1;  // the last group, kept after the leader exits so a stop can sweep it
   Clock::time_point started;
@@ -289,7 +283,7 @@ struct Supervisor::Impl {
       return false;
     }
     inst.pid = inst.group = spawned->pid;
-    inst.set_state(State::running, InstanceState::running);
+    inst.set_state(InstanceState::running);
     inst.started = Clock::now();
     guardian.watch(inst.group);
     inst.output = std::make_shared<OutputReader>(io, spawned->output_fd, console, inst.label,
@@ -341,11 +335,11 @@ struct Supervisor::Impl {
     }
     console.event(fmt::format("{} {}", inst.label, describe_status(status)));
     if (stopping) {
-      inst.set_state(State::done, InstanceState::stopped);
+      inst.set_state(InstanceState::stopped);
       return;
     }
     if (is_task) {
-      inst.set_state(State::done, InstanceState::stopped);
+      inst.set_state(InstanceState::stopped);
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         ++next_task;
         return start_next_task();
@@ -366,14 +360,14 @@ struct Supervisor::Impl {
   void schedule_restart(Instance& inst, Clock::time_point started) {
     auto decision = inst.policy.on_exit(started, Clock::now());
     if (decision.crashed) {
-      inst.set_state(State::crashed, InstanceState::crashed);
+      inst.set_state(InstanceState::crashed);
       console.event(fmt::format(
           "{} crashed: it exited {} times within a minute; not restarting it (fix it, then restart "
           "rp)",
           inst.label, RestartPolicy::kCrashExits));
       return;
     }
-    inst.set_state(State::backing_off, InstanceState::backing_off);
+    inst.set_state(InstanceState::backing_off);
     console.event(fmt::format("restarting {} in {}", inst.label, format_duration(decision.delay)));
     inst.timer.expires_after(decision.delay);
     inst.timer.async_wait([this, &inst](boost::system::error_code ec) {
