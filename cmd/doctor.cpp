@@ -51,12 +51,18 @@ std::string holder(int port, dns::Protocol protocol) {
 
 std::string rcode_name(int rcode) {
   switch (rcode) {
-    case dns::rcode::NOERROR: return "NOERROR";
-    case dns::rcode::FORMERR: return "FORMERR";
-    case dns::rcode::SERVFAIL: return "SERVFAIL";
-    case dns::rcode::NXDOMAIN: return "NXDOMAIN";
-    case dns::rcode::NOTIMP: return "NOTIMP";
-    case dns::rcode::REFUSED: return "REFUSED";
+    case dns::rcode::NOERROR:
+      return "NOERROR";
+    case dns::rcode::FORMERR:
+      return "FORMERR";
+    case dns::rcode::SERVFAIL:
+      return "SERVFAIL";
+    case dns::rcode::NXDOMAIN:
+      return "NXDOMAIN";
+    case dns::rcode::NOTIMP:
+      return "NOTIMP";
+    case dns::rcode::REFUSED:
+      return "REFUSED";
   }
   return fmt::format("rcode {}", rcode);
 }
@@ -118,8 +124,7 @@ Check check_responder(const GlobalConfig& config) {
         return fail(id, title, fmt::format("{} does not answer DNS ({}){}", where, error, who),
                     conflict_fix);
       }
-      return fail(id, title, fmt::format("nothing answers DNS on {} ({})", where, error),
-                  start_rp);
+      return fail(id, title, fmt::format("nothing answers DNS on {} ({})", where, error), start_rp);
     }
     auto said = summary(*m);
     if (said != "127.0.0.1") {
@@ -154,16 +159,18 @@ std::string resolver_fix(const dns::Detection& detection, const dns::SystemFiles
   switch (detection.kind) {
     case dns::ResolverKind::systemd_resolved:
       if (files.rp_files.contains(dns::kResolvedDropIn)) {
-        return fmt::format("{} is in place: restart systemd-resolved (sudo systemctl restart "
-                           "systemd-resolved); a VPN that takes over DNS can bypass it",
-                           dns::kResolvedDropIn);
+        return fmt::format(
+            "{} is in place: restart systemd-resolved (sudo systemctl restart "
+            "systemd-resolved); a VPN that takes over DNS can bypass it",
+            dns::kResolvedDropIn);
       }
       break;
     case dns::ResolverKind::networkmanager_dnsmasq:
       if (files.rp_files.contains(dns::kDnsmasqSnippet)) {
-        return fmt::format("{} is in place: reload NetworkManager's DNS (sudo nmcli general "
-                           "reload dns-full)",
-                           dns::kDnsmasqSnippet);
+        return fmt::format(
+            "{} is in place: reload NetworkManager's DNS (sudo nmcli general "
+            "reload dns-full)",
+            dns::kDnsmasqSnippet);
       }
       break;
     case dns::ResolverKind::resolv_conf:
@@ -207,8 +214,8 @@ Check check_system_resolver(const GlobalConfig& config, const dns::SystemFiles& 
     return pass(id, title,
                 "only *.localhost is served, which browsers and curl resolve without set-up");
   }
-  return pass(id, title, fmt::format("getaddrinfo sends rp's names here ({})",
-                                     join(resolved, "; ")));
+  return pass(id, title,
+              fmt::format("getaddrinfo sends rp's names here ({})", join(resolved, "; ")));
 }
 
 Check check_http(const GlobalConfig& config) {
@@ -229,19 +236,18 @@ Check check_http(const GlobalConfig& config) {
     return fail(id, title, fmt::format("no HTTP listener on {} ({})", where, a.error), fix);
   }
   if (a.status_line.empty()) {
-    return fail(id, title,
-                fmt::format("{} accepts connections but does not answer HTTP ({}){}", where,
-                            a.error, holder(port, dns::Protocol::tcp)),
-                fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml",
-                            port));
+    return fail(
+        id, title,
+        fmt::format("{} accepts connections but does not answer HTTP ({}){}", where, a.error,
+                    holder(port, dns::Protocol::tcp)),
+        fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml", port));
   }
   return pass(id, title,
               fmt::format("{} answers HTTP ({}{})", where, a.status_line,
                           a.server.empty() ? "" : ", server " + a.server));
 }
 
-std::vector<Check> check_configuration(const GlobalConfig& config,
-                                       const dns::SystemFiles& files) {
+std::vector<Check> check_configuration(const GlobalConfig& config, const dns::SystemFiles& files) {
   std::vector<Check> checks;
   for (const auto& p : dns::check_setup(files, {config.tlds, config.dns_port})) {
     checks.push_back(fail("configuration", "configuration", p.what, p.fix));
@@ -272,8 +278,8 @@ int doctor(const DoctorArgs& args) {
     for (const auto& c : checks) {
       list.push_back({{"name", c.id}, {"ok", c.ok}, {"detail", c.detail}, {"fix", c.fix}});
     }
-    fmt::print("{}\n", boost::json::serialize(boost::json::object{{"ok", failed == 0},
-                                                                  {"checks", list}}));
+    fmt::print("{}\n",
+               boost::json::serialize(boost::json::object{{"ok", failed == 0}, {"checks", list}}));
     return failed == 0 ? 0 : 1;
   }
   for (const auto& c : checks) {

@@ -137,10 +137,10 @@ Resolution resolve_with_system(const std::string& name, std::chrono::millisecond
     } else {
       for (auto* a = found; a; a = a->ai_next) {
         char text[INET6_ADDRSTRLEN] = {0};
-        const void* where = a->ai_family == AF_INET
-                                ? static_cast<const void*>(
-                                      &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                                : &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr;
+        const void* where =
+            a->ai_family == AF_INET
+                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                : &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr;
         if (::inet_ntop(a->ai_family, where, text, sizeof text) &&
             std::find(r.addresses.begin(), r.addresses.end(), text) == r.addresses.end()) {
           r.addresses.emplace_back(text);
@@ -167,8 +167,8 @@ HttpAnswer http_probe(const std::string& address, int port, const std::string& h
   Fd s{connect_to(address, port, SOCK_STREAM, deadline, answer.error)};
   if (s.fd < 0) return answer;
   answer.connected = true;
-  std::string request = "GET / HTTP/1.1\r\nHost: " + host +
-                        "\r\nUser-Agent: rp-doctor\r\nConnection: close\r\n\r\n";
+  std::string request =
+      "GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: rp-doctor\r\nConnection: close\r\n\r\n";
   if (::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
     answer.error = std::strerror(errno);
     return answer;

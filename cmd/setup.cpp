@@ -72,8 +72,7 @@ void report(const dns::Outcome& outcome) {
 
 void not_run_under_root(const std::vector<dns::Command>& commands) {
   if (commands.empty()) return;
-  fmt::print("not run with --root (they act on the running system): {}\n",
-             commands_text(commands));
+  fmt::print("not run with --root (they act on the running system): {}\n", commands_text(commands));
 }
 
 int undo(const fs::path& root, bool live) {
@@ -127,8 +126,9 @@ int setup(const SetupArgs& args) {
       for (auto line : split_lines(f.text)) fmt::print("    {}\n", line);
     }
     if (live) fmt::print("\nand then run: {}\n", commands_text(plan.commands));
-    fmt::print("\nNothing was changed. To make these changes: sudo rp setup --apply "
-               "(sudo rp setup --undo takes them back).\n");
+    fmt::print(
+        "\nNothing was changed. To make these changes: sudo rp setup --apply "
+        "(sudo rp setup --undo takes them back).\n");
     return 0;
   }
   auto outcome = dns::apply_files(root, plan.files, files.unprivileged_port_start);

@@ -14,7 +14,9 @@ std::uint32_t get32(std::span<const std::uint8_t> m, std::size_t at) {
   return static_cast<std::uint32_t>(get16(m, at)) << 16 | get16(m, at + 2);
 }
 
-std::uint8_t lower(std::uint8_t c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+std::uint8_t lower(std::uint8_t c) {
+  return c >= 'A' && c <= 'Z' ? c | 0x20 : c;
+}
 
 enum class Section { answer, authority, additional };
 
@@ -29,8 +31,8 @@ struct RecordFields {
 // may stop the walk with an error), so that decoding a query and decoding any message share
 // one reading of the format.
 template <class OnQuestion, class OnRecord>
-DecodeError walk(std::span<const std::uint8_t> m, Header& header, Question& scratch,
-                 Name& owner, OnQuestion on_question, OnRecord on_record) {
+DecodeError walk(std::span<const std::uint8_t> m, Header& header, Question& scratch, Name& owner,
+                 OnQuestion on_question, OnRecord on_record) {
   auto h = read_header(m);
   if (!h) return DecodeError::short_header;
   header = *h;
@@ -44,8 +46,8 @@ DecodeError walk(std::span<const std::uint8_t> m, Header& header, Question& scra
     on_question(i, scratch);
   }
   const std::pair<Section, std::uint16_t> sections[] = {{Section::answer, header.ancount},
-                                                         {Section::authority, header.nscount},
-                                                         {Section::additional, header.arcount}};
+                                                        {Section::authority, header.nscount},
+                                                        {Section::additional, header.arcount}};
   for (auto [section, count] : sections) {
     for (int i = 0; i < count; ++i) {
       if (auto e = read_name(m, pos, owner); e != DecodeError::none) return e;
@@ -127,17 +129,22 @@ std::string Name::text() const {
 }
 
 bool Name::equals(const Name& other) const {
-  return size_ == other.size_ && std::equal(wire_.begin(), wire_.begin() + size_,
-                                            other.wire_.begin());
+  return size_ == other.size_ &&
+         std::equal(wire_.begin(), wire_.begin() + size_, other.wire_.begin());
 }
 
 std::string_view describe(DecodeError error) {
   switch (error) {
-    case DecodeError::none: return "no error";
-    case DecodeError::short_header: return "shorter than a DNS header";
-    case DecodeError::truncated: return "truncated";
-    case DecodeError::bad_name: return "malformed name";
-    case DecodeError::bad_opt: return "malformed OPT record";
+    case DecodeError::none:
+      return "no error";
+    case DecodeError::short_header:
+      return "shorter than a DNS header";
+    case DecodeError::truncated:
+      return "truncated";
+    case DecodeError::bad_name:
+      return "malformed name";
+    case DecodeError::bad_opt:
+      return "malformed OPT record";
   }
   return "unknown error";
 }

@@ -17,8 +17,8 @@
 namespace rp::dns {
 
 namespace type {
-constexpr std::uint16_t A = 1, NS = 2, SOA = 6, MX = 15, TXT = 16, AAAA = 28, OPT = 41,
-                        IXFR = 251, AXFR = 252, ANY = 255;
+constexpr std::uint16_t A = 1, NS = 2, SOA = 6, MX = 15, TXT = 16, AAAA = 28, OPT = 41, IXFR = 251,
+                        AXFR = 252, ANY = 255;
 }
 
 namespace rcode {
@@ -103,10 +103,10 @@ struct Edns {
 
 enum class DecodeError {
   none,
-  short_header,   // fewer than 12 bytes: not even an id to answer to
-  truncated,      // a section ends past the end of the message
-  bad_name,       // pointer loop or forward pointer, reserved label type, name or label too long
-  bad_opt,        // more than one OPT record, or one whose owner is not the root
+  short_header,  // fewer than 12 bytes: not even an id to answer to
+  truncated,     // a section ends past the end of the message
+  bad_name,      // pointer loop or forward pointer, reserved label type, name or label too long
+  bad_opt,       // more than one OPT record, or one whose owner is not the root
 };
 
 std::string_view describe(DecodeError error);
@@ -121,7 +121,7 @@ DecodeError read_name(std::span<const std::uint8_t> message, std::size_t& pos, N
 // Every section is walked, so a message that is malformed anywhere is reported as such.
 struct Query {
   Header header;
-  Question question;              // the first question; valid when header.qdcount >= 1
+  Question question;  // the first question; valid when header.qdcount >= 1
   std::optional<Edns> edns;
 };
 DecodeError decode_query(std::span<const std::uint8_t> message, Query& out);

@@ -102,14 +102,13 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
  private:
   void read_length() {
     arm_idle();
-    asio::async_read(socket_, asio::buffer(length_),
-                     [self = shared_from_this()](error_code ec, std::size_t) {
-                       if (ec) return self->close();
-                       std::size_t n = static_cast<std::size_t>(self->length_[0] << 8 |
-                                                                self->length_[1]);
-                       if (n == 0) return self->close();
-                       self->read_message(n);
-                     });
+    asio::async_read(
+        socket_, asio::buffer(length_), [self = shared_from_this()](error_code ec, std::size_t) {
+          if (ec) return self->close();
+          std::size_t n = static_cast<std::size_t>(self->length_[0] << 8 | self->length_[1]);
+          if (n == 0) return self->close();
+          self->read_message(n);
+        });
   }
 
   void read_message(std::size_t n) {
@@ -122,8 +121,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   }
 
   void respond() {
-    std::size_t size = shared_->responder.answer(in_, Transport::tcp,
-                                                 std::span(out_).subspan(2));
+    std::size_t size = shared_->responder.answer(in_, Transport::tcp, std::span(out_).subspan(2));
     if (size == 0) return read_length();  // a message that gets no answer (a response, say)
     out_[0] = static_cast<std::uint8_t>(size >> 8);
     out_[1] = static_cast<std::uint8_t>(size);
@@ -161,7 +159,8 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
 class TcpListener : public std::enable_shared_from_this<TcpListener> {
  public:
   TcpListener(tcp::acceptor acceptor, std::shared_ptr<Shared> shared)
-      : acceptor_(std::move(acceptor)), retry_(acceptor_.get_executor()),
+      : acceptor_(std::move(acceptor)),
+        retry_(acceptor_.get_executor()),
         shared_(std::move(shared)) {}
 
   void start() { accept(); }
@@ -201,18 +200,17 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
 }  // namespace
 
 std::string ListenFailure::message() const {
-  std::string where = address.find(':') != std::string::npos
-                          ? fmt::format("[{}]:{}", address, port)
-                          : fmt::format("{}:{}", address, port);
-  std::string why;
+  std::string where = address.find(':') != std::string::npos ? fmt::format("[{}]:{}", address, port)
+                                                             : fmt::format("{}:{}", address, port);
+  std::string reason = std::strerror(error), advice = "rp doctor tells more";
   if (error == EADDRINUSE) {
-    why = "address in use) — another rp or resolver has it; rp doctor tells more";
+    reason = "address in use";
+    advice = "another rp or resolver has it; rp doctor tells more";
   } else if (error == EACCES) {
-    why = "permission denied) — ports below 1024 need root; use dns_port 5300 (the default)";
-  } else {
-    why = fmt::format("{}) — rp doctor tells more", std::strerror(error));
+    reason = "permission denied";
+    advice = "ports below 1024 need root; use dns_port 5300 (the default)";
   }
-  return fmt::format("cannot listen on {} ({}", where, why);
+  return fmt::format("cannot listen on {} ({}) — {}", where, reason, advice);
 }
 
 struct DnsServer::Impl {
@@ -292,6 +290,8 @@ std::optional<ListenFailure> DnsServer::listen(const std::vector<std::string>& a
   return std::nullopt;
 }
 
-std::vector<std::string> DnsServer::endpoints() const { return impl_->endpoints; }
+std::vector<std::string> DnsServer::endpoints() const {
+  return impl_->endpoints;
+}
 
 }  // namespace rp::dns

@@ -18,8 +18,7 @@ enum class Protocol { udp, tcp };
 
 // The inodes of sockets bound to `port` in one /proc/net/{udp,udp6,tcp,tcp6} table: for TCP the
 // listening ones, for UDP the unconnected ones.
-std::vector<std::uint64_t> bound_socket_inodes(std::string_view table, int port,
-                                               Protocol protocol);
+std::vector<std::uint64_t> bound_socket_inodes(std::string_view table, int port, Protocol protocol);
 
 struct PortOwner {
   pid_t pid = 0;

@@ -20,7 +20,7 @@ enum class Answer { none, a, aaaa, a_and_aaaa, soa, ns };
 struct Plan {
   int rcode = rcode::NOERROR;
   bool authoritative = false;
-  bool question = false;         // echo the question
+  bool question = false;  // echo the question
   Answer answer = Answer::none;
   bool soa_in_authority = false;  // NODATA: the SOA tells caches how long to remember it
   std::optional<Edns> opt;        // the OPT record of the reply, when the query had one

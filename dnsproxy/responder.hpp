@@ -41,8 +41,7 @@ class Responder {
                      std::span<std::uint8_t> out) const;
 
   // The same into a new vector (empty: no answer) — for tests and tools.
-  std::vector<std::uint8_t> answer(std::span<const std::uint8_t> query,
-                                   Transport transport) const;
+  std::vector<std::uint8_t> answer(std::span<const std::uint8_t> query, Transport transport) const;
 
  private:
   std::vector<Name> zones_;

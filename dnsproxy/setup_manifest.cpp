@@ -138,9 +138,10 @@ Outcome apply_files(const fs::path& root, const std::vector<FileToWrite>& files,
     std::string error;
     auto parsed = parse_manifest(*text, error);
     if (!parsed) {
-      out.errors.push_back(fmt::format("{}: {} — rp setup cannot tell what it changed before; "
-                                       "fix or remove that file",
-                                       manifest_path.string(), error));
+      out.errors.push_back(
+          fmt::format("{}: {} — rp setup cannot tell what it changed before; "
+                      "fix or remove that file",
+                      manifest_path.string(), error));
       return out;
     }
     m = *parsed;
@@ -149,9 +150,10 @@ Outcome apply_files(const fs::path& root, const std::vector<FileToWrite>& files,
     auto p = under_root(root, f.path);
     std::error_code ec;
     if (fs::exists(p, ec) && !contains(m.files, f.path) && !has_marker(p)) {
-      out.errors.push_back(fmt::format("{} exists and was not written by rp; rp leaves it alone "
-                                       "— move it away, then run rp setup --apply again",
-                                       p.string()));
+      out.errors.push_back(
+          fmt::format("{} exists and was not written by rp; rp leaves it alone "
+                      "— move it away, then run rp setup --apply again",
+                      p.string()));
     }
   }
   if (!out.errors.empty()) return out;
@@ -200,9 +202,10 @@ Outcome undo_files(const fs::path& root, Manifest& m) {
     if (!fs::exists(p, ec)) {
       out.done.push_back(fmt::format("{} is already gone", p.string()));
     } else if (!has_marker(p)) {
-      out.errors.push_back(fmt::format("{} no longer starts with rp's marker line, so rp leaves "
-                                       "it — remove it yourself if it is not needed",
-                                       p.string()));
+      out.errors.push_back(
+          fmt::format("{} no longer starts with rp's marker line, so rp leaves "
+                      "it — remove it yourself if it is not needed",
+                      p.string()));
     } else if (fs::remove(p, ec)) {
       out.done.push_back(fmt::format("removed {}", p.string()));
     } else {

@@ -12,7 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.starts_with(prefix); }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.starts_with(prefix);
+}
 
 std::vector<std::string_view> words(std::string_view line) {
   std::vector<std::string_view> out;
@@ -65,8 +67,8 @@ std::optional<std::string> ini_value(std::string_view text, std::string_view sec
 std::string join_tlds(const std::vector<std::string>& tlds, std::string_view before,
                       std::string_view separator) {
   std::string out;
-  for (const auto& t : tlds) out += (out.empty() ? "" : std::string(separator)) +
-                                    std::string(before) + t;
+  for (const auto& t : tlds)
+    out += (out.empty() ? "" : std::string(separator)) + std::string(before) + t;
   return out;
 }
 
@@ -124,16 +126,20 @@ std::string dnsmasq_snippet(const SetupSettings& s) {
 
 std::string sysctl_dropin() {
   return fmt::format(
-      "{}\n# Lets programs bind ports from 80 up without root, so that rp can serve http://NAME.test\n"
+      "{}\n# Lets programs bind ports from 80 up without root, so that rp can serve "
+      "http://NAME.test\n"
       "# on port 80 (and https on 443).\nnet.ipv4.ip_unprivileged_port_start=80\n",
       kMarker);
 }
 
 const char* resolver_name(ResolverKind kind) {
   switch (kind) {
-    case ResolverKind::systemd_resolved: return "systemd-resolved";
-    case ResolverKind::networkmanager_dnsmasq: return "NetworkManager with dnsmasq";
-    case ResolverKind::resolv_conf: return "a plain /etc/resolv.conf";
+    case ResolverKind::systemd_resolved:
+      return "systemd-resolved";
+    case ResolverKind::networkmanager_dnsmasq:
+      return "NetworkManager with dnsmasq";
+    case ResolverKind::resolv_conf:
+      return "a plain /etc/resolv.conf";
   }
   return "";
 }
@@ -155,15 +161,15 @@ SystemFiles read_system_files(const fs::path& root, bool live_system) {
     files.networkmanager_conf.emplace_back("/etc/NetworkManager/NetworkManager.conf", *text);
   }
   std::vector<fs::path> confd;
-  for (fs::directory_iterator it(under("/etc/NetworkManager/conf.d"), ec), end;
-       !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(under("/etc/NetworkManager/conf.d"), ec), end; !ec && it != end;
+       it.increment(ec)) {
     if (it->path().extension() == ".conf") confd.push_back(it->path());
   }
   std::sort(confd.begin(), confd.end());
   for (const auto& p : confd) {
     if (auto text = read_text_file(p)) {
-      files.networkmanager_conf.emplace_back(
-          "/etc/NetworkManager/conf.d/" + p.filename().string(), *text);
+      files.networkmanager_conf.emplace_back("/etc/NetworkManager/conf.d/" + p.filename().string(),
+                                             *text);
     }
   }
   for (const char* path : {kResolvedDropIn, kDnsmasqSnippet, kSysctlDropIn}) {
@@ -208,11 +214,10 @@ Detection detect_resolver(const SystemFiles& files) {
     return found(ResolverKind::networkmanager_dnsmasq,
                  fmt::format("{} sets dns=dnsmasq", dns_setting->first));
   }
-  std::string evidence =
-      !files.resolv_conf ? "there is no /etc/resolv.conf"
-      : servers.empty()  ? "/etc/resolv.conf lists no nameserver"
-                         : fmt::format("/etc/resolv.conf sends every name to {}",
-                                       join_tlds(servers, "", ", "));
+  std::string evidence = !files.resolv_conf ? "there is no /etc/resolv.conf"
+                         : servers.empty()  ? "/etc/resolv.conf lists no nameserver"
+                                            : fmt::format("/etc/resolv.conf sends every name to {}",
+                                                          join_tlds(servers, "", ", "));
   return found(ResolverKind::resolv_conf, evidence);
 }
 
@@ -269,10 +274,9 @@ std::vector<SetupProblem> check_setup(const SystemFiles& files, const SetupSetti
   const std::string again = "run sudo rp setup --apply again (it rewrites the file)";
   auto check_route = [&](const char* path, ResolverKind for_kind, const Route& route) {
     if (kind != for_kind) {
-      problems.push_back(
-          {fmt::format("{} is for {}, which this system does not use (it uses {})", path,
-                       resolver_name(for_kind), resolver_name(kind)),
-           "sudo rp setup --undo, then sudo rp setup --apply"});
+      problems.push_back({fmt::format("{} is for {}, which this system does not use (it uses {})",
+                                      path, resolver_name(for_kind), resolver_name(kind)),
+                          "sudo rp setup --undo, then sudo rp setup --apply"});
       return;
     }
     const std::string routed = join_tlds(route.tlds, "*.", ", ");

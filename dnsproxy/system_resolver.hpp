@@ -21,7 +21,8 @@ inline constexpr const char* kResolvedDropIn = "/etc/systemd/resolved.conf.d/rp.
 inline constexpr const char* kDnsmasqSnippet = "/etc/NetworkManager/dnsmasq.d/rp.conf";
 inline constexpr const char* kSysctlDropIn = "/etc/sysctl.d/50-rp-unprivileged-ports.conf";
 // The first line of every file rp writes: rp overwrites or removes only files that carry it.
-inline constexpr const char* kMarker = "# Written by rp setup; `rp setup --undo` removes this file.";
+inline constexpr const char* kMarker =
+    "# Written by rp setup; `rp setup --undo` removes this file.";
 
 enum class ResolverKind { systemd_resolved, networkmanager_dnsmasq, resolv_conf };
 
@@ -61,7 +62,7 @@ using Command = std::vector<std::string>;
 struct SetupPlan {
   Detection detection;
   std::vector<FileToWrite> files;
-  std::vector<Command> commands;  // to run after writing, on the live system only
+  std::vector<Command> commands;   // to run after writing, on the live system only
   std::vector<std::string> notes;  // what rp cannot do or need not do, in plain words
 };
 

@@ -57,8 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   static const Responder responder({"test", "localhost"});
   static std::array<std::uint8_t, 65535> out;
-  check_answer(input, {out.data(), responder.answer(input, Transport::udp, out)},
-               kUdpPayloadSize);
+  check_answer(input, {out.data(), responder.answer(input, Transport::udp, out)}, kUdpPayloadSize);
   check_answer(input, {out.data(), responder.answer(input, Transport::tcp, out)}, out.size());
 
   // A responder that may send little over UDP, so that long names take the truncation path

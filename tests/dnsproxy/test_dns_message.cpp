@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,13 +18,15 @@ Name name(const char* text) {
 
 // A header with `qdcount` questions and nothing else, then `rest`.
 Bytes message(std::uint16_t qdcount, const Bytes& rest, std::uint16_t arcount = 0) {
-  Bytes m{0x12, 0x34, 0x01, 0x00, 0, static_cast<std::uint8_t>(qdcount), 0, 0, 0, 0, 0,
-          static_cast<std::uint8_t>(arcount)};
+  Bytes m{0x12, 0x34, 0x01, 0x00, 0, static_cast<std::uint8_t>(qdcount),
+          0,    0,    0,    0,    0, static_cast<std::uint8_t>(arcount)};
   m.insert(m.end(), rest.begin(), rest.end());
   return m;
 }
 
-DecodeError read_at(const Bytes& m, std::size_t pos, Name& out) { return read_name(m, pos, out); }
+DecodeError read_at(const Bytes& m, std::size_t pos, Name& out) {
+  return read_name(m, pos, out);
+}
 
 }  // namespace
 
@@ -73,8 +74,8 @@ TEST_CASE("text shows unusual bytes escaped") {
 
 TEST_CASE("reading names: plain and compressed") {
   // 12 bytes of header, "shop.test" at 12, then "www" + pointer to 12 at 23.
-  Bytes m = message(0, {4, 's', 'h', 'o', 'p', 4, 't', 'e', 's', 't', 0, 3, 'w', 'w', 'w', 0xC0,
-                        12, 0xFF});
+  Bytes m = message(
+      0, {4, 's', 'h', 'o', 'p', 4, 't', 'e', 's', 't', 0, 3, 'w', 'w', 'w', 0xC0, 12, 0xFF});
   Name n;
   std::size_t pos = 12;
   REQUIRE(read_name(m, pos, n) == DecodeError::none);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -65,7 +64,7 @@ TEST_CASE("A under a TLD is 127.0.0.1, authoritative, for the name asked") {
   CHECK(h.id == 0xBEEF);
   CHECK(h.qr());
   CHECK(h.aa());
-  CHECK(h.rd());   // copied from the query
+  CHECK(h.rd());        // copied from the query
   CHECK_FALSE(h.ra());  // rp does not recurse
   CHECK_FALSE(h.tc());
   CHECK(r.rcode() == rcode::NOERROR);
@@ -261,8 +260,7 @@ TEST_CASE("a UDP answer larger than the client takes is cut with TC; TCP is not"
 
 TEST_CASE("the longest name still gets a whole answer over plain UDP") {
   std::string label(63, 'b');
-  auto r = ask(label + "." + label + "." + label + "." + std::string(56, 'c') + ".test",
-               type::MX);
+  auto r = ask(label + "." + label + "." + label + "." + std::string(56, 'c') + ".test", type::MX);
   CHECK_FALSE(r.message.header.tc());
   CHECK(r.message.authority.size() == 1);
   CHECK(r.bytes.size() <= 512);

@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -101,8 +101,8 @@ TEST_CASE("NetworkManager with dnsmasq is found by dns=dnsmasq; a later file win
   CHECK(detect_resolver(overridden).kind == ResolverKind::resolv_conf);
 
   SystemFiles other_section = plain_machine();
-  other_section.networkmanager_conf = {{"/etc/NetworkManager/NetworkManager.conf",
-                                        "[connectivity]\ndns=dnsmasq\n"}};
+  other_section.networkmanager_conf = {
+      {"/etc/NetworkManager/NetworkManager.conf", "[connectivity]\ndns=dnsmasq\n"}};
   CHECK(detect_resolver(other_section).kind == ResolverKind::resolv_conf);
 }
 
@@ -171,8 +171,9 @@ TEST_CASE("check_setup names a drop-in that routes to another port or other TLDs
 
   auto problems = check_setup(files, {{"test", "localhost"}, 5301});
   REQUIRE(problems.size() == 1);
-  CHECK(problems[0].what == std::string(kResolvedDropIn) +
-                                " sends *.test, *.localhost to port 5300, but rp's dns_port is 5301");
+  CHECK(problems[0].what ==
+        std::string(kResolvedDropIn) +
+            " sends *.test, *.localhost to port 5300, but rp's dns_port is 5301");
   CHECK(problems[0].fix.find("rp setup --apply") != std::string::npos);
 
   problems = check_setup(files, {{"test", "dev"}, 5300});
@@ -191,7 +192,8 @@ TEST_CASE("check_setup names a drop-in for a resolver this system does not use")
 
 TEST_CASE("check_setup reads the dnsmasq snippet's port and a sysctl not in effect") {
   auto files = networkmanager_machine();
-  files.rp_files[kDnsmasqSnippet] = "server=/test/127.0.0.1#5999\nserver=/localhost/127.0.0.1#5999\n";
+  files.rp_files[kDnsmasqSnippet] =
+      "server=/test/127.0.0.1#5999\nserver=/localhost/127.0.0.1#5999\n";
   files.rp_files[kSysctlDropIn] = "x";
   files.unprivileged_port_start = 1024;
   auto problems = check_setup(files, kSettings);
