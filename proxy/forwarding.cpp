@@ -42,10 +42,11 @@ std::string upstream_request(const Head& request, const ClientInfo& client,
   out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
   std::string forwarded_for, via;
   for (const auto& h : request.headers) {
+    // Several of these are one comma-separated list (RFC 9110 5.3): every hop is kept.
     if (iequals(h.name, "x-forwarded-for")) {
-      forwarded_for = h.value;
+      forwarded_for += (forwarded_for.empty() ? "" : ", ") + h.value;
     } else if (iequals(h.name, "via")) {
-      via = h.value;
+      via += (via.empty() ? "" : ", ") + h.value;
     } else if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
                iequals(h.name, "x-forwarded-port")) {
       // rp is the first proxy that knows these for certain; a client's own are not trusted.

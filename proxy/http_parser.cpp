@@ -105,6 +105,16 @@ int Parser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
       return -1;
     }
   }
+  if (!s->value_started_ && n > 0) {
+    // The value's first piece: llhttp skipped the white space before it, which must lead back
+    // to the colon. A line end there means an empty value continued on a folded line.
+    const char* p = at;
+    while (p > s->exec_begin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+    if (p > s->exec_begin_ && p[-1] == '\n') {
+      s->error_ = "obsolete line folding in header " + s->field_;
+      return -1;
+    }
+  }
   s->value_started_ = true;
   s->value_end_ = at + n;
   s->value_end_was_buffer_end_ = at + n == s->exec_end_;
@@ -145,8 +155,11 @@ int Parser::on_headers_complete(llhttp_t* p) {
   }
   h.status = p->status_code;
   h.upgrade = p->status_code == 101;
-  // 1 tells llhttp that this response has no body whatever its headers say.
-  return s->no_body_ && p->status_code >= 200 ? 1 : 0;
+  // 1 tells llhttp that this response has no body whatever its headers say: an answer to HEAD,
+  // and 1xx, 204 and 304 (RFC 9112 6.3), for which llhttp alone would read the body that a
+  // Content-Length or Transfer-Encoding announces.
+  const int code = p->status_code;
+  return s->no_body_ || code < 200 || code == 204 || code == 304 ? 1 : 0;
 }
 
 int Parser::on_body(llhttp_t* p, const char* at, std::size_t n) {
@@ -190,7 +203,9 @@ Parser::Step Parser::run(std::string_view data, bool at_eof) {
       return step;
     case HPE_PAUSED:
       paused_ = true;
-      step.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
+      // llhttp_finish pauses without setting the error position: nothing was fed to consume.
+      step.consumed =
+          at_eof ? 0 : static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
       step.status = pause_reason_;
       return step;
     case HPE_PAUSED_UPGRADE:

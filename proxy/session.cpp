@@ -243,6 +243,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const bool has_body = request.chunked || request.content_length.value_or(0) > 0;
 
+    if (request.version_major != 1) {
+      co_await respond_error(400, "only HTTP/1.0 and HTTP/1.1 are spoken here", false);
+      co_return false;
+    }
     const std::string* host = request.find("host");
     if (!host || host->empty()) {
       co_await respond_error(400, "the request has no Host header", false);
