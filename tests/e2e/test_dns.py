@@ -19,7 +19,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import RP_BIN, free_port, run_rp
+from conftest import RP_BIN, free_port, run_rp, wait_until
 
 # A TLD no machine routes anywhere: what getaddrinfo does with it does not depend on the host.
 ODD_TLD = "rpe2e"
@@ -216,6 +216,32 @@ def recv_exactly(s, n):
 def test_idle_tcp_connection_is_closed(responder):
     with socket.create_connection(("127.0.0.1", responder.port), timeout=30) as s:
         assert s.recv(1) == b""  # closed by rp (10 s idle), not by this 30 s timeout
+
+
+def test_tcp_connections_beyond_the_cap_are_closed_and_others_served(responder):
+    held = [socket.create_connection(("127.0.0.1", responder.port), timeout=10)
+            for _ in range(64)]
+    try:
+        # The answer on a held connection shows that all 64 were accepted before the next one.
+        q = dns.message.make_query("held.test", "A")
+        held[-1].sendall(struct.pack("!H", len(q.to_wire())) + q.to_wire())
+        assert dns.message.from_wire(read_tcp_message(held[-1])).id == q.id
+        with socket.create_connection(("127.0.0.1", responder.port), timeout=10) as extra:
+            assert extra.recv(1) == b""  # closed at once: 64 are open
+    finally:
+        for s in held:
+            s.close()
+
+    def tcp_served():  # once rp has seen the 64 close
+        try:
+            with socket.create_connection(("127.0.0.1", responder.port), timeout=10) as s:
+                s.sendall(struct.pack("!H", len(q.to_wire())) + q.to_wire())
+                return dns.message.from_wire(read_tcp_message(s)).id == q.id
+        except (AssertionError, OSError):
+            return False
+
+    assert wait_until(tcp_served, timeout=10)
+    still_answers(responder)
 
 
 # --- robustness ----------------------------------------------------------------------------------
