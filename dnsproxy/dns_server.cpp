@@ -1,6 +1,7 @@
 #include "dnsproxy/dns_server.hpp"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/io_context.hpp>
@@ -26,8 +27,13 @@ using boost::system::error_code;
 
 constexpr auto kTcpIdle = std::chrono::seconds(10);
 constexpr std::size_t kMaxTcpConnections = 64;
-// Datagrams answered in one turn before other work on the io_context gets its go.
-constexpr int kUdpBatch = 64;
+// Datagrams read with one recvmmsg, and batches answered before other work on the io_context
+// gets its go.
+constexpr std::size_t kUdpBatch = 32;
+constexpr int kUdpTurns = 4;
+// A UDP query is at most what a client may send (EDNS payloads top out at 4096 in practice).
+constexpr std::size_t kUdpQueryMax = 4096;
+constexpr std::size_t kUdpAnswerMax = kUdpPayloadSize;
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 // Room for any answer rp gives (a few hundred bytes); a larger one would be cut with TC set.
 constexpr std::size_t kAnswerBuffer = 4096;
@@ -65,26 +71,63 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
     });
   }
 
-  // Answers what is queued without going back to the reactor for each datagram. A send that
-  // would block drops that answer: the client asks again, as it would over a lossy network.
+  // Answers what is queued without going back to the reactor for each datagram: up to
+  // kUdpBatch datagrams come in with one recvmmsg and their answers leave with one sendmmsg.
+  // A send that would block drops those answers: the clients ask again, as they would over a
+  // lossy network. A datagram longer than a slot (no DNS query is) is dropped.
   void drain() {
-    for (int i = 0; i < kUdpBatch; ++i) {
-      error_code ec;
-      std::size_t n = socket_.receive_from(asio::buffer(in_), peer_, 0, ec);
-      if (ec) return wait();  // would_block, or an error that is the sender's, not ours
-      std::size_t size = shared_->responder.answer({in_.data(), n}, Transport::udp, out_);
-      if (size > 0) socket_.send_to(asio::buffer(out_.data(), size), peer_, 0, ec);
+    const int fd = socket_.native_handle();
+    for (int turn = 0; turn < kUdpTurns; ++turn) {
+      for (std::size_t i = 0; i < kUdpBatch; ++i) {
+        in_iov_[i] = {slots_[i].in.data(), slots_[i].in.size()};
+        in_msgs_[i] = {};
+        in_msgs_[i].msg_hdr.msg_name = &slots_[i].peer;
+        in_msgs_[i].msg_hdr.msg_namelen = sizeof slots_[i].peer;
+        in_msgs_[i].msg_hdr.msg_iov = &in_iov_[i];
+        in_msgs_[i].msg_hdr.msg_iovlen = 1;
+      }
+      int n = ::recvmmsg(fd, in_msgs_.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return wait();  // would block, or an error that is the sender's, not ours
+      unsigned answers = 0;
+      for (int i = 0; i < n; ++i) {
+        auto& slot = slots_[static_cast<std::size_t>(i)];
+        const auto& hdr = in_msgs_[static_cast<std::size_t>(i)].msg_hdr;
+        if (hdr.msg_flags & MSG_TRUNC) continue;
+        std::size_t size = shared_->responder.answer(
+            {slot.in.data(), in_msgs_[static_cast<std::size_t>(i)].msg_len}, Transport::udp,
+            slot.out);
+        if (size == 0) continue;
+        out_iov_[answers] = {slot.out.data(), size};
+        out_msgs_[answers] = {};
+        out_msgs_[answers].msg_hdr.msg_name = &slot.peer;
+        out_msgs_[answers].msg_hdr.msg_namelen = hdr.msg_namelen;
+        out_msgs_[answers].msg_hdr.msg_iov = &out_iov_[answers];
+        out_msgs_[answers].msg_hdr.msg_iovlen = 1;
+        ++answers;
+      }
+      for (unsigned sent = 0; sent < answers;) {
+        int m = ::sendmmsg(fd, out_msgs_.data() + sent, answers - sent, MSG_DONTWAIT);
+        if (m <= 0) break;
+        sent += static_cast<unsigned>(m);
+      }
+      if (static_cast<std::size_t>(n) < kUdpBatch) return wait();
     }
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
       if (self->socket_.is_open()) self->drain();
     });
   }
 
+  struct Slot {
+    std::array<std::uint8_t, kUdpQueryMax> in;
+    std::array<std::uint8_t, kUdpAnswerMax> out;
+    sockaddr_storage peer;
+  };
+
   udp::socket socket_;
   std::shared_ptr<Shared> shared_;
-  udp::endpoint peer_;
-  std::array<std::uint8_t, 65536> in_;
-  std::array<std::uint8_t, kAnswerBuffer> out_;
+  std::vector<Slot> slots_ = std::vector<Slot>(kUdpBatch);
+  std::array<iovec, kUdpBatch> in_iov_, out_iov_;
+  std::array<mmsghdr, kUdpBatch> in_msgs_, out_msgs_;
 };
 
 // One TCP connection: a two-byte length, the message, the answer; again, until the client closes
