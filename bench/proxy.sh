@@ -14,22 +14,9 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_ROW=${1:-8}
 THREADS=${BENCH_THREADS:-$(nproc)}
-RP=$(realpath "${RP_BIN:-build/rp}")
-[ -x "$RP" ] || { echo "bench: $RP is missing — run make build" >&2; exit 1; }
-for tool in wrk nginx haproxy; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing — run scripts/install-deps" >&2; exit 1; }
-done
-
-work=$(mktemp -d /tmp/rp-bench.XXXXXX)
+. bench/lib.sh
+bench_start proxy wrk nginx haproxy
 chmod 755 "$work"  # nginx workers run as nobody and must read the files
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 0.5
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The DNS benchmark: in one run on this machine, dnsperf against rp's responder and against
+# dnsmasq, with the same file of random *.test names (A and AAAA, alternating). Two measurements
+# per server:
+#   - throughput: dnsperf as fast as the server answers (100 queries in flight) for SECONDS in
+#     all, in two halves taken in turns with the other server (rp, dnsmasq, rp, dnsmasq), so that
+#     a slow moment of a shared machine does not fall on one server only; queries per second and
+#     dnsperf's average latency under that load;
+#   - latency: a fixed, moderate rate (RATE qps, default 20000), three times 4 s in turns, with
+#     every answer's latency recorded; p50 and p99 of all of them.
+# Prints a table and the ratio rp/dnsmasq.
+#
+#   bench/dns.sh [SECONDS]      (default 20; needs build/rp: `make build`)
+#
+# Fair by construction: both servers are single-threaded (rp's responder runs on the one thread
+# of `rp up`'s event loop; dnsmasq is one process), both answer from memory with no upstream
+# (dnsmasq: address=/test/127.0.0.1 and ::1, no resolv.conf, no hosts file), both listen on
+# 127.0.0.1 only, and dnsperf sends the same queries the same way to each, one after the other.
+# Every process is started here and killed by pid on exit; all traffic stays on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${1:-20}
+RATE=${RATE:-20000}
+. bench/lib.sh
+bench_start dns dnsperf dnsmasq dig
+
+# A port free for UDP and TCP on 127.0.0.1 and ::1 (rp listens on both addresses).
+free_port() {
+  /usr/bin/python3 - <<'EOF'
+import socket
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    try:
+        for fam, host, kind in ((socket.AF_INET, "127.0.0.1", socket.SOCK_STREAM),
+                                (socket.AF_INET6, "::1", socket.SOCK_DGRAM),
+                                (socket.AF_INET6, "::1", socket.SOCK_STREAM)):
+            with socket.socket(fam, kind) as s:
+                s.bind((host, port))
+    except OSError:
+        continue
+    finally:
+        u.close()
+    print(port)
+    break
+EOF
+}
+
+wait_dns() {
+  for _ in $(seq 100); do
+    [ "$(dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 ready.test A 2>/dev/null)" = 127.0.0.1 ] &&
+      return 0
+    sleep 0.1
+  done
+  echo "bench: nothing answers DNS on port $1" >&2
+  exit 1
+}
+
+# The same queries for both: random 12-letter names under .test, A and AAAA alternating.
+/usr/bin/python3 - "$work/queries" <<'EOF'
+import random, string, sys
+rng = random.Random(1)
+with open(sys.argv[1], "w") as f:
+    for i in range(50000):
+        name = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+        f.write(f"{name}.test {'A' if i % 2 == 0 else 'AAAA'}\n")
+EOF
+
+# rp: `rp up` on a project whose one process sleeps; only its DNS responder does work.
+mkdir -p "$work/app" "$work/home"
+printf 'idle: exec sleep 3600\n' > "$work/app/Procfile"
+RP_PORT=$(free_port)
+(cd "$work/app" && RP_HOME="$work/home" RP_DNS_PORT=$RP_PORT RP_HTTP_PORT=0 RP_HTTPS_PORT=0 \
+  NO_COLOR=1 exec "$RP" up > "$work/rp.log" 2>&1) &
+pids+=($!)
+
+DNSMASQ_PORT=$(free_port)
+dnsmasq --no-daemon --no-resolv --no-hosts --address=/test/127.0.0.1 --address=/test/::1 \
+  --port="$DNSMASQ_PORT" --listen-address=127.0.0.1 --bind-interfaces --pid-file= \
+  > "$work/dnsmasq.log" 2>&1 &
+pids+=($!)
+
+wait_dns "$RP_PORT"
+wait_dns "$DNSMASQ_PORT"
+
+HALF=$(( (SECONDS_PER_RUN + 1) / 2 ))
+
+# throughput SERVER PORT: one half-run, appending "qps avg_ms" to SERVER.throughput
+throughput() {
+  timeout $((HALF + 30)) dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" \
+    -l "$HALF" -c 1 -T 1 -q 100 -t 2 > "$work/out" 2>&1
+  awk '/Queries per second:/ {q=$4} /Average Latency \(s\):/ {a=$4*1000}
+       END {printf "%f %f\n", q, a}' "$work/out" >> "$work/$1.throughput"
+}
+
+# latency SERVER PORT: one 4 s run at RATE, appending each answer's ms to SERVER.latency and the
+# number of lost queries to SERVER.lost
+latency() {
+  timeout 60 dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" -l 4 -Q "$RATE" -c 1 -T 1 -t 2 -v \
+    > "$work/out" 2>&1
+  awk '/^> NOERROR/ {print $5 * 1000}' "$work/out" >> "$work/$1.latency"
+  awk '/Queries lost:/ {print $3}' "$work/out" >> "$work/$1.lost"
+}
+
+# summary SERVER -> "qps avg_ms p50_ms p99_ms lost"
+summary() {
+  read -r qps avg <<< "$(awk '{q += $1; a += $2} END {printf "%.0f %.3f", q / NR, a / NR}' \
+    "$work/$1.throughput")"
+  sort -n "$work/$1.latency" > "$work/sorted"
+  read -r p50 p99 <<< "$(awk -v n="$(wc -l < "$work/sorted")" '
+    NR == int(n * 0.50 + 0.5) {p50 = $1}
+    NR == int(n * 0.99 + 0.5) {p99 = $1}
+    END {printf "%.3f %.3f", p50, p99}' "$work/sorted")"
+  echo "$qps $avg $p50 $p99 $(awk '{l += $1} END {print l}' "$work/$1.lost")"
+}
+
+echo "dnsperf: ${SECONDS_PER_RUN}s of throughput per server (100 queries in flight, in two" \
+  "halves), then 3x4s at ${RATE} qps for latency"
+for _ in 1 2; do
+  throughput rp "$RP_PORT"
+  throughput dnsmasq "$DNSMASQ_PORT"
+done
+for _ in 1 2 3; do
+  latency rp "$RP_PORT"
+  latency dnsmasq "$DNSMASQ_PORT"
+done
+read -r rp_qps rp_avg rp_p50 rp_p99 rp_lost <<< "$(summary rp)"
+read -r dm_qps dm_avg dm_p50 dm_p99 dm_lost <<< "$(summary dnsmasq)"
+
+printf '\n| server  | qps | avg latency at max (ms) | p50 at %s qps (ms) | p99 at %s qps (ms) | lost |\n' "$RATE" "$RATE"
+printf '|---|---:|---:|---:|---:|---:|\n'
+printf '| rp      | %s | %s | %s | %s | %s |\n' "$rp_qps" "$rp_avg" "$rp_p50" "$rp_p99" "$rp_lost"
+printf '| dnsmasq | %s | %s | %s | %s | %s |\n' "$dm_qps" "$dm_avg" "$dm_p50" "$dm_p99" "$dm_lost"
+awk -v a="$rp_qps" -v b="$dm_qps" 'BEGIN {printf "\nrp/dnsmasq: %.2fx the queries per second\n", a / b}'
+printf '(%s, %s cores, %s)\n' "$(dnsmasq --version | head -1)" "$(nproc)" "$(date -u +%Y-%m-%d)"
