@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 namespace rp::http {
 namespace {
 
@@ -38,7 +40,12 @@ bool is_loop(const Head& request, const Pseudonym& self) {
 std::string upstream_request(const Head& request, const ClientInfo& client,
                              const Pseudonym& self) {
   std::string out;
-  out.reserve(256 + request.target.size() + request.headers.size() * 48);
+  append_upstream_request(out, request, client, self);
+  return out;
+}
+
+void append_upstream_request(std::string& out, const Head& request, const ClientInfo& client,
+                             const Pseudonym& self) {
   out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
   std::string forwarded_for, via;
   for (const auto& h : request.headers) {
@@ -54,14 +61,16 @@ std::string upstream_request(const Head& request, const ClientInfo& client,
       append_header(out, h.name, h.value);
     }
   }
-  append_header(out, "X-Forwarded-For",
-                forwarded_for.empty() ? client.address : forwarded_for + ", " + client.address);
+  out.append("X-Forwarded-For: ");
+  if (!forwarded_for.empty()) out.append(forwarded_for).append(", ");
+  out.append(client.address).append("\r\n");
   append_header(out, "X-Forwarded-Proto", client.proto);
   if (const std::string* host = request.find("host")) append_header(out, "X-Forwarded-Host", *host);
-  append_header(out, "X-Forwarded-Port", std::to_string(client.local_port));
-  std::string hop = fmt::format("{}.{} {}", request.version_major, request.version_minor,
-                                self.token);
-  append_header(out, "Via", via.empty() ? hop : via + ", " + hop);
+  fmt::format_to(std::back_inserter(out), "X-Forwarded-Port: {}\r\n", client.local_port);
+  out.append("Via: ");
+  if (!via.empty()) out.append(via).append(", ");
+  fmt::format_to(std::back_inserter(out), "{}.{} {}\r\n", request.version_major,
+                 request.version_minor, self.token);
   if (request.upgrade) {
     if (const std::string* up = request.find("upgrade")) append_header(out, "Upgrade", *up);
     append_header(out, "Connection", "Upgrade");
@@ -69,10 +78,9 @@ std::string upstream_request(const Head& request, const ClientInfo& client,
   if (request.chunked) {
     append_header(out, "Transfer-Encoding", "chunked");
   } else if (request.content_length) {
-    append_header(out, "Content-Length", std::to_string(*request.content_length));
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *request.content_length);
   }
   out.append("\r\n");
-  return out;
 }
 
 Framing response_framing(const Head& response, bool head_request, bool client_http11) {
@@ -84,10 +92,15 @@ Framing response_framing(const Head& response, bool head_request, bool client_ht
 
 std::string client_response(const Head& response, Framing framing, bool keep_alive) {
   std::string out;
-  out.reserve(256 + response.headers.size() * 48);
+  append_client_response(out, response, framing, keep_alive);
+  return out;
+}
+
+void append_client_response(std::string& out, const Head& response, Framing framing,
+                            bool keep_alive) {
   std::string_view reason = response.reason.empty() ? reason_phrase(response.status)
                                                     : std::string_view(response.reason);
-  out.append(fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason));
+  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status, reason);
   for (const auto& h : response.headers) {
     if (!is_hop_by_hop(response, h.name)) append_header(out, h.name, h.value);
   }
@@ -98,13 +111,13 @@ std::string client_response(const Head& response, Framing framing, bool keep_ali
     // HEAD, 204 and 304 keep the length the app gave: it describes the representation.
     if (response.content_length &&
         (framing == Framing::length || framing == Framing::none) && response.status != 204) {
-      append_header(out, "Content-Length", std::to_string(*response.content_length));
+      fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n",
+                     *response.content_length);
     }
     if (framing == Framing::chunked) append_header(out, "Transfer-Encoding", "chunked");
     if (!keep_alive || framing == Framing::until_close) append_header(out, "Connection", "close");
   }
   out.append("\r\n");
-  return out;
 }
 
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,

@@ -33,6 +33,9 @@ bool is_loop(const Head& request, const Pseudonym& self);
 // The request head to send upstream, always HTTP/1.1 with keep-alive. A body is sent chunked
 // unless its length is known.
 std::string upstream_request(const Head& request, const ClientInfo& client, const Pseudonym& self);
+// The same, appended to `out` (the proxy reuses one buffer per connection).
+void append_upstream_request(std::string& out, const Head& request, const ClientInfo& client,
+                             const Pseudonym& self);
 
 // How the response body is framed towards the client.
 enum class Framing { none, length, chunked, until_close };
@@ -41,6 +44,8 @@ Framing response_framing(const Head& response, bool head_request, bool client_ht
 
 // The response head to send to the client.
 std::string client_response(const Head& response, Framing framing, bool keep_alive);
+void append_client_response(std::string& out, const Head& response, Framing framing,
+                            bool keep_alive);
 
 // A complete small response rp makes itself (errors, 404 lists).
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,

@@ -1,6 +1,7 @@
 #include "proxy/http_parser.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace rp::http {
@@ -9,17 +10,22 @@ namespace {
 Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
 
 // RFC 9110 token characters: what a header name may be made of.
-bool is_tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+constexpr auto kTchar = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 32] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+  // ASCII only, as header names are; std::tolower would consult the locale for every byte.
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) {
+           return lower(x) == lower(y);
          });
 }
 
@@ -52,6 +58,14 @@ bool Head::has_token(std::string_view name, std::string_view token) const {
   return false;
 }
 
+void Parser::reset() {
+  llhttp_init(&parser_, kind_ == Kind::request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  in_head_ = started_ = no_body_ = paused_ = value_started_ = false;
+  pause_reason_ = Status::need_more;
+  error_.clear();
+}
+
 Parser::Parser(Kind kind) : kind_(kind) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = on_message_begin;
@@ -69,7 +83,19 @@ Parser::Parser(Kind kind) : kind_(kind) {
 
 int Parser::on_message_begin(llhttp_t* p) {
   Parser* s = self(p);
-  s->head_ = Head{};
+  // Cleared, not replaced: the strings and the header list keep their memory for the next
+  // message on the connection.
+  Head& h = s->head_;
+  h.method.clear();
+  h.target.clear();
+  h.status = 0;
+  h.reason.clear();
+  h.version_major = h.version_minor = 1;
+  h.headers.clear();
+  h.chunked = false;
+  h.content_length.reset();
+  h.keep_alive = true;
+  h.upgrade = false;
   s->field_.clear();
   s->value_.clear();
   s->in_head_ = true;

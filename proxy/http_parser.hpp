@@ -67,6 +67,9 @@ class Parser {
   Parser(const Parser&) = delete;
   Parser& operator=(const Parser&) = delete;
 
+  // Ready for a new stream (a new connection), keeping the memory of the last head.
+  void reset();
+
   Step feed(std::string_view data);
   // The connection ended: completes a response whose body runs until close.
   Step finish();

@@ -22,7 +22,9 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 struct Worker {
-  Worker(ProxyShared& shared) : thread{shared, UpstreamPool(shared.settings.connect_timeout), 0} {}
+  explicit Worker(ProxyShared& shared)
+      : thread{shared, UpstreamPool(shared.settings.connect_timeout),
+               AccessLog(io.get_executor(), shared.access_log), 0} {}
   asio::io_context io{1};
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;

@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <climits>
-#include <deque>
+#include <iterator>
 
 #include "proxy/error_pages.hpp"
 #include "proxy/tunnel.hpp"
@@ -34,34 +34,54 @@ bool idempotent(std::string_view method) {
          method == "PUT" || method == "DELETE";
 }
 
-// Bytes to send in one gathered write: rp's own strings (heads, chunk sizes) and views of
-// bytes that stay put until the write completes (bodies in a read buffer).
+// Bytes to send in one gathered write: rp's own (heads, chunk sizes), kept in one string, and
+// views of bytes that stay put until the write completes (bodies in a read buffer). One Output
+// serves a connection for its life, so its memory is reused request after request.
 class Output {
  public:
-  void add(std::string s) {
-    owned_.push_back(std::move(s));
-    buffers_.push_back(asio::buffer(owned_.back()));
+  // Appends rp's own bytes, written by `write(std::string&)`.
+  template <typename Write>
+  void add_own(Write&& write) {
+    const std::size_t from = own_.size();
+    write(own_);
+    pieces_.push_back({nullptr, from, own_.size() - from});
   }
   void add_view(std::string_view v) {
-    if (!v.empty()) buffers_.push_back(asio::buffer(v.data(), v.size()));
+    if (!v.empty()) pieces_.push_back({v.data(), 0, v.size()});
   }
   // Body bytes in the given framing.
   void body(std::string_view data, bool chunked) {
     if (data.empty()) return;
-    if (chunked) add(fmt::format("{:x}\r\n", data.size()));
+    if (chunked) {
+      add_own([&](std::string& out) { fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size()); });
+    }
     add_view(data);
     if (chunked) add_view(kCrlf);
   }
+  void clear() {
+    own_.clear();
+    pieces_.clear();
+  }
   asio::awaitable<boost::system::error_code> flush(tcp::socket& socket) {
-    if (buffers_.empty()) co_return boost::system::error_code{};
-    auto [ec, n] = co_await asio::async_write(socket, buffers_, nothrow);
+    if (pieces_.empty()) co_return boost::system::error_code{};
     buffers_.clear();
-    owned_.clear();
+    for (const auto& p : pieces_) {
+      buffers_.push_back(asio::buffer(p.data ? p.data : own_.data() + p.offset, p.size));
+    }
+    auto [ec, n] = co_await asio::async_write(socket, buffers_, nothrow);
+    own_.clear();
+    pieces_.clear();
     co_return ec;
   }
 
  private:
-  std::deque<std::string> owned_;  // a deque: adding never moves what buffers_ points into
+  struct Piece {
+    const char* data;  // nullptr: own_[offset, offset + size), resolved when written
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::string own_;
+  std::vector<Piece> pieces_;
   std::vector<asio::const_buffer> buffers_;
 };
 
@@ -152,8 +172,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Reads and parses until a request head is complete. False: close the connection.
   asio::awaitable<bool> read_head() {
     std::size_t head_bytes = 0;
-    set_deadline_after(begin_ == end_ ? shared_.settings.keepalive_timeout
-                                      : shared_.settings.header_timeout);
+    bool header_deadline = false;
+    set_deadline_after(shared_.settings.keepalive_timeout);
     for (;;) {
       if (begin_ < end_) {
         auto step = parser_.feed(buffered());
@@ -172,6 +192,12 @@ class Session : public std::enable_shared_from_this<Session> {
           co_return false;
         }
       }
+      // A head that did not come whole in one read has header_timeout to complete. (Set only
+      // then: re-arming the timer for every request would cost a system call each.)
+      if (!header_deadline && parser_.message_started()) {
+        set_deadline_after(shared_.settings.header_timeout);
+        header_deadline = true;
+      }
       auto space = free_space();
       if (space.size() == 0) {
         co_await respond_error(431, "the request's header block is larger than 64 KiB", false);
@@ -184,9 +210,6 @@ class Session : public std::enable_shared_from_this<Session> {
           co_await respond_error(408, "the request's headers did not arrive in time", false);
         }
         co_return false;
-      }
-      if (!parser_.message_started() && begin_ == end_) {
-        set_deadline_after(shared_.settings.header_timeout);  // the request has begun
       }
       end_ += n;
     }
@@ -356,8 +379,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends the request and relays the response; meanwhile the rest of the body streams up, and
   // then the client is watched so that its going away cancels the app's request.
   asio::awaitable<Outcome> exchange(const http::Head& request, tcp::socket& upstream) {
-    Output out;
-    out.add(http::upstream_request(request, client_info_, shared_.pseudonym));
+    Output& out = to_upstream_;
+    out.clear();  // whatever an aborted exchange left unsent
+    out.add_own([&](std::string& text) {
+      http::append_upstream_request(text, request, client_info_, shared_.pseudonym);
+    });
     for (auto part : body_) out.body(part, request.chunked);
     if (body_done_ && request.chunked) out.add_view(kLastChunk);
     const auto ec = co_await out.flush(upstream);
@@ -398,7 +424,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       body_done_ = step.status == http::Parser::Status::message_done;
       if (upstream_gone) continue;  // the app stopped reading; its answer may still come
-      Output out;
+      Output& out = to_upstream_;
       for (auto part : step.body) out.body(part, request.chunked);
       if (body_done_ && request.chunked) out.add_view(kLastChunk);
       const auto ec_up = co_await out.flush(upstream);
@@ -422,7 +448,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::awaitable<Outcome> relay(const http::Head& request, tcp::socket& upstream) {
-    http::Parser parser(http::Parser::Kind::response);
+    http::Parser& parser = response_parser_;
+    parser.reset();
+    to_client_.clear();
     parser.expect_no_body(head_request_);
     const bool client_http11 = request.version_major == 1 && request.version_minor >= 1;
     bool received = false;
@@ -434,7 +462,7 @@ class Session : public std::enable_shared_from_this<Session> {
     for (;;) {
       auto [ec, n] = co_await upstream.async_read_some(
           asio::buffer(upstream_buffer_.get(), kBufferSize), nothrow);
-      Output out;
+      Output& out = to_client_;
       bool done = false;
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return Outcome::aborted;
@@ -465,15 +493,19 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!response_started_ && (message_done || (!parser.in_head() && parser.message_started()))) {
           if (head.status >= 100 && head.status < 200 && head.status != 101) {
             // Interim (100 Continue, 103 Early Hints): passed on; the real answer follows.
-            out.add(http::client_response(head, http::Framing::none, true));
+            out.add_own([&](std::string& text) {
+              http::append_client_response(text, head, http::Framing::none, true);
+            });
             continue;
           }
           auto framing = http::response_framing(head, head_request_, client_http11);
           chunked = framing == http::Framing::chunked;
           client_keep_alive_ = framing != http::Framing::until_close;
           response_status_ = head.status;
-          out.add(http::client_response(head, framing,
-                                        request.keep_alive && client_keep_alive_ && body_done_));
+          const bool keep_alive = request.keep_alive && client_keep_alive_ && body_done_;
+          out.add_own([&](std::string& text) {
+            http::append_client_response(text, head, framing, keep_alive);
+          });
           response_started_ = true;
         }
         for (auto part : step.body) {
@@ -502,10 +534,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void log_access(const http::Head& request, const InstanceStatus& instance,
                   Clock::time_point started) {
-    if (!shared_.access_log) return;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    shared_.access_log->line(
-        "http", std::nullopt,
+    thread_.access_log.add(
         fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target, response_status_,
                     human_bytes(response_bytes_), static_cast<double>(us.count()) / 1000,
                     instance.label));
@@ -524,6 +554,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t begin_ = 0, end_ = 0;
   std::unique_ptr<char[]> upstream_buffer_;
   http::Parser parser_{http::Parser::Kind::request};
+  http::Parser response_parser_{http::Parser::Kind::response};
+  Output to_upstream_;  // used by exchange() and then the body pump, never both at once
+  Output to_client_;    // used by relay()
   http::ClientInfo client_info_;
 
   // The request in progress.

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/access_log.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/router.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -39,6 +40,7 @@ struct ProxyShared {
 struct ProxyThread {
   ProxyShared& shared;
   UpstreamPool pool;
+  AccessLog access_log;
   unsigned round_robin = 0;
 };
 

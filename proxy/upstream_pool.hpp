@@ -37,9 +37,13 @@ class UpstreamPool {
  private:
   boost::asio::awaitable<Upstream> dial(const std::shared_ptr<InstanceStatus>& instance);
 
+  struct Idle {
+    boost::asio::ip::tcp::socket socket;
+    std::chrono::steady_clock::time_point since;
+  };
   static constexpr std::size_t kMaxIdlePerInstance = 64;
   std::chrono::milliseconds connect_timeout_;
-  std::unordered_map<InstanceStatus*, std::vector<boost::asio::ip::tcp::socket>> idle_;
+  std::unordered_map<InstanceStatus*, std::vector<Idle>> idle_;
 };
 
 }  // namespace rp::proxy

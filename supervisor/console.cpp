@@ -45,15 +45,17 @@ std::string format_line(const ConsoleStyle& style, std::string_view source,
   return out;
 }
 
-void Console::line(std::string_view source, std::optional<int> color_index,
-                   std::string_view text) {
+std::string Console::render(std::string_view source, std::optional<int> color_index,
+                            std::string_view text) const {
   std::string stamp;
   if (style_.timestamps) {
     std::time_t now = std::time(nullptr);
     stamp = fmt::format("{:%H:%M:%S}", fmt::localtime(now));
   }
-  std::string out = format_line(style_, source, color_index, stamp, text);
-  std::string_view rest = out;
+  return format_line(style_, source, color_index, stamp, text);
+}
+
+void Console::write(std::string_view rest) {
   while (!rest.empty()) {
     ssize_t n = ::write(fd_, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;

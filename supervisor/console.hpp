@@ -32,8 +32,16 @@ class Console {
   Console(int fd, ConsoleStyle style) : fd_(fd), style_(style) {}
 
   void set_width(std::size_t width) { style_.width = std::max(style_.width, width); }
-  void line(std::string_view source, std::optional<int> color_index, std::string_view text);
+  void line(std::string_view source, std::optional<int> color_index, std::string_view text) {
+    write(render(source, color_index, text));
+  }
   void event(std::string_view text) { line("rp", std::nullopt, text); }
+
+  // A line as line() would print it, for callers that batch several into one write().
+  std::string render(std::string_view source, std::optional<int> color_index,
+                     std::string_view text) const;
+  // Whole lines, in one write: lines from different threads never mix.
+  void write(std::string_view lines);
 
  private:
   int fd_;
