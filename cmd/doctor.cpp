@@ -242,9 +242,17 @@ Check check_http(const GlobalConfig& config) {
                     holder(port, dns::Protocol::tcp)),
         fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml", port));
   }
-  return pass(id, title,
-              fmt::format("{} answers HTTP ({}{})", where, a.status_line,
-                          a.server.empty() ? "" : ", server " + a.server));
+  // rp answers a name it does not know itself, marked Server: rp; anything else is another
+  // server on rp's port.
+  if (a.server != "rp") {
+    return fail(id, title,
+                fmt::format("{} answers HTTP, but not as rp ({}{}){}", where, a.status_line,
+                            a.server.empty() ? "" : ", server " + a.server,
+                            holder(port, dns::Protocol::tcp)),
+                fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml",
+                            port));
+  }
+  return pass(id, title, fmt::format("{} answers HTTP ({}, rp)", where, a.status_line));
 }
 
 std::vector<Check> check_configuration(const GlobalConfig& config, const dns::SystemFiles& files) {

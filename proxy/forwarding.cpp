@@ -123,8 +123,8 @@ void append_client_response(std::string& out, const Head& response, Framing fram
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,
                             std::string_view body, bool keep_alive, bool head_request) {
   std::string out = fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
-      "{}\r\n",
+      "HTTP/1.1 {} {}\r\nServer: rp\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+      "Cache-Control: no-store\r\n{}\r\n",
       status, reason, content_type, body.size(), keep_alive ? "" : "Connection: close\r\n");
   if (!head_request) out.append(body);
   return out;

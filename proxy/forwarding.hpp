@@ -47,7 +47,8 @@ std::string client_response(const Head& response, Framing framing, bool keep_ali
 void append_client_response(std::string& out, const Head& response, Framing framing,
                             bool keep_alive);
 
-// A complete small response rp makes itself (errors, 404 lists).
+// A complete small response rp makes itself (errors, 404 lists), marked `Server: rp` so that
+// `rp doctor` can tell rp from another server on the port.
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,
                             std::string_view body, bool keep_alive, bool head_request = false);
 

@@ -4,6 +4,8 @@ and load sharing between instances."""
 import collections
 import json
 
+from conftest import run_rp
+
 ORIGIN = "web: exec $PY $APPS/origin.py\napi: exec $PY $APPS/origin.py\n"
 
 
@@ -60,3 +62,47 @@ def test_access_line_per_request(proxied, project):
     p = proxied(ORIGIN, ready=r"web\.1 \| origin listening")
     p.request("GET", "/some/path?x=1")
     p.run.wait_for(r"^http\s+\| GET /some/path\?x=1 200 \d+ B [\d.]+ ms web\.1$")
+
+
+def doctor_http(p, rp_env, tmp_path):
+    """rp doctor's HTTP check, as JSON, against rp's port."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc/resolv.conf").write_text("nameserver 127.0.0.1\n")
+    code, out, err = run_rp(["doctor", "--json", "--root", str(root)], p.project.path, rp_env)
+    return next(c for c in json.loads(out)["checks"] if c["name"] == "http")
+
+
+def test_doctor_recognises_rp_on_the_http_port(proxied, rp_env, tmp_path):
+    p = proxied(ORIGIN, ready=r"web\.1 \| origin listening")
+    check = doctor_http(p, rp_env, tmp_path)
+    assert check["ok"], check
+    assert "answers HTTP (HTTP/1.1 404 Not Found, rp)" in check["detail"]
+
+
+def test_doctor_tells_another_server_from_rp(rp_env, tmp_path, project):
+    import subprocess
+    import sys
+    port = int(rp_env["RP_HTTP_PORT"])
+    other = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                              "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from conftest import wait_until
+        assert wait_until(lambda: socket_open(port))
+        project.write("Procfile", "web: sleep 1\n")
+        check = doctor_http(type("P", (), {"project": project})(), rp_env, tmp_path)
+        assert not check["ok"]
+        assert "answers HTTP, but not as rp" in check["detail"]
+        assert check["fix"]
+    finally:
+        other.kill()
+        other.wait()
+
+
+def socket_open(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
