@@ -152,9 +152,10 @@ struct Supervisor::Impl {
       : io(io_), project(std::move(project_)), inherited(std::move(inherited_)),
         options(options_), console(console_), guardian(guardian_), run_id(std::move(run_id_)),
         stop_signals(io_, SIGINT, SIGTERM, SIGHUP), child_signal(io_, SIGCHLD), stop_timer(io_) {
-    int http_port = effective_http_port(global);
+    http_port = effective_http_port(global);
     url = fmt::format("http://{}.{}", project.name, global.tlds.front());
-    if (http_port != 80) url += fmt::format(":{}", http_port);
+    // Port 0 turns the proxy off: the name is still the app's, but no port would reach it.
+    if (http_port != 80 && http_port != 0) url += fmt::format(":{}", http_port);
     port_range = global.port_range;
     instances_built = build_instances();
     auto app = std::make_shared<AppStatus>();
@@ -173,6 +174,7 @@ struct Supervisor::Impl {
   Guardian& guardian;
   std::string run_id;
   std::string url;
+  int http_port = 0;
   PortRange port_range;
   bool instances_built = false;
   std::shared_ptr<const AppStatus> status;
@@ -318,8 +320,10 @@ struct Supervisor::Impl {
     }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
                                                                     options.started_at);
-    console.event(fmt::format("{} of {} processes started in {} ms; {} is at {}", started,
-                              services.size(), ms.count(), project.name, url));
+    console.event(fmt::format("{} of {} processes started in {} ms; {}", started,
+                              services.size(), ms.count(),
+                              http_port == 0 ? "HTTP is off (http_port 0)"
+                                             : fmt::format("{} is at {}", project.name, url)));
   }
 
   void on_exit(Instance& inst, int status) {
