@@ -1,9 +1,9 @@
 #include "proxy/server.hpp"
+#include "proxy/nothrow.hpp"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,8 +18,6 @@ using asio::ip::tcp;
 
 namespace rp::proxy {
 namespace {
-
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 struct Worker {
   explicit Worker(ProxyShared& shared)

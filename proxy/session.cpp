@@ -1,8 +1,8 @@
 #include "proxy/session.hpp"
+#include "proxy/nothrow.hpp"
 
 #include <fmt/format.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -23,7 +23,6 @@ using Clock = std::chrono::steady_clock;
 namespace rp::proxy {
 namespace {
 
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kBufferSize = 80 * 1024;
 constexpr std::size_t kMaxHead = 64 * 1024;
 constexpr std::string_view kCrlf = "\r\n";

@@ -1,6 +1,6 @@
 #include "proxy/tunnel.hpp"
+#include "proxy/nothrow.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -12,8 +12,6 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace rp::proxy {
 namespace {
-
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view first) {
   boost::system::error_code ignored;

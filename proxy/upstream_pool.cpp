@@ -1,8 +1,8 @@
 #include "proxy/upstream_pool.hpp"
+#include "proxy/nothrow.hpp"
 
 #include <sys/socket.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -14,8 +14,6 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace rp::proxy {
 namespace {
-
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 // Apps close idle kept-alive connections after a few seconds at the earliest (Node 5 s, Puma
 // 20 s); one used within the last second is taken as open without asking the kernel, which
