@@ -23,8 +23,11 @@ int check(const ProjectArgs& args, bool json) {
   if (json) {
     boost::json::array errors;
     for (const auto& e : loaded.errors) {
-      errors.push_back({{"file", e.file}, {"line", e.line}, {"column", e.column},
-                        {"message", e.what}, {"fix", e.fix}});
+      errors.push_back({{"file", e.file},
+                        {"line", e.line},
+                        {"column", e.column},
+                        {"message", e.what},
+                        {"fix", e.fix}});
     }
     boost::json::object out{{"ok", loaded.errors.empty()}, {"errors", errors}};
     if (loaded.project) {

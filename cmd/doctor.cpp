@@ -245,12 +245,12 @@ Check check_http(const GlobalConfig& config) {
   // rp answers a name it does not know itself, marked Server: rp; anything else is another
   // server on rp's port.
   if (a.server != "rp") {
-    return fail(id, title,
-                fmt::format("{} answers HTTP, but not as rp ({}{}){}", where, a.status_line,
-                            a.server.empty() ? "" : ", server " + a.server,
-                            holder(port, dns::Protocol::tcp)),
-                fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml",
-                            port));
+    return fail(
+        id, title,
+        fmt::format("{} answers HTTP, but not as rp ({}{}){}", where, a.status_line,
+                    a.server.empty() ? "" : ", server " + a.server,
+                    holder(port, dns::Protocol::tcp)),
+        fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml", port));
   }
   return pass(id, title, fmt::format("{} answers HTTP ({}, rp)", where, a.status_line));
 }

@@ -37,8 +37,7 @@ Loaded load(const ProjectArgs& args, const EnvMap& env) {
   }
   options.formation = args.formation;
   options.only = args.processes;
-  out.project = load_project(std::filesystem::current_path(), options, env, out.global,
-                             out.errors);
+  out.project = load_project(std::filesystem::current_path(), options, env, out.global, out.errors);
   if (!out.errors.empty()) out.project.reset();
   return out;
 }

@@ -1,7 +1,7 @@
 // The rp executable: the command line, and nothing else. Each command is in its own file.
-#include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 
 #include "cmd/commands.hpp"
@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   rp::cmd::UpArgs up;
-  auto* up_cmd = app.add_subcommand("up", "Start the project in this directory and show its output "
-                                          "until Ctrl-C");
+  auto* up_cmd = app.add_subcommand("up",
+                                    "Start the project in this directory and show its output "
+                                    "until Ctrl-C");
   add_project_options(up_cmd, up.project);
   up_cmd->add_option("-m,--formation", up.project.formation,
                      "instances per process, e.g. web=2,worker=1 (all=N for every process)");
@@ -68,8 +69,9 @@ int main(int argc, char** argv) {
 
   rp::cmd::SetupArgs setup_args;
   auto* setup_cmd = app.add_subcommand(
-      "setup", "Make *.test (each TLD) resolve to rp and ports 80/443 usable on this system; "
-               "shows the changes, --apply makes them");
+      "setup",
+      "Make *.test (each TLD) resolve to rp and ports 80/443 usable on this system; "
+      "shows the changes, --apply makes them");
   auto* apply_flag = setup_cmd->add_flag("--apply", setup_args.apply,
                                          "write the changes (as root) and reload the resolver");
   setup_cmd->add_flag("--undo", setup_args.undo, "remove exactly what rp setup --apply wrote")
@@ -80,8 +82,9 @@ int main(int argc, char** argv) {
 
   rp::cmd::DoctorArgs doctor_args;
   auto* doctor_cmd = app.add_subcommand(
-      "doctor", "Check end to end that rp's names resolve and answer here, and say how to fix "
-                "what does not");
+      "doctor",
+      "Check end to end that rp's names resolve and answer here, and say how to fix "
+      "what does not");
   doctor_cmd->add_flag("--json", doctor_args.json, "machine-readable output");
   doctor_cmd->add_option("--root", doctor_args.root,
                          "read the resolver configuration under DIR instead of /");

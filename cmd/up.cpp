@@ -35,8 +35,7 @@ std::unique_ptr<dns::DnsServer> start_dns(boost::asio::io_context& io, const Glo
 // The HTTP proxy for the app's names, on its own threads. Null when it is turned off or cannot
 // listen: the processes still run, and the console says why once.
 std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global,
-                                           std::shared_ptr<const AppStatus> app,
-                                           Console& console) {
+                                           std::shared_ptr<const AppStatus> app, Console& console) {
   const int port = effective_http_port(global);
   if (port == 0) return nullptr;
   proxy::ProxySettings settings{port, global.header_timeout, global.keepalive_timeout,
@@ -45,9 +44,10 @@ std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global,
       proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings, &console);
   std::string error;
   if (!server->listen(error)) {
-    console.event(fmt::format("HTTP: cannot listen on port {} ({}); the processes run without "
-                              "their names",
-                              port, error));
+    console.event(
+        fmt::format("HTTP: cannot listen on port {} ({}); the processes run without "
+                    "their names",
+                    port, error));
     return nullptr;
   }
   if (!error.empty()) console.event(fmt::format("HTTP: {}", error));

@@ -3,9 +3,10 @@
 // whoever owns them (`rp up` today, the daemon later).
 //
 // UDP is read in batches of up to 32 datagrams with one recvmmsg, and their answers leave with
-// one sendmmsg, until the socket would block: a burst costs one wake-up and few system calls. TCP carries length-prefixed messages, several per connection; a connection idle for
-// 10 s, or slower than that to send a message, is closed, and at most 64 are open at once. What a
-// client sends can end its own connection, never a listener.
+// one sendmmsg, until the socket would block: a burst costs one wake-up and few system calls. TCP
+// carries length-prefixed messages, several per connection; a connection idle for 10 s, or slower
+// than that to send a message, is closed, and at most 64 are open at once. What a client sends can
+// end its own connection, never a listener.
 #pragma once
 
 #include <memory>

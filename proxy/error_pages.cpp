@@ -12,11 +12,20 @@ std::string escape_html(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -39,7 +48,9 @@ std::string url_of(std::string_view name, std::string_view tld, int port) {
 
 }  // namespace
 
-bool wants_html(std::string_view accept) { return accept.find("text/html") != std::string_view::npos; }
+bool wants_html(std::string_view accept) {
+  return accept.find("text/html") != std::string_view::npos;
+}
 
 Page not_found_page(const RouteTable& routes, std::string_view host, int http_port, bool html) {
   const std::string tld = routes.tlds().empty() ? "test" : routes.tlds().front();
@@ -77,8 +88,8 @@ Page upstream_error_page(int status, const AppStatus& app, std::string_view proc
     for (auto& line : inst->log.tail(20)) log += fmt::format("{} | {}\n", inst->label, line);
   }
   if (log.empty()) log = "(no output yet)\n";
-  std::string title = fmt::format("{} {}: {} / {}", status, http::reason_phrase(status), app.name,
-                                  process);
+  std::string title =
+      fmt::format("{} {}: {} / {}", status, http::reason_phrase(status), app.name, process);
   if (!html) {
     return {"text/plain; charset=utf-8",
             fmt::format("rp: {}\n{}\nState: {}\n\nLast output:\n{}", title, what, states, log)};

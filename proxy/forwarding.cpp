@@ -9,9 +9,16 @@ namespace {
 
 // RFC 9110 7.6.1, plus the old Proxy-Connection and the framing headers rp sets itself.
 constexpr std::string_view kHopByHop[] = {
-    "connection",         "keep-alive",        "proxy-connection", "te",
-    "trailer",            "transfer-encoding", "upgrade",          "proxy-authenticate",
-    "proxy-authorization", "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "content-length",
 };
 
 void append_header(std::string& out, std::string_view name, std::string_view value) {
@@ -37,8 +44,7 @@ bool is_loop(const Head& request, const Pseudonym& self) {
   return false;
 }
 
-std::string upstream_request(const Head& request, const ClientInfo& client,
-                             const Pseudonym& self) {
+std::string upstream_request(const Head& request, const ClientInfo& client, const Pseudonym& self) {
   std::string out;
   append_upstream_request(out, request, client, self);
   return out;
@@ -98,8 +104,8 @@ std::string client_response(const Head& response, Framing framing, bool keep_ali
 
 void append_client_response(std::string& out, const Head& response, Framing framing,
                             bool keep_alive) {
-  std::string_view reason = response.reason.empty() ? reason_phrase(response.status)
-                                                    : std::string_view(response.reason);
+  std::string_view reason =
+      response.reason.empty() ? reason_phrase(response.status) : std::string_view(response.reason);
   fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status, reason);
   for (const auto& h : response.headers) {
     if (!is_hop_by_hop(response, h.name)) append_header(out, h.name, h.value);
@@ -109,10 +115,9 @@ void append_client_response(std::string& out, const Head& response, Framing fram
     append_header(out, "Connection", "Upgrade");
   } else if (response.status >= 200) {
     // HEAD, 204 and 304 keep the length the app gave: it describes the representation.
-    if (response.content_length &&
-        (framing == Framing::length || framing == Framing::none) && response.status != 204) {
-      fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n",
-                     *response.content_length);
+    if (response.content_length && (framing == Framing::length || framing == Framing::none) &&
+        response.status != 204) {
+      fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *response.content_length);
     }
     if (framing == Framing::chunked) append_header(out, "Transfer-Encoding", "chunked");
     if (!keep_alive || framing == Framing::until_close) append_header(out, "Connection", "close");
@@ -132,22 +137,38 @@ std::string simple_response(int status, std::string_view reason, std::string_vie
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 508: return "Loop Detected";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 508:
+      return "Loop Detected";
+    default:
+      return "Status";
   }
 }
 

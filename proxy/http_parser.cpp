@@ -7,7 +7,9 @@
 namespace rp::http {
 namespace {
 
-Parser* self(llhttp_t* p) { return static_cast<Parser*>(p->data); }
+Parser* self(llhttp_t* p) {
+  return static_cast<Parser*>(p->data);
+}
 
 // RFC 9110 token characters: what a header name may be made of.
 constexpr auto kTchar = [] {
@@ -17,16 +19,17 @@ constexpr auto kTchar = [] {
   for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
   return table;
 }();
-bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
+bool is_tchar(char c) {
+  return kTchar[static_cast<unsigned char>(c)];
+}
 
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
   // ASCII only, as header names are; std::tolower would consult the locale for every byte.
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) {
-           return lower(x) == lower(y);
-         });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 const std::string* Head::find(std::string_view name) const {
@@ -200,9 +203,13 @@ int Parser::on_message_complete(llhttp_t* p) {
   return HPE_PAUSED;
 }
 
-Parser::Step Parser::feed(std::string_view data) { return run(data, false); }
+Parser::Step Parser::feed(std::string_view data) {
+  return run(data, false);
+}
 
-Parser::Step Parser::finish() { return run({}, true); }
+Parser::Step Parser::finish() {
+  return run({}, true);
+}
 
 bool Parser::body_until_close() const {
   return kind_ == Kind::response && !in_head_ && started_ && llhttp_message_needs_eof(&parser_);
@@ -217,8 +224,8 @@ Parser::Step Parser::run(std::string_view data, bool at_eof) {
   }
   exec_begin_ = data.data();
   exec_end_ = data.data() + data.size();
-  llhttp_errno_t err = at_eof ? llhttp_finish(&parser_)
-                              : llhttp_execute(&parser_, data.data(), data.size());
+  llhttp_errno_t err =
+      at_eof ? llhttp_finish(&parser_) : llhttp_execute(&parser_, data.data(), data.size());
   step.body = std::move(body_);
   body_.clear();
   switch (err) {

@@ -34,10 +34,10 @@ struct Head {
   int version_minor = 1;
   std::vector<Header> headers;
 
-  bool chunked = false;                    // Transfer-Encoding: chunked
+  bool chunked = false;  // Transfer-Encoding: chunked
   std::optional<std::uint64_t> content_length;
-  bool keep_alive = true;                  // what the sender asked for (version and Connection)
-  bool upgrade = false;                    // Upgrade requested (requests) or 101 (responses)
+  bool keep_alive = true;  // what the sender asked for (version and Connection)
+  bool upgrade = false;    // Upgrade requested (requests) or 101 (responses)
 
   // The first header of that name (case-insensitive), or nullptr.
   const std::string* find(std::string_view name) const;

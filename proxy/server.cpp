@@ -1,5 +1,4 @@
 #include "proxy/server.hpp"
-#include "proxy/nothrow.hpp"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -7,11 +6,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
 #include <thread>
+
+#include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -73,7 +74,9 @@ Server::Server(ListenConfig listen, ProxySettings settings, Console* access_log)
   }
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 bool Server::listen(std::string& error) {
   std::string failures;

@@ -1,5 +1,4 @@
 #include "proxy/session.hpp"
-#include "proxy/nothrow.hpp"
 
 #include <fmt/format.h>
 
@@ -13,6 +12,7 @@
 #include <iterator>
 
 #include "proxy/error_pages.hpp"
+#include "proxy/nothrow.hpp"
 #include "proxy/tunnel.hpp"
 
 namespace asio = boost::asio;
@@ -52,7 +52,9 @@ class Output {
   void body(std::string_view data, bool chunked) {
     if (data.empty()) return;
     if (chunked) {
-      add_own([&](std::string& out) { fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size()); });
+      add_own([&](std::string& out) {
+        fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
+      });
     }
     add_view(data);
     if (chunked) add_view(kCrlf);
@@ -102,8 +104,11 @@ std::string human_bytes(std::uint64_t n) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ProxyThread& thread, tcp::socket socket)
-      : thread_(thread), shared_(thread.shared), client_(std::move(socket)),
-        timer_(client_.get_executor()), buffer_(new char[kBufferSize]),
+      : thread_(thread),
+        shared_(thread.shared),
+        client_(std::move(socket)),
+        timer_(client_.get_executor()),
+        buffer_(new char[kBufferSize]),
         upstream_buffer_(new char[kBufferSize]) {}
 
   ~Session() { shared_.connections.fetch_sub(1, std::memory_order_relaxed); }
@@ -234,8 +239,8 @@ class Session : public std::enable_shared_from_this<Session> {
     set_deadline_after(std::chrono::seconds(2));
     std::size_t drained = 0;
     while (drained < (4u << 20)) {
-      auto [read_ec, n] = co_await client_.async_read_some(
-          asio::buffer(buffer_.get(), kBufferSize), nothrow);
+      auto [read_ec, n] =
+          co_await client_.async_read_some(asio::buffer(buffer_.get(), kBufferSize), nothrow);
       if (read_ec) break;
       drained += n;
     }
@@ -297,11 +302,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
     auto instance = pick_instance(*route.app, route.process);
     if (!instance) {
-      co_await respond(502,
-                       upstream_error_page(502, *route.app, route.process,
-                                           "No instance of this process runs (formation 0?).",
-                                           html_),
-                       keep_after_local);
+      co_await respond(
+          502,
+          upstream_error_page(502, *route.app, route.process,
+                              "No instance of this process runs (formation 0?).", html_),
+          keep_after_local);
       co_return keep_after_local;
     }
     InFlight in_flight(instance);
@@ -315,7 +320,8 @@ class Session : public std::enable_shared_from_this<Session> {
                                              instance->label, instance->port)
                                : fmt::format("{} is not listening on port {} ({}).",
                                              instance->label, instance->port, upstream.error);
-        co_await respond(status, upstream_error_page(status, *route.app, route.process, what, html_),
+        co_await respond(status,
+                         upstream_error_page(status, *route.app, route.process, what, html_),
                          keep_after_local);
         co_return keep_after_local;
       }
@@ -345,7 +351,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // An app may answer before the body is all here (413, say): the connection then closes,
       // after draining, so that the client still reads the answer.
       if (!body_done_) linger_ = true;
-      co_return request.keep_alive && body_done_ && !request.upgrade && client_keep_alive_;
+      co_return request.keep_alive&& body_done_ && !request.upgrade && client_keep_alive_;
     }
   }
 
@@ -489,7 +495,8 @@ class Session : public std::enable_shared_from_this<Session> {
         const bool message_done = step.status == http::Parser::Status::message_done ||
                                   step.status == http::Parser::Status::upgrade;
         const http::Head& head = parser.head();
-        if (!response_started_ && (message_done || (!parser.in_head() && parser.message_started()))) {
+        if (!response_started_ &&
+            (message_done || (!parser.in_head() && parser.message_started()))) {
           if (head.status >= 100 && head.status < 200 && head.status != 101) {
             // Interim (100 Continue, 103 Early Hints): passed on; the real answer follows.
             out.add_own([&](std::string& text) {
@@ -534,10 +541,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void log_access(const http::Head& request, const InstanceStatus& instance,
                   Clock::time_point started) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(
-        fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target, response_status_,
-                    human_bytes(response_bytes_), static_cast<double>(us.count()) / 1000,
-                    instance.label));
+    thread_.access_log.add(fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
+                                       response_status_, human_bytes(response_bytes_),
+                                       static_cast<double>(us.count()) / 1000, instance.label));
   }
 
   ProxyThread& thread_;
@@ -592,11 +598,11 @@ void start_session(ProxyThread& thread, tcp::socket socket) {
 void refuse_connection(tcp::socket socket) {
   auto page = plain_error_page(503, "rp has too many open connections; try again shortly", false);
   auto executor = socket.get_executor();
-  asio::co_spawn(executor,
-                 refuse(std::move(socket), http::simple_response(503, "Service Unavailable",
-                                                                 page.content_type, page.body,
-                                                                 false)),
-                 asio::detached);
+  asio::co_spawn(
+      executor,
+      refuse(std::move(socket), http::simple_response(503, "Service Unavailable", page.content_type,
+                                                      page.body, false)),
+      asio::detached);
 }
 
 }  // namespace rp::proxy

@@ -1,10 +1,11 @@
 #include "proxy/tunnel.hpp"
-#include "proxy/nothrow.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
+
+#include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -16,8 +17,8 @@ namespace {
 asio::awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view first) {
   boost::system::error_code ignored;
   if (!first.empty()) {
-    auto [ec, n] = co_await asio::async_write(to, asio::buffer(first.data(), first.size()),
-                                              nothrow);
+    auto [ec, n] =
+        co_await asio::async_write(to, asio::buffer(first.data(), first.size()), nothrow);
     if (ec) {
       from.shutdown(tcp::socket::shutdown_receive, ignored);
       co_return;

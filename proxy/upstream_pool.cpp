@@ -1,5 +1,4 @@
 #include "proxy/upstream_pool.hpp"
-#include "proxy/nothrow.hpp"
 
 #include <sys/socket.h>
 
@@ -7,6 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;

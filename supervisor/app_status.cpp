@@ -4,11 +4,16 @@ namespace rp {
 
 std::string_view to_string(InstanceState state) {
   switch (state) {
-    case InstanceState::starting: return "starting";
-    case InstanceState::running: return "running";
-    case InstanceState::backing_off: return "restarting";
-    case InstanceState::crashed: return "crashed";
-    case InstanceState::stopped: return "stopped";
+    case InstanceState::starting:
+      return "starting";
+    case InstanceState::running:
+      return "running";
+    case InstanceState::backing_off:
+      return "restarting";
+    case InstanceState::crashed:
+      return "crashed";
+    case InstanceState::stopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -9,8 +9,12 @@
 namespace rp {
 namespace {
 
-bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_name_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // Walks the text of one file, keeping the line number for diagnostics.
 class DotenvReader {
@@ -124,7 +128,7 @@ class DotenvReader {
   }
 
   std::optional<std::string> read_double_quoted(const std::string& key, int entry_line) {
-    ++pos_;  // opening quote
+    ++pos_;           // opening quote
     std::string raw;  // escapes resolved except \$, which expansion must still see
     while (!at_end() && peek() != '"') {
       char c = peek();
@@ -132,14 +136,32 @@ class DotenvReader {
         char e = text_[pos_ + 1];
         pos_ += 2;
         switch (e) {
-          case 'n': raw += '\n'; break;
-          case 't': raw += '\t'; break;
-          case 'r': raw += '\r'; break;
-          case '"': raw += '"'; break;
-          case '\\': raw += "\\\\"; break;
-          case '$': raw += "\\$"; break;
-          case '\n': raw += '\n'; ++line_; break;
-          default: raw += '\\'; raw += e; break;
+          case 'n':
+            raw += '\n';
+            break;
+          case 't':
+            raw += '\t';
+            break;
+          case 'r':
+            raw += '\r';
+            break;
+          case '"':
+            raw += '"';
+            break;
+          case '\\':
+            raw += "\\\\";
+            break;
+          case '$':
+            raw += "\\$";
+            break;
+          case '\n':
+            raw += '\n';
+            ++line_;
+            break;
+          default:
+            raw += '\\';
+            raw += e;
+            break;
         }
         continue;
       }
@@ -213,9 +235,11 @@ class DotenvReader {
           fallback = inner.substr(d2 + 1);
         }
         if (name.empty() || !is_name_start(name[0]) ||
-            name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            name.find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
                 std::string::npos) {
-          error(entry_line, fmt::format("invalid variable reference '${{{}}}' in the value of {}", inner, key),
+          error(entry_line,
+                fmt::format("invalid variable reference '${{{}}}' in the value of {}", inner, key),
                 "write ${NAME} or ${NAME:-default}, or \\$ for a literal dollar sign");
           return std::nullopt;
         }

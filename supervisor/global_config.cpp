@@ -107,8 +107,7 @@ GlobalConfig parse_global_config(std::string_view text, const std::string& path,
       if (auto n = r.integer(v, "proxy_threads", 0, 256)) config.proxy_threads = *n;
     } else if (key == "max_connections") {
       if (auto n = r.integer(v, "max_connections", 1, 1'000'000)) config.max_connections = *n;
-    } else if (key == "header_timeout" || key == "keepalive_timeout" ||
-               key == "connect_timeout") {
+    } else if (key == "header_timeout" || key == "keepalive_timeout" || key == "connect_timeout") {
       auto d = r.duration(v, key);
       if (d && d->count() == 0) {
         r.error(v, fmt::format("{} cannot be 0", key), "give a duration such as 30s");

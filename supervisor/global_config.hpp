@@ -28,7 +28,7 @@ struct GlobalConfig {
   Duration idle_timeout = std::chrono::minutes(15);
   PortRange port_range;
   // The proxy.
-  int proxy_threads = 0;  // 0: one per core
+  int proxy_threads = 0;                                  // 0: one per core
   Duration header_timeout = std::chrono::seconds(30);     // a request head must arrive within
   Duration keepalive_timeout = std::chrono::seconds(75);  // an idle client connection is closed
   Duration connect_timeout = std::chrono::seconds(5);     // to an app's port, then 504

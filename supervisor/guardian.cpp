@@ -80,7 +80,9 @@ Guardian Guardian::start(const std::string& run_id) {
   return Guardian(fds[1]);
 }
 
-Guardian::Guardian(Guardian&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+Guardian::Guardian(Guardian&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
 
 Guardian::~Guardian() {
   if (fd_ >= 0) ::close(fd_);
@@ -97,8 +99,12 @@ void Guardian::send(char op, pid_t pgid) {
   }
 }
 
-void Guardian::watch(pid_t pgid) { send('+', pgid); }
-void Guardian::forget(pid_t pgid) { send('-', pgid); }
+void Guardian::watch(pid_t pgid) {
+  send('+', pgid);
+}
+void Guardian::forget(pid_t pgid) {
+  send('-', pgid);
+}
 void Guardian::release() {
   send('q', 0);
   if (fd_ >= 0) ::close(fd_);

@@ -59,8 +59,8 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
                                     Diagnostics& errors) {
   const std::size_t errors_before = errors.size();
   Project project;
-  project.dir = options.procfile ? fs::absolute(*options.procfile).parent_path()
-                                 : fs::absolute(dir_in);
+  project.dir =
+      options.procfile ? fs::absolute(*options.procfile).parent_path() : fs::absolute(dir_in);
   project.idle_timeout = global.idle_timeout;
   const fs::path& dir = project.dir;
 
@@ -73,7 +73,7 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
   }
 
   // The Procfile: -f, else Procfile.dev, else Procfile.
-  fs::path procfile_path = options.procfile ? fs::absolute(*options.procfile)
+  fs::path procfile_path = options.procfile                   ? fs::absolute(*options.procfile)
                            : fs::exists(dir / "Procfile.dev") ? dir / "Procfile.dev"
                                                               : dir / "Procfile";
   std::vector<ProcfileEntry> entries;
@@ -81,8 +81,9 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
     entries = parse_procfile(*text, display_path(procfile_path), errors);
   } else if (options.procfile || config.processes.empty()) {
     errors.push_back({display_path(procfile_path), 0, 0, "cannot read the Procfile",
-                      options.procfile ? "check the path given to -f"
-                                       : "create a Procfile with a line such as 'web: bin/server'"});
+                      options.procfile
+                          ? "check the path given to -f"
+                          : "create a Procfile with a line such as 'web: bin/server'"});
   }
   for (const auto& e : entries) {
     ProcessSpec spec;
@@ -102,11 +103,11 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
     }
     if (!spec) {
       if (!s.command) {
-        errors.push_back({yaml_name, s.position.line, s.position.column,
-                          fmt::format("process '{}' is not in the Procfile and has no command",
-                                      s.name),
-                          "add 'command: ...' or fix the name (Procfile has: " +
-                              join_names(project.services) + ")"});
+        errors.push_back(
+            {yaml_name, s.position.line, s.position.column,
+             fmt::format("process '{}' is not in the Procfile and has no command", s.name),
+             "add 'command: ...' or fix the name (Procfile has: " + join_names(project.services) +
+                 ")"});
         continue;
       }
       ProcessSpec added;
@@ -211,8 +212,8 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
     if (auto text = read_text_file(f)) {
       parse_dotenv(*text, display_path(f), project.env, inherited, errors);
     } else if (explicit_env) {
-      errors.push_back({display_path(f), 0, 0, "cannot read this env file",
-                        "check the path given to -e"});
+      errors.push_back(
+          {display_path(f), 0, 0, "cannot read this env file", "check the path given to -e"});
     }
   }
   for (const auto& [k, v] : config.env) project.env[k] = v;

@@ -31,20 +31,20 @@ struct Project {
   std::filesystem::path dir;
   std::string name;
   std::vector<std::string> aliases;
-  std::string web;                     // the process that receives HTTP; empty when none runs
-  std::vector<ProcessSpec> services;   // Procfile order, then those only in rp.yaml
-  std::vector<ProcessSpec> tasks;      // rp.yaml order: the order they run in
-  EnvMap env;                          // .env files, then rp.yaml env over them
+  std::string web;                    // the process that receives HTTP; empty when none runs
+  std::vector<ProcessSpec> services;  // Procfile order, then those only in rp.yaml
+  std::vector<ProcessSpec> tasks;     // rp.yaml order: the order they run in
+  EnvMap env;                         // .env files, then rp.yaml env over them
   Duration idle_timeout{0};
   Duration boot_timeout = std::chrono::seconds(60);
 };
 
 // What the command line may say about a project (`rp up -f -e -m PROC...`).
 struct LoadOptions {
-  std::optional<std::filesystem::path> procfile;            // -f; its directory is the project's
+  std::optional<std::filesystem::path> procfile;  // -f; its directory is the project's
   std::optional<std::vector<std::filesystem::path>> env_files;  // -e; else .env and .env.local
-  std::optional<std::string> formation;                     // -m
-  std::vector<std::string> only;                            // PROC...: the services to start
+  std::optional<std::string> formation;                         // -m
+  std::vector<std::string> only;                                // PROC...: the services to start
 };
 
 std::optional<Project> load_project(const std::filesystem::path& dir, const LoadOptions& options,

@@ -20,8 +20,8 @@ namespace {
 struct OwnGroupDiesWithParent {
   pid_t parent;
 
-  boost::system::error_code on_exec_setup(bp::posix::default_launcher&,
-                                          const bp::filesystem::path&, const char* const*) {
+  boost::system::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                                          const char* const*) {
     if (::setpgid(0, 0) != 0) return {errno, boost::system::system_category()};
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return {errno, boost::system::system_category()};
     // rp may have died between fork and prctl; then nobody would ever stop this process.
@@ -51,11 +51,10 @@ std::optional<Spawned> spawn_process(boost::asio::io_context& io, const SpawnReq
   boost::system::error_code ec;
   bp::posix::default_launcher launcher;
   launcher.env = env.data();
-  auto process = launcher(io, ec, bp::filesystem::path("/bin/sh"),
-                          std::vector<std::string>{"-c", request.command},
-                          bp::process_stdio{nullptr, pipe_fds[1], pipe_fds[1]},
-                          bp::process_start_dir{request.dir.string()},
-                          OwnGroupDiesWithParent{::getpid()});
+  auto process = launcher(
+      io, ec, bp::filesystem::path("/bin/sh"), std::vector<std::string>{"-c", request.command},
+      bp::process_stdio{nullptr, pipe_fds[1], pipe_fds[1]},
+      bp::process_start_dir{request.dir.string()}, OwnGroupDiesWithParent{::getpid()});
   ::close(pipe_fds[1]);
   if (ec) {
     ::close(pipe_fds[0]);

@@ -17,8 +17,8 @@ class io_context;
 namespace rp {
 
 struct SpawnRequest {
-  std::string command;            // run by /bin/sh -c
-  std::vector<std::string> env;   // "KEY=value"
+  std::string command;           // run by /bin/sh -c
+  std::vector<std::string> env;  // "KEY=value"
   std::filesystem::path dir;
 };
 

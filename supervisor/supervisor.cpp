@@ -50,8 +50,12 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
  public:
   OutputReader(asio::io_context& io, int fd, Console& console, std::string label, int color,
                std::shared_ptr<InstanceStatus> status)
-      : pipe_(io, fd), flush_timer_(io), console_(console), label_(std::move(label)),
-        color_(color), status_(std::move(status)) {
+      : pipe_(io, fd),
+        flush_timer_(io),
+        console_(console),
+        label_(std::move(label)),
+        color_(color),
+        status_(std::move(status)) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
 
@@ -117,7 +121,11 @@ class OutputReader : public std::enable_shared_from_this<OutputReader> {
 // One instance of one process: "web.2".
 struct Instance {
   Instance(asio::io_context& io, const ProcessSpec& s, int n, int c)
-      : spec(&s), number(n), color(c), label(fmt::format("{}.{}", s.name, n)), timer(io),
+      : spec(&s),
+        number(n),
+        color(c),
+        label(fmt::format("{}.{}", s.name, n)),
+        timer(io),
         status(std::make_shared<InstanceStatus>()) {
     status->process = s.name;
     status->label = label;
@@ -129,8 +137,7 @@ struct Instance {
   int number;
   int color;
   std::string label;
-  int port = 0;
-  pid_t pid = -1;  // the leader, also the process group id, while it runs
+  pid_t pid = -1;    // the leader, also the process group id, while it runs
   pid_t group = -1;  // the last group, kept after the leader exits so a stop can sweep it
   Clock::time_point started;
   RestartPolicy policy;
@@ -149,9 +156,16 @@ std::string new_run_id() {
 struct Supervisor::Impl {
   Impl(asio::io_context& io_, Project project_, EnvMap inherited_, const GlobalConfig& global,
        SupervisorOptions options_, Console& console_, Guardian& guardian_, std::string run_id_)
-      : io(io_), project(std::move(project_)), inherited(std::move(inherited_)),
-        options(options_), console(console_), guardian(guardian_), run_id(std::move(run_id_)),
-        stop_signals(io_, SIGINT, SIGTERM, SIGHUP), child_signal(io_, SIGCHLD), stop_timer(io_) {
+      : io(io_),
+        project(std::move(project_)),
+        inherited(std::move(inherited_)),
+        options(options_),
+        console(console_),
+        guardian(guardian_),
+        run_id(std::move(run_id_)),
+        stop_signals(io_, SIGINT, SIGTERM, SIGHUP),
+        child_signal(io_, SIGCHLD),
+        stop_timer(io_) {
     http_port = effective_http_port(global);
     url = fmt::format("http://{}.{}", project.name, global.tlds.front());
     // Port 0 turns the proxy off: the name is still the app's, but no port would reach it.
@@ -218,7 +232,7 @@ struct Supervisor::Impl {
                                     port_range.last));
           return false;
         }
-        inst->port = inst->status->port = *port;
+        inst->status->port = *port;
         assigned.insert(*port);
         console.set_width(inst->label.size());
         into.push_back(std::move(inst));
@@ -239,8 +253,8 @@ struct Supervisor::Impl {
     stop_signals.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (!stopping) {
-        console.event(fmt::format("{} received, stopping (again to kill at once)",
-                                  signal_name(sig)));
+        console.event(
+            fmt::format("{} received, stopping (again to kill at once)", signal_name(sig)));
         begin_stop();
       } else if (!killing) {
         console.event(fmt::format("{} received again, killing", signal_name(sig)));
@@ -274,7 +288,8 @@ struct Supervisor::Impl {
   }
 
   bool start(Instance& inst) {
-    InstanceIdentity who{project.name, inst.spec->name, inst.number, inst.port, url, run_id};
+    InstanceIdentity who{project.name, inst.spec->name, inst.number, inst.status->port,
+                         url,          run_id};
     SpawnRequest request{inst.spec->command,
                          environment_block(process_environment(inherited, project.env, who)),
                          project.dir};
@@ -291,7 +306,8 @@ struct Supervisor::Impl {
     inst.output = std::make_shared<OutputReader>(io, spawned->output_fd, console, inst.label,
                                                  inst.color, inst.status);
     inst.output->start();
-    console.event(fmt::format("{} started (pid {}, port {})", inst.label, inst.pid, inst.port));
+    console.event(
+        fmt::format("{} started (pid {}, port {})", inst.label, inst.pid, inst.status->port));
     return true;
   }
 
@@ -318,10 +334,10 @@ struct Supervisor::Impl {
       console.event("no services to run");
       return begin_stop();
     }
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                    options.started_at);
-    console.event(fmt::format("{} of {} processes started in {} ms; {}", started,
-                              services.size(), ms.count(),
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - options.started_at);
+    console.event(fmt::format("{} of {} processes started in {} ms; {}", started, services.size(),
+                              ms.count(),
                               http_port == 0 ? "HTTP is off (http_port 0)"
                                              : fmt::format("{} is at {}", project.name, url)));
   }
@@ -353,8 +369,8 @@ struct Supervisor::Impl {
       return begin_stop();
     }
     if (options.exit_on_error) {
-      console.event(fmt::format("--exit-on-error: stopping everything because {} exited",
-                                inst.label));
+      console.event(
+          fmt::format("--exit-on-error: stopping everything because {} exited", inst.label));
       exit_code = exit_code_of(status);
       return begin_stop();
     }
@@ -453,8 +469,12 @@ Supervisor::Supervisor(asio::io_context& io, Project project, EnvMap inherited,
 
 Supervisor::~Supervisor() = default;
 
-int Supervisor::run() { return impl_->run(); }
+int Supervisor::run() {
+  return impl_->run();
+}
 
-std::shared_ptr<const AppStatus> Supervisor::status() const { return impl_->status; }
+std::shared_ptr<const AppStatus> Supervisor::status() const {
+  return impl_->status;
+}
 
 }  // namespace rp

@@ -9,10 +9,14 @@ namespace {
 
 std::string node_kind(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "empty";
-    default: return fmt::format("'{}'", node.Scalar());
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "empty";
+    default:
+      return fmt::format("'{}'", node.Scalar());
   }
 }
 
@@ -50,7 +54,8 @@ bool Reader::known_key(const YAML::Node& key, std::string_view where,
   }
   std::string list;
   for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-  error(key, fmt::format("unknown key '{}' in {}", name, where), fmt::format("known keys: {}", list));
+  error(key, fmt::format("unknown key '{}' in {}", name, where),
+        fmt::format("known keys: {}", list));
   return false;
 }
 
@@ -79,8 +84,9 @@ std::optional<int> Reader::integer(const YAML::Node& node, std::string_view fiel
       return value;
     }
   }
-  error(node, fmt::format("{} must be a whole number from {} to {}, found {}", field, min, max,
-                          node_kind(node)),
+  error(node,
+        fmt::format("{} must be a whole number from {} to {}, found {}", field, min, max,
+                    node_kind(node)),
         fmt::format("write a number, e.g. '{}: {}'", field, max < 10 ? max : min));
   return std::nullopt;
 }
@@ -90,7 +96,8 @@ std::optional<Duration> Reader::duration(const YAML::Node& node, std::string_vie
   if (node.IsScalar()) {
     if (auto d = parse_duration(node.Scalar(), why)) return d;
   }
-  error(node, fmt::format("{} is not a duration: {}", field, node.IsScalar() ? why : node_kind(node)),
+  error(node,
+        fmt::format("{} is not a duration: {}", field, node.IsScalar() ? why : node_kind(node)),
         "write a number with a unit: 500ms, 30s, 15m, 1h (or 0)");
   return std::nullopt;
 }

@@ -41,6 +41,8 @@ struct Reader {
                                                       std::string_view field) const;
 };
 
-inline int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
+inline int line_of(const YAML::Node& node) {
+  return node.Mark().line + 1;
+}
 
 }  // namespace rp::yaml

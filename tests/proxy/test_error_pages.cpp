@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +7,7 @@
 #include "proxy/router.hpp"
 #include "supervisor/app_status.hpp"
 
+using Catch::Matchers::Contains;
 using rp::AppStatus;
 using rp::InstanceState;
 using rp::InstanceStatus;
@@ -17,7 +17,6 @@ using rp::proxy::plain_error_page;
 using rp::proxy::RouteTable;
 using rp::proxy::upstream_error_page;
 using rp::proxy::wants_html;
-using Catch::Matchers::Contains;
 
 namespace {
 

@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,8 +7,8 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/http_parser.hpp"
 
-using rp::http::ClientInfo;
 using rp::http::client_response;
+using rp::http::ClientInfo;
 using rp::http::Framing;
 using rp::http::Head;
 using rp::http::is_hop_by_hop;
@@ -51,7 +50,8 @@ Lines headers_of(std::string_view head) {
 bool has_header_named(const Lines& headers, std::string_view name) {
   for (const auto& h : headers) {
     auto colon = h.find(':');
-    if (colon != std::string::npos && rp::http::iequals(std::string_view(h).substr(0, colon), name)) {
+    if (colon != std::string::npos &&
+        rp::http::iequals(std::string_view(h).substr(0, colon), name)) {
       return true;
     }
   }
@@ -83,39 +83,36 @@ const Pseudonym kSelf{"rp-1a2b3c4d"};
 // --- Requests -------------------------------------------------------------------------------
 
 TEST_CASE("forwarding: hop-by-hop headers are dropped, the rest kept in order", "[forwarding]") {
-  Head h = request({
-      {"Host", "Shop.Test:8080"},
-      {"Connection", "keep-alive, X-Private, x-other-private"},
-      {"Keep-Alive", "timeout=5"},
-      {"Accept", "text/html"},
-      {"Proxy-Connection", "keep-alive"},
-      {"TE", "trailers"},
-      {"Trailer", "X-Checksum"},
-      {"X-Private", "secret"},
-      {"Transfer-Encoding", "chunked"},
-      {"Upgrade", "h2c"},
-      {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
-      {"Cookie", "a=1; b=2"},
-      {"X-Other-Private", "x"},
-      {"Content-Length", "999"},
-      {"User-Agent", "test/1.0"},
-      {"accept-language", "en"},
-  }, "GET", "/cart?id=1");
+  Head h = request(
+      {
+          {"Host", "Shop.Test:8080"},
+          {"Connection", "keep-alive, X-Private, x-other-private"},
+          {"Keep-Alive", "timeout=5"},
+          {"Accept", "text/html"},
+          {"Proxy-Connection", "keep-alive"},
+          {"TE", "trailers"},
+          {"Trailer", "X-Checksum"},
+          {"X-Private", "secret"},
+          {"Transfer-Encoding", "chunked"},
+          {"Upgrade", "h2c"},
+          {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
+          {"Cookie", "a=1; b=2"},
+          {"X-Other-Private", "x"},
+          {"Content-Length", "999"},
+          {"User-Agent", "test/1.0"},
+          {"accept-language", "en"},
+      },
+      "GET", "/cart?id=1");
   const std::string out = upstream_request(h, kClient, kSelf);
   const Lines lines = lines_of(out);
   REQUIRE(!lines.empty());
   CHECK(lines[0] == "GET /cart?id=1 HTTP/1.1");
   const Lines expected = {
-      "Host: Shop.Test:8080",
-      "Accept: text/html",
-      "Cookie: a=1; b=2",
-      "User-Agent: test/1.0",
-      "accept-language: en",
-      "X-Forwarded-For: 192.0.2.7",
-      "X-Forwarded-Proto: http",
-      "X-Forwarded-Host: Shop.Test:8080",
-      "X-Forwarded-Port: 80",
-      "Via: 1.1 rp-1a2b3c4d",
+      "Host: Shop.Test:8080",    "Accept: text/html",
+      "Cookie: a=1; b=2",        "User-Agent: test/1.0",
+      "accept-language: en",     "X-Forwarded-For: 192.0.2.7",
+      "X-Forwarded-Proto: http", "X-Forwarded-Host: Shop.Test:8080",
+      "X-Forwarded-Port: 80",    "Via: 1.1 rp-1a2b3c4d",
   };
   CHECK(Lines(lines.begin() + 1, lines.end()) == expected);
 }
@@ -166,15 +163,12 @@ TEST_CASE("forwarding: a client's X-Forwarded-Proto/Host/Port are replaced", "[f
                     {"Host", "shop.test"},
                     {"X-Forwarded-Host", "evil.example"},
                     {"x-forwarded-port", "443"}});
-  const Lines headers = headers_of(upstream_request(h, ClientInfo{"127.0.0.1", 8080, "http"},
-                                                    kSelf));
+  const Lines headers =
+      headers_of(upstream_request(h, ClientInfo{"127.0.0.1", 8080, "http"}, kSelf));
   const Lines expected = {
-      "Host: shop.test",
-      "X-Forwarded-For: 127.0.0.1",
-      "X-Forwarded-Proto: http",
-      "X-Forwarded-Host: shop.test",
-      "X-Forwarded-Port: 8080",
-      "Via: 1.1 rp-1a2b3c4d",
+      "Host: shop.test",         "X-Forwarded-For: 127.0.0.1",
+      "X-Forwarded-Proto: http", "X-Forwarded-Host: shop.test",
+      "X-Forwarded-Port: 8080",  "Via: 1.1 rp-1a2b3c4d",
   };
   CHECK(headers == expected);
 
@@ -203,11 +197,9 @@ TEST_CASE("forwarding: Via", "[forwarding]") {
   SECTION("appended to an existing Via") {
     Head h = request({{"Via", "1.1 corp-proxy"}, {"Host", "a.test"}});
     const Lines headers = headers_of(upstream_request(h, kClient, kSelf));
-    CHECK(std::count(headers.begin(), headers.end(), "Via: 1.1 corp-proxy, 1.1 rp-1a2b3c4d") ==
-          1);
-    CHECK(std::count_if(headers.begin(), headers.end(), [](const std::string& l) {
-            return l.rfind("Via:", 0) == 0;
-          }) == 1);
+    CHECK(std::count(headers.begin(), headers.end(), "Via: 1.1 corp-proxy, 1.1 rp-1a2b3c4d") == 1);
+    CHECK(std::count_if(headers.begin(), headers.end(),
+                        [](const std::string& l) { return l.rfind("Via:", 0) == 0; }) == 1);
   }
   SECTION("several Via headers keep every hop, in order") {
     Head h = request({{"Via", "1.0 first"}, {"Host", "a.test"}, {"via", "1.1 second"}});
@@ -319,7 +311,7 @@ TEST_CASE("forwarding: response_framing", "[forwarding]") {
   with_length.content_length = 10;
   Head without_length = response(200, {});
 
-  CHECK(response_framing(with_length, true, true) == Framing::none);     // HEAD
+  CHECK(response_framing(with_length, true, true) == Framing::none);  // HEAD
   CHECK(response_framing(without_length, true, false) == Framing::none);
   CHECK(response_framing(response(100, {}), false, true) == Framing::none);
   CHECK(response_framing(response(101, {}), false, true) == Framing::none);
@@ -356,11 +348,8 @@ TEST_CASE("forwarding: client_response with a length", "[forwarding]") {
   h.content_length = 10;
   const Lines lines = lines_of(client_response(h, Framing::length, true));
   const Lines expected = {
-      "HTTP/1.1 200 Fine",
-      "Content-Type: text/html",
-      "Set-Cookie: a=1",
-      "Set-Cookie: b=2",
-      "Content-Length: 10",
+      "HTTP/1.1 200 Fine", "Content-Type: text/html", "Set-Cookie: a=1",
+      "Set-Cookie: b=2",   "Content-Length: 10",
   };
   CHECK(lines == expected);
 }
@@ -370,8 +359,8 @@ TEST_CASE("forwarding: client_response re-frames the body", "[forwarding]") {
   h.chunked = true;
   SECTION("chunked") {
     const Lines lines = lines_of(client_response(h, Framing::chunked, true));
-    CHECK(lines == Lines{"HTTP/1.1 200 OK", "Content-Type: text/plain",
-                         "Transfer-Encoding: chunked"});
+    CHECK(lines ==
+          Lines{"HTTP/1.1 200 OK", "Content-Type: text/plain", "Transfer-Encoding: chunked"});
   }
   SECTION("chunked, not keep-alive") {
     const Lines lines = lines_of(client_response(h, Framing::chunked, false));
@@ -408,8 +397,8 @@ TEST_CASE("forwarding: client_response for 101", "[forwarding]") {
     INFO("keep_alive " << keep_alive);
     const Lines lines = lines_of(client_response(h, Framing::none, keep_alive));
     CHECK(lines == Lines{"HTTP/1.1 101 Switching Protocols",
-                         "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
-                         "Upgrade: websocket", "Connection: Upgrade"});
+                         "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "Upgrade: websocket",
+                         "Connection: Upgrade"});
   }
 }
 
@@ -494,8 +483,8 @@ TEST_CASE("forwarding: simple_response", "[forwarding]") {
   const Lines lines = lines_of(head);
   CHECK(lines[0] == "HTTP/1.1 404 Not Found");
   CHECK(std::count(lines.begin(), lines.end(), "Content-Type: text/plain; charset=utf-8") == 1);
-  CHECK(std::count(lines.begin(), lines.end(),
-                   "Content-Length: " + std::to_string(body.size())) == 1);
+  CHECK(std::count(lines.begin(), lines.end(), "Content-Length: " + std::to_string(body.size())) ==
+        1);
   CHECK_FALSE(has_header_named(lines, "Connection"));
 
   const std::string closing =

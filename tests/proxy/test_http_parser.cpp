@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,10 +75,10 @@ TEST_CASE("http head: has_token splits comma lists", "[http_parser]") {
   CHECK(h.has_token("CONNECTION", "te"));  // from the second Connection header
   CHECK(h.has_token("expect", "100-Continue"));
   CHECK_FALSE(h.has_token("connection", "close"));
-  CHECK_FALSE(h.has_token("connection", "keep"));        // not a prefix match
+  CHECK_FALSE(h.has_token("connection", "keep"));  // not a prefix match
   CHECK_FALSE(h.has_token("connection", "alive, Upgrade"));
   CHECK_FALSE(h.has_token("connection", ""));
-  CHECK_FALSE(h.has_token("upgrade", "upgrade"));       // another header's value
+  CHECK_FALSE(h.has_token("upgrade", "upgrade"));  // another header's value
 }
 
 // --- Requests: the head ---------------------------------------------------------------------
@@ -205,8 +204,8 @@ TEST_CASE("http parser: a head in pieces", "[http_parser]") {
   auto check_head = [](const Head& h) {
     CHECK(h.method == "PUT");
     CHECK(h.target == "/a/b");
-    CHECK(header_names(h) == std::vector<std::string>{"Host", "X-Long-Header-Name",
-                                                      "Content-Length", "Connection"});
+    CHECK(header_names(h) ==
+          std::vector<std::string>{"Host", "X-Long-Header-Name", "Content-Length", "Connection"});
     CHECK(h.headers[0].value == "shop.test");
     CHECK(h.headers[1].value == "a fairly long value here");
     CHECK_FALSE(h.keep_alive);
@@ -738,8 +737,9 @@ TEST_CASE("http parser: body_until_close is false for framed responses", "[http_
 
 TEST_CASE("http parser: chunked response body decoded", "[http_parser]") {
   Parser p(Parser::Kind::response);
-  const std::string msg = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n";
+  const std::string msg =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n";
   const std::string data = msg + "HTTP/1.1";
   auto step = p.feed(data);
   INFO(p.error());

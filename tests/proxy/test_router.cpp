@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -134,13 +133,14 @@ TEST_CASE("router: unknown names are not found", "[router]") {
   auto routes = table();
   check_not_found(routes.resolve("nosuch.test"));
   check_not_found(routes.resolve("api.nosuch.test"));
-  check_not_found(routes.resolve("shop.nosuch.test"));  // the app's name must be right before the tld
-  check_not_found(routes.resolve("test"));              // the bare tld
+  check_not_found(
+      routes.resolve("shop.nosuch.test"));  // the app's name must be right before the tld
+  check_not_found(routes.resolve("test"));  // the bare tld
   check_not_found(routes.resolve(".test"));
   check_not_found(routes.resolve(""));
-  check_not_found(routes.resolve("shop.example"));      // outside the tlds
+  check_not_found(routes.resolve("shop.example"));  // outside the tlds
   check_not_found(routes.resolve("shop.test.example"));
-  check_not_found(routes.resolve("shop.mytest"));       // a tld that merely ends the same
+  check_not_found(routes.resolve("shop.mytest"));  // a tld that merely ends the same
   check_not_found(routes.resolve("shoptest"));
   check_not_found(routes.resolve("localhost"));
   check_not_found(routes.resolve("127.0.0.1"));

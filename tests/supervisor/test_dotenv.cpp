@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "supervisor/dotenv.hpp"
@@ -99,8 +98,7 @@ G="# not a comment"
   CHECK(p.vars.at("G") == "# not a comment");
 }
 
-TEST_CASE("dotenv: double-quoted value spanning lines keeps later line numbers right",
-          "[dotenv]") {
+TEST_CASE("dotenv: double-quoted value spanning lines keeps later line numbers right", "[dotenv]") {
   auto p = parse("A=\"first\nsecond\nthird\"\nB=after\n1BAD=x\n");
   REQUIRE(p.errors.size() == 1);
   CHECK(p.errors[0].line == 5);
@@ -110,8 +108,7 @@ TEST_CASE("dotenv: double-quoted value spanning lines keeps later line numbers r
 }
 
 TEST_CASE("dotenv: PEM key in double quotes", "[dotenv]") {
-  auto p = parse(
-      "KEY=\"-----BEGIN KEY-----\nabc=\ndef\n-----END KEY-----\"\nNEXT=1\n");
+  auto p = parse("KEY=\"-----BEGIN KEY-----\nabc=\ndef\n-----END KEY-----\"\nNEXT=1\n");
   INFO(errors_text(p.errors));
   CHECK(p.errors.empty());
   CHECK(p.vars.at("KEY") == "-----BEGIN KEY-----\nabc=\ndef\n-----END KEY-----");
@@ -127,8 +124,7 @@ TEST_CASE("dotenv: single-quoted value spanning lines", "[dotenv]") {
   CHECK(p.errors[0].line == 4);
 }
 
-TEST_CASE("dotenv: unquoted values lose a trailing comment, but a#b keeps its '#'",
-          "[dotenv]") {
+TEST_CASE("dotenv: unquoted values lose a trailing comment, but a#b keeps its '#'", "[dotenv]") {
   auto p = parse(
       "A=value # a comment\n"
       "B=a#b\n"
@@ -251,7 +247,9 @@ TEST_CASE("dotenv: CRLF file", "[dotenv]") {
 }
 
 TEST_CASE("dotenv: UTF-8 byte order mark", "[dotenv]") {
-  auto p = parse("\xEF\xBB\xBF" "A=1\nB=2\n");
+  auto p = parse(
+      "\xEF\xBB\xBF"
+      "A=1\nB=2\n");
   INFO(errors_text(p.errors));
   CHECK(p.errors.empty());
   CHECK(p.vars == EnvMap{{"A", "1"}, {"B", "2"}});
@@ -284,8 +282,8 @@ TEST_CASE("dotenv: a line without '='", "[dotenv]") {
   CHECK(p.errors[0].column == 0);
   CHECK(p.errors[0].what == "expected KEY=value, found 'JUST_A_WORD'");
   CHECK_FALSE(p.errors[0].fix.empty());
-  CHECK(p.errors[0].str() == ".env:2: expected KEY=value, found 'JUST_A_WORD' — " +
-                                 p.errors[0].fix);
+  CHECK(p.errors[0].str() ==
+        ".env:2: expected KEY=value, found 'JUST_A_WORD' — " + p.errors[0].fix);
   CHECK(p.vars == EnvMap{{"A", "1"}, {"B", "2"}});
 }
 

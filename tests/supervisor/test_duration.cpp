@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <string>
 
@@ -93,9 +92,9 @@ TEST_CASE("duration: format_duration picks the shortest form", "[duration]") {
 }
 
 TEST_CASE("duration: format and parse round trip", "[duration]") {
-  for (auto d : {Duration{0}, Duration{1}, Duration{999}, Duration{1000}, Duration{61'001},
-                 Duration{3'600'000}, Duration{5'400'000}, Duration{86'400'000},
-                 Duration{3'723'004}}) {
+  for (auto d :
+       {Duration{0}, Duration{1}, Duration{999}, Duration{1000}, Duration{61'001},
+        Duration{3'600'000}, Duration{5'400'000}, Duration{86'400'000}, Duration{3'723'004}}) {
     std::string text = format_duration(d);
     INFO(text);
     CHECK(ok(text) == d);

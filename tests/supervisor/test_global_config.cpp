@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -52,8 +51,8 @@ struct TempDir {
   TempDir() {
     static std::atomic<int> counter{0};
     path = fs::temp_directory_path() /
-           ("rp-global-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-            "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+           ("rp-global-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     fs::create_directories(path);
   }
   ~TempDir() {
@@ -164,12 +163,24 @@ TEST_CASE("config.yaml: errors", "[global_config]") {
     CHECK(p.config.port_range.first == 20000);
     CHECK(p.config.port_range.last == 29999);
   }
-  SECTION("port_range reversed") { one("port_range: 30000-20000\n", 1, 13); }
-  SECTION("port_range below 1024") { one("port_range: 80-2000\n", 1, 13); }
-  SECTION("port_range above 65535") { one("port_range: 60000-70000\n", 1, 13); }
-  SECTION("port_range without a dash") { one("port_range: 20000\n", 1, 13); }
-  SECTION("port_range with junk") { one("port_range: 20000-2x000\n", 1, 13); }
-  SECTION("port_range with a missing end") { one("port_range: 20000-\n", 1, 13); }
+  SECTION("port_range reversed") {
+    one("port_range: 30000-20000\n", 1, 13);
+  }
+  SECTION("port_range below 1024") {
+    one("port_range: 80-2000\n", 1, 13);
+  }
+  SECTION("port_range above 65535") {
+    one("port_range: 60000-70000\n", 1, 13);
+  }
+  SECTION("port_range without a dash") {
+    one("port_range: 20000\n", 1, 13);
+  }
+  SECTION("port_range with junk") {
+    one("port_range: 20000-2x000\n", 1, 13);
+  }
+  SECTION("port_range with a missing end") {
+    one("port_range: 20000-\n", 1, 13);
+  }
   SECTION("tlds not a list") {
     auto p = one("tlds: test\n", 1, 7);
     CHECK(p.errors[0].what == "tlds must be a list, found 'test'");
@@ -188,7 +199,9 @@ TEST_CASE("config.yaml: errors", "[global_config]") {
     auto p = one("idle_timeout: 15\n", 1, 15);
     CHECK(p.config.idle_timeout == 15min);
   }
-  SECTION("not a map") { one("[a, b]\n", 1, 1); }
+  SECTION("not a map") {
+    one("[a, b]\n", 1, 1);
+  }
 }
 
 TEST_CASE("config.yaml: bad bind addresses are reported one by one", "[global_config]") {
@@ -306,8 +319,8 @@ TEST_CASE("load_global_config: file in RP_HOME, then env overrides", "[global_co
     out << "dns_port: 5454\nhttp_port: 8000\ntlds: [dev]\n";
   }
   Diagnostics errors;
-  auto c = rp::load_global_config({{"RP_HOME", home.path.string()}, {"RP_HTTP_PORT", "9000"}},
-                                  errors);
+  auto c =
+      rp::load_global_config({{"RP_HOME", home.path.string()}, {"RP_HTTP_PORT", "9000"}}, errors);
   INFO(errors_text(errors));
   CHECK(errors.empty());
   CHECK(c.dns_port == 5454);

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -27,7 +26,9 @@ std::uint32_t reference_fnv1a(const std::string& s) {
   return h;
 }
 
-bool always_free(int) { return true; }
+bool always_free(int) {
+  return true;
+}
 
 // A TCP socket listening on 127.0.0.1 on a port the kernel picks; closed on destruction.
 struct Listener {
@@ -157,9 +158,8 @@ TEST_CASE("ports: assign_port wraps around the end of the range", "[ports]") {
   auto p = assign_port("shop", "web", instance, range, {range.last}, always_free);
   REQUIRE(p.has_value());
   CHECK(*p == range.first);
-  auto q = assign_port("shop", "web", instance, range, {}, [&](int port) {
-    return port != range.last && port != range.first;
-  });
+  auto q = assign_port("shop", "web", instance, range, {},
+                       [&](int port) { return port != range.last && port != range.first; });
   REQUIRE(q.has_value());
   CHECK(*q == range.first + 1);
 }

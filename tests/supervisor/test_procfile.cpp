@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "supervisor/diagnostic.hpp"
@@ -11,8 +10,8 @@ using rp::parse_procfile;
 
 TEST_CASE("procfile: name: command lines in file order", "[procfile]") {
   Diagnostics errors;
-  auto entries = parse_procfile("web: bin/server\nworker: bin/worker --queue default\n",
-                                "Procfile", errors);
+  auto entries =
+      parse_procfile("web: bin/server\nworker: bin/worker --queue default\n", "Procfile", errors);
   CHECK(errors.empty());
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].name == "web");
@@ -74,9 +73,9 @@ TEST_CASE("procfile: leading and trailing spaces are trimmed", "[procfile]") {
 
 TEST_CASE("procfile: a command may contain colons", "[procfile]") {
   Diagnostics errors;
-  auto entries = parse_procfile(
-      "web: bin/server -b 0.0.0.0:3000\nproxy: env URL=http://localhost:$PORT run\n",
-      "Procfile", errors);
+  auto entries =
+      parse_procfile("web: bin/server -b 0.0.0.0:3000\nproxy: env URL=http://localhost:$PORT run\n",
+                     "Procfile", errors);
   CHECK(errors.empty());
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].name == "web");

@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -92,8 +91,8 @@ const rp::ProcessSpec& spec(const Project& p, const std::string& name) {
 }
 
 // Loads `dir`, requiring success.
-Project load_ok(const fs::path& dir, const LoadOptions& options = {},
-                const EnvMap& inherited = {}, const rp::GlobalConfig& global = {}) {
+Project load_ok(const fs::path& dir, const LoadOptions& options = {}, const EnvMap& inherited = {},
+                const rp::GlobalConfig& global = {}) {
   auto l = load(dir, options, inherited, global);
   INFO(errors_text(l.errors));
   REQUIRE(l.errors.empty());
@@ -519,8 +518,7 @@ TEST_CASE("project: only naming an unknown service is an error", "[project]") {
   CHECK(load_one_error(dir, options).what == "no service named 'migrate'");
 }
 
-TEST_CASE("project: rp.yaml web is checked even when only some services start",
-          "[project]") {
+TEST_CASE("project: rp.yaml web is checked even when only some services start", "[project]") {
   TempDir t;
   auto dir = t.sub("shop");
   write(dir / "Procfile", "web: s\nworker: w\n");

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <csignal>
 #include <string>
 
@@ -44,7 +43,8 @@ rp::Diagnostic one_error(const std::string& text, int line, int column) {
   return e;
 }
 
-const char* kDesignExample = R"(name: shop                 # default: the directory's name, lower-cased, made DNS-safe
+const char* kDesignExample =
+    R"(name: shop                 # default: the directory's name, lower-cased, made DNS-safe
 aliases: [shop-admin]      # more names that route here
 web: web                   # the process that receives HTTP (default: "web", else the first)
 formation: {web: 1, worker: 2}
@@ -134,8 +134,7 @@ processes:
   CHECK(p.config.formation.at("web") == 3);
   CHECK(p.config.formation_positions.at("web").line == 7);
   CHECK(p.config.formation_positions.at("web").column == 3);
-  CHECK(p.config.env ==
-        rp::EnvMap{{"A", "1"}, {"B", "two words"}, {"PORT_BASE", "3000"}});
+  CHECK(p.config.env == rp::EnvMap{{"A", "1"}, {"B", "two words"}, {"PORT_BASE", "3000"}});
   REQUIRE(p.config.processes.size() == 1);
   const auto& w = p.config.processes[0];
   CHECK(w.name == "worker");
@@ -180,7 +179,8 @@ TEST_CASE("rp.yaml: processes keep file order", "[project_config]") {
   CHECK(p.config.processes[1].name == "alpha");
   CHECK(p.config.processes[2].name == "mid");
   CHECK(p.config.processes[3].name == "beta");
-  for (int i = 0; i < 4; ++i) CHECK(p.config.processes[static_cast<std::size_t>(i)].position.line == i + 2);
+  for (int i = 0; i < 4; ++i)
+    CHECK(p.config.processes[static_cast<std::size_t>(i)].position.line == i + 2);
 }
 
 TEST_CASE("rp.yaml: empty file and comment-only file are fine", "[project_config]") {
@@ -258,7 +258,9 @@ TEST_CASE("rp.yaml: wrong types", "[project_config]") {
     auto e = one_error("formation:\n  web: 101\n", 2, 8);
     CHECK(e.what.find("101") != std::string::npos);
   }
-  SECTION("formation: {web: -1}") { one_error("formation: {web: -1}\n", 1, 18); }
+  SECTION("formation: {web: -1}") {
+    one_error("formation: {web: -1}\n", 1, 18);
+  }
   SECTION("idle_timeout: 30") {
     auto e = one_error("idle_timeout: 30\n", 1, 15);
     CHECK(e.what == "idle_timeout is not a duration: '30' has no unit");
@@ -317,8 +319,7 @@ TEST_CASE("rp.yaml: wrong types", "[project_config]") {
   }
 }
 
-TEST_CASE("rp.yaml: the settings that are right are kept next to a wrong one",
-          "[project_config]") {
+TEST_CASE("rp.yaml: the settings that are right are kept next to a wrong one", "[project_config]") {
   auto p = parse("name: shop\nidle_timeout: banana\nboot_timeout: 10s\n");
   REQUIRE(p.errors.size() == 1);
   CHECK(p.config.name == std::optional<std::string>("shop"));
