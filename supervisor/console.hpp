@@ -42,6 +42,7 @@ class Console {
                      std::string_view text) const;
   // Whole lines, in one write: lines from different threads never mix.
   void write(std::string_view lines);
+  int fd() const { return fd_; }
 
  private:
   int fd_;

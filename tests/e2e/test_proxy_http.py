@@ -3,6 +3,7 @@ bodies streamed both ways with flat memory, forwarded and hop-by-hop headers, re
 a body, Server-Sent Events as they happen."""
 
 import hashlib
+import sys
 import json
 import os
 import re
@@ -209,3 +210,46 @@ def test_kept_alive_connection_closed_by_the_app_is_not_an_error(proxied):
         status, _, body = p.request("GET", "/")
         assert (status, body) == (200, b"ok")
         time.sleep(0.2)  # the app closes its side meanwhile
+
+
+def test_output_nobody_reads_does_not_hold_requests_back(project, rp_env):
+    """Ctrl-S in the terminal, or a pager left paused: rp's output stops being read. The app
+    here writes nothing per request, so only rp's access lines pile up; requests must flow."""
+    import http.client
+    import pathlib
+
+    from conftest import APPS, RP_BIN, pids_with_env
+    project.write("Procfile", f"web: exec {sys.executable} {APPS}/origin.py\n")
+    env = dict(rp_env, ORIGIN_QUIET="1")
+    port = int(env["RP_HTTP_PORT"])
+    rp = subprocess.Popen([RP_BIN, "up"], cwd=project.path, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # never read
+    try:
+        assert wait_until(lambda: requests_ok(port, project.app, 1), timeout=15)
+        # Far more access lines than a pipe holds (64 KiB): ~3000 lines of ~60 bytes.
+        assert requests_ok(port, project.app, 3000)
+    finally:
+        rp.send_signal(2)
+        try:
+            rp.communicate(timeout=30)
+        finally:
+            if rp.poll() is None:
+                rp.kill()
+            for pid in pids_with_env("RP_APP", project.app):
+                os.kill(pid, 9)
+
+
+def requests_ok(port, app, n):
+    import http.client
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(n):
+            conn.request("GET", f"/{i}", headers={"Host": f"{app}.test"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                return False
+        conn.close()
+        return True
+    except OSError:
+        return False
