@@ -96,14 +96,15 @@ Framing response_framing(const Head& response, bool head_request, bool client_ht
   return client_http11 ? Framing::chunked : Framing::until_close;
 }
 
-std::string client_response(const Head& response, Framing framing, bool keep_alive) {
+std::string client_response(const Head& response, Framing framing, bool keep_alive,
+                            bool announce_keep_alive) {
   std::string out;
-  append_client_response(out, response, framing, keep_alive);
+  append_client_response(out, response, framing, keep_alive, announce_keep_alive);
   return out;
 }
 
 void append_client_response(std::string& out, const Head& response, Framing framing,
-                            bool keep_alive) {
+                            bool keep_alive, bool announce_keep_alive) {
   std::string_view reason =
       response.reason.empty() ? reason_phrase(response.status) : std::string_view(response.reason);
   fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status, reason);
@@ -120,7 +121,11 @@ void append_client_response(std::string& out, const Head& response, Framing fram
       fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *response.content_length);
     }
     if (framing == Framing::chunked) append_header(out, "Transfer-Encoding", "chunked");
-    if (!keep_alive || framing == Framing::until_close) append_header(out, "Connection", "close");
+    if (!keep_alive || framing == Framing::until_close) {
+      append_header(out, "Connection", "close");
+    } else if (announce_keep_alive) {
+      append_header(out, "Connection", "keep-alive");
+    }
   }
   out.append("\r\n");
 }

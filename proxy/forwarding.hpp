@@ -42,10 +42,12 @@ enum class Framing { none, length, chunked, until_close };
 
 Framing response_framing(const Head& response, bool head_request, bool client_http11);
 
-// The response head to send to the client.
-std::string client_response(const Head& response, Framing framing, bool keep_alive);
+// The response head to send to the client. An HTTP/1.0 client that asked to keep the connection
+// open must be told it may (`announce_keep_alive`): for 1.0, closing is the default.
+std::string client_response(const Head& response, Framing framing, bool keep_alive,
+                            bool announce_keep_alive = false);
 void append_client_response(std::string& out, const Head& response, Framing framing,
-                            bool keep_alive);
+                            bool keep_alive, bool announce_keep_alive = false);
 
 // A complete small response rp makes itself (errors, 404 lists), marked `Server: rp` so that
 // `rp doctor` can tell rp from another server on the port.

@@ -510,7 +510,7 @@ class Session : public std::enable_shared_from_this<Session> {
           response_status_ = head.status;
           const bool keep_alive = request.keep_alive && client_keep_alive_ && body_done_;
           out.add_own([&](std::string& text) {
-            http::append_client_response(text, head, framing, keep_alive);
+            http::append_client_response(text, head, framing, keep_alive, !client_http11);
           });
           response_started_ = true;
         }

@@ -66,6 +66,22 @@ def test_http_1_0(proxied):
     assert body == b"".join(b"part %d\n" % i for i in range(5))
 
 
+def test_http_1_0_keep_alive_is_announced(proxied):
+    p = proxied(ORIGIN)
+    host = f"{p.project.app}.test"
+    with socket.create_connection(("127.0.0.1", p.port), timeout=10) as s:
+        for i in range(2):  # both on one connection, as `ab -k` does
+            s.sendall(f"GET /k{i} HTTP/1.0\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n"
+                      .encode())
+            data = b""
+            while not data.endswith(b"}"):
+                chunk = s.recv(65536)
+                assert chunk, data
+                data += chunk
+            assert b"\r\nConnection: keep-alive\r\n" in data
+            assert json.loads(data.partition(b"\r\n\r\n")[2])["path"] == f"/k{i}"
+
+
 def test_expect_100_continue(proxied):
     p = proxied(ORIGIN)
     with socket.create_connection(("127.0.0.1", p.port), timeout=10) as s:

@@ -384,6 +384,14 @@ TEST_CASE("forwarding: client_response re-frames the body", "[forwarding]") {
     const Lines lines = lines_of(client_response(old, Framing::length, true));
     CHECK(lines[0] == "HTTP/1.1 200 OK");
   }
+  SECTION("an HTTP/1.0 client that keeps the connection is told so; one that closes is not") {
+    Head h = response(200, {{"Content-Length", "1"}});
+    h.content_length = 1;
+    CHECK(lines_of(client_response(h, Framing::length, true, true)) ==
+          Lines{"HTTP/1.1 200 OK", "Content-Length: 1", "Connection: keep-alive"});
+    CHECK(lines_of(client_response(h, Framing::length, false, true)) ==
+          Lines{"HTTP/1.1 200 OK", "Content-Length: 1", "Connection: close"});
+  }
 }
 
 TEST_CASE("forwarding: client_response for 101", "[forwarding]") {
