@@ -2,9 +2,12 @@
 #include <string>
 
 #include "supervisor/dotenv.hpp"
+#include "tests/support/diagnostics.hpp"
 
 using rp::Diagnostics;
 using rp::EnvMap;
+
+using rp::test::errors_text;
 
 namespace {
 
@@ -18,12 +21,6 @@ Parsed parse(const std::string& text, const EnvMap& inherited = {}, EnvMap vars 
   p.vars = std::move(vars);
   rp::parse_dotenv(text, ".env", p.vars, inherited, p.errors);
   return p;
-}
-
-std::string errors_text(const Diagnostics& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.str() + "\n";
-  return out;
 }
 
 }  // namespace

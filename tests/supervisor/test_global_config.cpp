@@ -8,6 +8,7 @@
 #include <string>
 
 #include "supervisor/global_config.hpp"
+#include "tests/support/diagnostics.hpp"
 
 using namespace std::chrono_literals;
 using rp::Diagnostics;
@@ -15,6 +16,8 @@ using rp::EnvMap;
 using rp::GlobalConfig;
 
 namespace fs = std::filesystem;
+
+using rp::test::errors_text;
 
 namespace {
 
@@ -27,12 +30,6 @@ Parsed parse(const std::string& text) {
   Parsed p;
   p.config = rp::parse_global_config(text, "config.yaml", p.errors);
   return p;
-}
-
-std::string errors_text(const Diagnostics& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.str() + "\n";
-  return out;
 }
 
 void check_defaults(const GlobalConfig& c) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "supervisor/project.hpp"
+#include "tests/support/diagnostics.hpp"
 
 using namespace std::chrono_literals;
 using rp::Diagnostics;
@@ -18,6 +19,8 @@ using rp::ProcessKind;
 using rp::Project;
 
 namespace fs = std::filesystem;
+
+using rp::test::errors_text;
 
 namespace {
 
@@ -62,12 +65,6 @@ Loaded load(const fs::path& dir, const LoadOptions& options = {}, const EnvMap& 
   Loaded l;
   l.project = rp::load_project(dir, options, inherited, global, l.errors);
   return l;
-}
-
-std::string errors_text(const Diagnostics& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.str() + "\n";
-  return out;
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {

@@ -3,11 +3,14 @@
 #include <string>
 
 #include "supervisor/project_config.hpp"
+#include "tests/support/diagnostics.hpp"
 
 using namespace std::chrono_literals;
 using rp::Diagnostics;
 using rp::ProcessKind;
 using rp::ProjectConfig;
+
+using rp::test::errors_text;
 
 namespace {
 
@@ -20,12 +23,6 @@ Parsed parse(const std::string& text) {
   Parsed p;
   p.config = rp::parse_project_config(text, "rp.yaml", p.errors);
   return p;
-}
-
-std::string errors_text(const Diagnostics& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.str() + "\n";
-  return out;
 }
 
 // Exactly one error, at `line`:`column`, in rp.yaml, with a fix; returns it.
