@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "supervisor/text.hpp"
+
 extern char** environ;
 
 namespace rp::cmd {
@@ -26,12 +28,8 @@ Loaded load(const ProjectArgs& args, const EnvMap& env) {
   if (args.procfile) options.procfile = *args.procfile;
   if (args.env_files) {
     std::vector<std::filesystem::path> files;
-    std::string_view rest = *args.env_files;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      auto item = rest.substr(0, comma);
+    for (auto item : split_list(*args.env_files)) {
       if (!item.empty()) files.push_back(std::filesystem::absolute(item));
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
     options.env_files = files;
   }

@@ -16,10 +16,8 @@ int Formation::count_for(const std::string& process) const {
 
 std::optional<Formation> parse_formation(std::string_view text, std::string& error) {
   Formation formation;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    std::string_view item = trim(text.substr(0, comma));
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  for (auto raw : split_list(text)) {
+    std::string_view item = trim(raw);
     if (item.empty()) continue;
     auto eq = item.find('=');
     if (eq == std::string_view::npos) {

@@ -146,11 +146,8 @@ void apply_env_overrides(GlobalConfig& config, const EnvMap& env, Diagnostics& e
   port_override("RP_DNS_PORT", [&](int p) { config.dns_port = p; });
   if (auto it = env.find("RP_TLDS"); it != env.end()) {
     std::vector<std::string> tlds;
-    std::string_view rest = it->second;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      std::string tld(trim(rest.substr(0, comma)));
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    for (auto item : split_list(it->second)) {
+      std::string tld(trim(item));
       if (tld.empty()) continue;
       if (!valid_dns_label(tld)) {
         errors.push_back({"RP_TLDS", 0, 0, fmt::format("'{}' is not a top-level domain", tld),
