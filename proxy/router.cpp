@@ -43,7 +43,7 @@ Route RouteTable::resolve(std::string_view host) const {
       std::string_view sub = rest.substr(0, dot);
       auto sub_dot = sub.rfind('.');
       std::string_view process = sub_dot == std::string_view::npos ? sub : sub.substr(sub_dot + 1);
-      if (!app->of(process).empty()) return {Route::Kind::app, app, std::string(process)};
+      if (app->has(process)) return {Route::Kind::app, app, std::string(process)};
     }
     return {Route::Kind::app, app, app->web};
   }

@@ -30,6 +30,13 @@ std::vector<std::string> LogRing::tail(std::size_t n) const {
   return {lines_.end() - static_cast<std::ptrdiff_t>(n), lines_.end()};
 }
 
+bool AppStatus::has(std::string_view process) const {
+  for (const auto& i : instances) {
+    if (i->process == process) return true;
+  }
+  return false;
+}
+
 std::vector<std::shared_ptr<InstanceStatus>> AppStatus::of(std::string_view process) const {
   std::vector<std::shared_ptr<InstanceStatus>> out;
   for (const auto& i : instances) {

@@ -48,6 +48,8 @@ struct AppStatus {
 
   // The instances of `process`, in order.
   std::vector<std::shared_ptr<InstanceStatus>> of(std::string_view process) const;
+  // Whether the app has a process of that name (no list built: routing asks per request).
+  bool has(std::string_view process) const;
 };
 
 }  // namespace rp
