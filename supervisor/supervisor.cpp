@@ -452,10 +452,9 @@ struct Supervisor::Impl {
     for (auto* list : {&tasks, &services}) {
       for (auto& inst : *list) {
         if (inst->output) inst->output->drain();
-        if (inst->group > 0) guardian.forget(inst->group);
       }
     }
-    guardian.release();
+    guardian.release();  // everything is gone: the guardian exits without acting
     console.event("all processes stopped");
     io.stop();
   }
