@@ -19,6 +19,46 @@ struct UpArgs {
   ProjectArgs project;
   bool timestamps = false;
   bool exit_on_error = false;
+  bool detach = false;  // -d: return once the web process is ready
+};
+
+struct DaemonArgs {
+  bool foreground = false;
+  bool stop = false;  // `rp daemon stop`
+};
+
+struct StatusArgs {
+  bool json = false;
+};
+
+struct LogsArgs {
+  std::optional<std::string> target;  // APP or APP/PROC; all apps when unset
+  bool follow = false;
+  int lines = 100;
+};
+
+struct ControlArgs {
+  std::string action;                 // start, stop or restart
+  std::optional<std::string> target;  // APP or APP/PROC; the current directory's app when unset
+};
+
+struct DownArgs {
+  std::optional<std::string> app;
+};
+
+struct LinkArgs {
+  ProjectArgs project;
+  std::optional<std::string> name;
+};
+
+struct UnlinkArgs {
+  std::optional<std::string> name;
+};
+
+struct RouteArgs {
+  bool remove = false;  // `rp route rm NAME`
+  std::string name;
+  int port = 0;
 };
 
 struct SetupArgs {
@@ -37,5 +77,13 @@ int check(const ProjectArgs& args, bool json);
 int run(const ProjectArgs& args, const std::vector<std::string>& command);
 int setup(const SetupArgs& args);
 int doctor(const DoctorArgs& args);
+int daemon(const DaemonArgs& args);
+int status(const StatusArgs& args);
+int logs(const LogsArgs& args);
+int control(const ControlArgs& args);
+int down(const DownArgs& args);
+int link(const LinkArgs& args);
+int unlink(const UnlinkArgs& args);
+int route(const RouteArgs& args);
 
 }  // namespace rp::cmd

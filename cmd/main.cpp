@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 
+#include <fmt/format.h>
+
 #include "cmd/commands.hpp"
 
 namespace {
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("-t,--timestamps", up.timestamps, "prefix every line with the time");
   up_cmd->add_flag("--exit-on-error", up.exit_on_error,
                    "when any process exits, stop all and exit with its status (foreman's way)");
+  up_cmd->add_flag("-d,--detach", up.detach,
+                   "return once the web process is ready and leave the project to the daemon");
   up_cmd->add_option("PROC", up.project.processes, "only start these services");
   up_cmd->callback([&] { std::exit(rp::cmd::up(up)); });
 
@@ -89,6 +93,90 @@ int main(int argc, char** argv) {
   doctor_cmd->add_option("--root", doctor_args.root,
                          "read the resolver configuration under DIR instead of /");
   doctor_cmd->callback([&] { std::exit(rp::cmd::doctor(doctor_args)); });
+
+  rp::cmd::DaemonArgs daemon_args;
+  auto* daemon_cmd = app.add_subcommand(
+      "daemon",
+      "The per-user daemon that runs every app, the proxy and the DNS responder (other "
+      "commands start it when needed)");
+  daemon_cmd->add_flag("--foreground", daemon_args.foreground,
+                       "stay in the foreground and log to stdout (for a systemd user unit)");
+  auto* daemon_stop = daemon_cmd->add_subcommand("stop", "Stop the daemon and every app it runs");
+  daemon_stop->callback([&] { daemon_args.stop = true; });
+  daemon_cmd->final_callback([&] { std::exit(rp::cmd::daemon(daemon_args)); });
+
+  rp::cmd::StatusArgs status_args;
+  for (const char* name : {"ls", "status"}) {
+    auto* cmd = app.add_subcommand(
+        name, "The apps and routes: processes, state, port, pid, uptime and URL");
+    cmd->add_flag("--json", status_args.json, "machine-readable output (the API's /v1/status)");
+    cmd->callback([&] { std::exit(rp::cmd::status(status_args)); });
+  }
+
+  rp::cmd::LogsArgs logs_args;
+  auto* logs_cmd = app.add_subcommand("logs", "Recent output of an app (or all), and follow it");
+  logs_cmd->add_option("TARGET", logs_args.target, "APP or APP/PROC (default: every app)");
+  logs_cmd->add_flag("-f,--follow", logs_args.follow, "keep printing new lines until Ctrl-C");
+  logs_cmd->add_option("-n,--lines", logs_args.lines, "how many recent lines (default 100)")
+      ->check(CLI::Range(0, 1000000));
+  logs_cmd->callback([&] { std::exit(rp::cmd::logs(logs_args)); });
+
+  rp::cmd::ControlArgs control_args;
+  for (const char* action : {"start", "stop", "restart"}) {
+    auto* cmd = app.add_subcommand(
+        action, fmt::format("{} an app or one of its processes: APP[/PROC] (default: this "
+                            "directory's app)",
+                            action == std::string("start")  ? "Start"
+                            : action == std::string("stop") ? "Stop"
+                                                            : "Restart"));
+    cmd->add_option("TARGET", control_args.target, "APP or APP/PROC");
+    cmd->callback([&, action] {
+      control_args.action = action;
+      std::exit(rp::cmd::control(control_args));
+    });
+  }
+
+  rp::cmd::DownArgs down_args;
+  auto* down_cmd = app.add_subcommand("down", "Stop a project's processes (default: this directory's)");
+  down_cmd->add_option("APP", down_args.app, "the app to stop");
+  down_cmd->callback([&] { std::exit(rp::cmd::down(down_args)); });
+
+  rp::cmd::LinkArgs link_args;
+  auto* link_cmd = app.add_subcommand(
+      "link", "Register this directory's project for good: its first request starts it");
+  add_project_options(link_cmd, link_args.project);
+  link_cmd->add_option("NAME", link_args.name, "the name it answers to (default: rp.yaml's, else the directory's)");
+  link_cmd->callback([&] { std::exit(rp::cmd::link(link_args)); });
+
+  rp::cmd::UnlinkArgs unlink_args;
+  auto* unlink_cmd = app.add_subcommand("unlink", "Undo `rp link` (default: this directory's app)");
+  unlink_cmd->add_option("NAME", unlink_args.name, "the linked app");
+  unlink_cmd->callback([&] { std::exit(rp::cmd::unlink(unlink_args)); });
+
+  rp::cmd::RouteArgs route_args;
+  std::vector<std::string> route_words;
+  auto* route_cmd = app.add_subcommand(
+      "route", "A name for a server rp does not run: rp route NAME PORT, rp route rm NAME");
+  route_cmd->add_option("ARGS", route_words, "NAME PORT, or rm NAME")->required()->expected(2);
+  route_cmd->callback([&] {
+    if (route_words[0] == "rm") {
+      route_args.remove = true;
+      route_args.name = route_words[1];
+    } else {
+      route_args.name = route_words[0];
+      try {
+        std::size_t used = 0;
+        route_args.port = std::stoi(route_words[1], &used);
+        if (used != route_words[1].size()) throw std::invalid_argument("port");
+      } catch (const std::exception&) {
+        throw CLI::ValidationError("PORT", "must be a number from 1 to 65535");
+      }
+      if (route_args.port < 1 || route_args.port > 65535) {
+        throw CLI::ValidationError("PORT", "must be a number from 1 to 65535");
+      }
+    }
+    std::exit(rp::cmd::route(route_args));
+  });
 
   CLI11_PARSE(app, argc, argv);
   return 0;

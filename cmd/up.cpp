@@ -1,70 +1,79 @@
-// `rp up`: the project in the current directory, in the foreground, until Ctrl-C.
+// `rp up`: hands the project in the current directory to the daemon (started if need be) with
+// this terminal's environment, and shows its output until Ctrl-C, which stops it. The project
+// belongs to this command: if it ends any other way (a closed terminal, SIGKILL), the daemon
+// sees its connection go and stops the project too. `rp up -d` returns once the web process is
+// ready and leaves the project to the daemon.
 #include <fmt/format.h>
-#include <sys/prctl.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <csignal>
 
+#include "cmd/client.hpp"
 #include "cmd/load.hpp"
-#include "dnsproxy/dns_server.hpp"
-#include "proxy/server.hpp"
+#include "cmd/replies.hpp"
 #include "supervisor/console.hpp"
-#include "supervisor/guardian.hpp"
-#include "supervisor/supervisor.hpp"
+#include "supervisor/signals.hpp"
+
+namespace json = boost::json;
 
 namespace rp::cmd {
 namespace {
 
-// The DNS responder for the TLDs, on the supervisor's io_context. Null when dns_port is 0 or the
-// port cannot be had: the processes still run, and the console says why in one line.
-std::unique_ptr<dns::DnsServer> start_dns(boost::asio::io_context& io, const GlobalConfig& global,
-                                          Console& console) {
-  if (global.dns_port == 0) return nullptr;
-  auto server = std::make_unique<dns::DnsServer>(io, global.tlds);
-  if (auto failure = server->listen(global.bind, global.dns_port)) {
-    console.event("DNS: " + failure->message());
-    return nullptr;
+// The body of POST /v1/up: the project as this command sees it.
+std::string up_request(const UpArgs& args, const Project& project, const EnvMap& env) {
+  json::object env_json;
+  for (const auto& [k, v] : env) env_json[k] = v;
+  json::object body{{"dir", project.dir.string()},
+                    {"env", std::move(env_json)},
+                    {"exit_on_error", args.exit_on_error},
+                    {"detach", args.detach}};
+  if (args.project.procfile) {
+    body["procfile"] = std::filesystem::absolute(*args.project.procfile).string();
   }
-  std::string names, where;
-  for (const auto& tld : global.tlds) names += (names.empty() ? "*." : ", *.") + tld;
-  for (const auto& e : server->endpoints()) where += (where.empty() ? "" : ", ") + e;
-  console.event(fmt::format("DNS: answering {} on {}", names, where));
-  return server;
+  if (args.project.env_files) body["env_files"] = absolute_list(*args.project.env_files);
+  if (args.project.formation) body["formation"] = *args.project.formation;
+  json::array only;
+  for (const auto& p : args.project.processes) only.emplace_back(p);
+  body["only"] = std::move(only);
+  return json::serialize(body);
 }
 
-// The HTTP proxy for the app's names, on its own threads. Null when it is turned off or cannot
-// listen: the processes still run, and the console says why once.
-std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global,
-                                           std::shared_ptr<const AppStatus> app, Console& console) {
-  const int port = effective_http_port(global);
-  if (port == 0) return nullptr;
-  proxy::ProxySettings settings{port, global.header_timeout, global.keepalive_timeout,
-                                global.connect_timeout, global.max_connections};
-  auto server = std::make_unique<proxy::Server>(
-      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings, &console);
-  std::string error;
-  if (!server->listen(error)) {
-    console.event(
-        fmt::format("HTTP: cannot listen on port {} ({}); the processes run without "
-                    "their names",
-                    port, error));
-    return nullptr;
+// Signals arrive as readable bytes on a descriptor, beside the daemon's stream in one poll().
+int signal_fd() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  return ::signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int detached(DaemonClient& client, const std::string& body, const Project& project) {
+  // The daemon holds the answer until the web process is ready or boot_timeout passes.
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(project.boot_timeout) +
+                 DaemonClient::kDefaultTimeout;
+  auto reply = client.call("POST", "/v1/up", body, timeout);
+  if (reply.status == 0) {
+    fmt::print(stderr, "rp up: {}\n", reply.error);
+    return 1;
   }
-  if (!error.empty()) console.event(fmt::format("HTTP: {}", error));
-  if (!global.http_port && port != 80) {
-    console.event(fmt::format("HTTP on port {}: port 80 needs `rp setup` (once, as root)", port));
+  auto answer = parse_object(reply.body);
+  if (reply.status != 200) {
+    print_api_error("rp up", reply.status, answer);
+    return 1;
   }
-  server->set_routes(std::make_shared<const proxy::RouteTable>(
-      global.tlds, std::vector<std::shared_ptr<const AppStatus>>{std::move(app)}));
-  server->start();
-  return server;
+  fmt::print("{} is ready at {}\n", string_of(answer, "app"), string_of(answer, "url"));
+  return 0;
 }
 
 }  // namespace
 
 int up(const UpArgs& args) {
-  auto started_at = std::chrono::steady_clock::now();
   EnvMap env = current_environment();
+  // The project's files are checked here first, so their mistakes are shown as this user would
+  // write the paths.
   auto loaded = load(args.project, env);
   if (!loaded.project) {
     print_errors(loaded.errors);
@@ -72,21 +81,76 @@ int up(const UpArgs& args) {
                loaded.errors.size() == 1 ? "" : "s");
     return 1;
   }
-  // Orphans of the processes we start are re-parented to us, so a stop can find them all.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  const std::string run_id = new_run_id();
-  // Forked before Asio starts anything, while this process has a single thread.
-  Guardian guardian = Guardian::start(run_id);
+  const std::string body = up_request(args, *loaded.project, env);
+  DaemonClient client(env, true);
+  if (args.detach) return detached(client, body, *loaded.project);
 
-  Console console(STDOUT_FILENO, {color_wanted(STDOUT_FILENO, env), args.timestamps, 2});
-  boost::asio::io_context io;
-  Supervisor supervisor(io, std::move(*loaded.project), std::move(env), loaded.global,
-                        {args.exit_on_error, started_at}, console, guardian, run_id);
-  auto proxy = start_proxy(loaded.global, supervisor.status(), console);
-  auto dns = start_dns(io, loaded.global, console);
-  const int status = supervisor.run();
-  if (proxy) proxy->stop();
-  return status;
+  const int signals = signal_fd();
+  auto reply = client.open("POST", "/v1/up", body);
+  if (reply.status != 200) {
+    if (reply.status == 0) {
+      fmt::print(stderr, "rp up: {}\n", reply.error);
+    } else {
+      print_api_error("rp up", reply.status, parse_object(reply.body));
+    }
+    return 1;
+  }
+
+  Console console(STDOUT_FILENO, {color_wanted(STDOUT_FILENO, env), args.timestamps, 4});
+  std::string app = loaded.project->name;
+  // One event of the stream; the exit status when it is the last.
+  auto show = [&](const std::string& line) -> std::optional<int> {
+    auto event = parse_object(line);
+    const std::string type = string_of(event, "type");
+    if (type == "hello") {
+      app = string_of(event, "app");
+      if (auto* labels = event.if_contains("labels"); labels && labels->is_array()) {
+        for (const auto& l : labels->as_array()) {
+          if (l.is_string()) console.set_width(l.as_string().size());
+        }
+      }
+    } else if (type == "line") {
+      std::optional<int> color;
+      if (auto* c = event.if_contains("color"); c && c->is_int64()) {
+        color = static_cast<int>(c->as_int64());
+      }
+      console.line(string_of(event, "source"), color, string_of(event, "text"));
+    } else if (type == "exit") {
+      auto* code = event.if_contains("code");
+      return code && code->is_int64() ? static_cast<int>(code->as_int64()) : 1;
+    }
+    return std::nullopt;
+  };
+
+  int interrupts = 0;
+  for (;;) {
+    pollfd fds[2] = {{client.fd(), POLLIN, 0}, {signals, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (::read(signals, &info, sizeof info) == sizeof info) {
+        const int sig = static_cast<int>(info.ssi_signo);
+        if (++interrupts == 1) {
+          console.event(
+              fmt::format("{} received, stopping (again to kill at once)", signal_name(sig)));
+          client.close_sending();  // the daemon stops the app and ends the stream
+        } else if (interrupts == 2) {
+          console.event(fmt::format("{} received again, killing", signal_name(sig)));
+          DaemonClient killer(env, false);
+          killer.call("POST", fmt::format("/v1/apps/{}/kill", app));
+        }
+      }
+    }
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    const bool open = client.receive();
+    while (auto line = client.take_line()) {
+      if (auto code = show(*line)) return *code;
+    }
+    if (!open) {
+      console.event("lost the connection to the rp daemon; its log is in RP_HOME/logs/daemon.log");
+      return 1;
+    }
+  }
 }
 
 }  // namespace rp::cmd

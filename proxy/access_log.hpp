@@ -1,35 +1,41 @@
-// The access line of every request, in the app's output stream. Lines are gathered per proxy
-// thread and written together every 50 ms (or sooner when 16 KiB are waiting): a write per
-// request would be a system call per request. A terminal that stops reading (Ctrl-S) holds the
-// lines back, then drops them past 1 MiB; it never holds a request back.
+// The access line of every request, into its app's output (what `rp up` and `rp logs -f` show
+// and the app's log file keeps). Lines are gathered per proxy thread and handed to the daemon's
+// thread together every 50 ms (or sooner when 256 are waiting): a hand-over per request would
+// cost every request a wake-up of another thread. The proxy never waits for whoever reads them.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <string>
-#include <string_view>
-
-#include "supervisor/console.hpp"
+#include <vector>
 
 namespace rp::proxy {
 
+struct AccessLine {
+  std::string app;
+  std::string text;
+};
+
+// Receives a batch of lines, on the proxy thread that gathered them.
+using AccessSink = std::function<void(std::vector<AccessLine>)>;
+
 class AccessLog {
  public:
-  AccessLog(boost::asio::any_io_executor executor, Console* console)
-      : console_(console), timer_(executor) {}
+  AccessLog(boost::asio::any_io_executor executor, const AccessSink* sink)
+      : sink_(sink), timer_(executor) {}
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
   ~AccessLog() { flush(); }
 
-  void add(std::string_view text);
+  void add(const std::string& app, std::string text);
 
  private:
   void arm();
   void flush();
 
-  Console* console_;
-  std::string pending_;
-  std::size_t dropped_ = 0;
+  const AccessSink* sink_;
+  std::vector<AccessLine> pending_;
   boost::asio::steady_timer timer_;
   bool armed_ = false;
 };

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -86,14 +87,45 @@ class Output {
   std::vector<asio::const_buffer> buffers_;
 };
 
-// Counts a request against an instance while it is in flight (least-outstanding balancing).
+// Counts a request against an instance while it is in flight (least-outstanding balancing), and
+// against its app, which is not idle while it has one (a tunnel counts until it closes).
 struct InFlight {
-  explicit InFlight(std::shared_ptr<InstanceStatus> i) : instance(std::move(i)) {
+  InFlight(std::shared_ptr<InstanceStatus> i, std::shared_ptr<AppActivity> a)
+      : instance(std::move(i)), activity(std::move(a)) {
     instance->outstanding.fetch_add(1, std::memory_order_relaxed);
+    if (activity) {
+      activity->in_flight.fetch_add(1, std::memory_order_relaxed);
+      activity->touch();
+    }
   }
-  ~InFlight() { instance->outstanding.fetch_sub(1, std::memory_order_relaxed); }
+  ~InFlight() {
+    instance->outstanding.fetch_sub(1, std::memory_order_relaxed);
+    if (activity) {
+      activity->touch();
+      activity->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
   std::shared_ptr<InstanceStatus> instance;
+  std::shared_ptr<AppActivity> activity;
 };
+
+// Asks the daemon to wake an app and resumes on this thread once it says how the boot went.
+asio::awaitable<BootResult> wait_for_boot(AppActivity& activity) {
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(BootResult)>(
+      [&activity, executor](auto handler) {
+        // std::function needs a copyable callable; the handler is move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        activity.wake([shared, executor](BootResult result) {
+          asio::post(executor, [shared, result = std::move(result)]() mutable {
+            (*shared)(std::move(result));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
 
 std::string human_bytes(std::uint64_t n) {
   if (n < 1024) return fmt::format("{} B", n);
@@ -290,7 +322,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const auto routes = shared_.routes.load();
     const std::string name = normalise_host(*host);
-    const Route route = routes->resolve(name);
+    Route route = routes->resolve(name);
     const bool keep_after_local = request.keep_alive && body_done_;
     if (route.kind != Route::Kind::app) {
       const bool dashboard = route.kind == Route::Kind::dashboard;
@@ -298,6 +330,28 @@ class Session : public std::enable_shared_from_this<Session> {
                        not_found_page(*routes, name, shared_.settings.display_port, html_),
                        keep_after_local);
       co_return keep_after_local;
+    }
+
+    if (const auto& activity = route.app->activity;
+        activity && activity->phase.load(std::memory_order_acquire) != AppPhase::ready) {
+      // A stopped app starts now; the request waits for its web process, as do the others that
+      // arrive meanwhile (one boot for all).
+      const BootResult boot = co_await wait_for_boot(*activity);
+      if (boot.status != 0) {
+        co_await respond(boot.status,
+                         upstream_error_page(boot.status, *route.app, route.process, boot.what,
+                                             html_),
+                         keep_after_local);
+        co_return keep_after_local;
+      }
+      // Booting may have moved a port (one was taken meanwhile): route on the fresh snapshot.
+      const auto fresh = shared_.routes.load();
+      route = fresh->resolve(name);
+      if (route.kind != Route::Kind::app) {
+        co_await respond(404, not_found_page(*fresh, name, shared_.settings.display_port, html_),
+                         keep_after_local);
+        co_return keep_after_local;
+      }
     }
 
     auto instance = pick_instance(*route.app, route.process);
@@ -309,7 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
           keep_after_local);
       co_return keep_after_local;
     }
-    InFlight in_flight(instance);
+    InFlight in_flight(instance, route.app->activity);
 
     for (int attempt = 0;; ++attempt) {
       auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
@@ -346,7 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (outcome != Outcome::complete) co_return false;
 
-      log_access(request, *instance, started);
+      log_access(request, route.app->name, *instance, started);
       if (upstream_reusable_) thread_.pool.release(instance, std::move(upstream.socket));
       // An app may answer before the body is all here (413, say): the connection then closes,
       // after draining, so that the client still reads the answer.
@@ -538,10 +592,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void log_access(const http::Head& request, const InstanceStatus& instance,
-                  Clock::time_point started) {
+  void log_access(const http::Head& request, const std::string& app,
+                  const InstanceStatus& instance, Clock::time_point started) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
+    thread_.access_log.add(app, fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
                                        response_status_, human_bytes(response_bytes_),
                                        static_cast<double>(us.count()) / 1000, instance.label));
   }

@@ -15,7 +15,6 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/router.hpp"
 #include "proxy/upstream_pool.hpp"
-#include "supervisor/console.hpp"
 
 namespace rp::proxy {
 
@@ -31,7 +30,7 @@ struct ProxySettings {
 struct ProxyShared {
   ProxySettings settings;
   http::Pseudonym pseudonym;
-  Console* access_log = nullptr;
+  AccessSink access_sink;
   std::atomic<std::shared_ptr<const RouteTable>> routes;
   std::atomic<int> connections{0};
 };

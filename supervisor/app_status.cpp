@@ -1,5 +1,7 @@
 #include "supervisor/app_status.hpp"
 
+#include <chrono>
+
 namespace rp {
 
 std::string_view to_string(InstanceState state) {
@@ -16,6 +18,27 @@ std::string_view to_string(InstanceState state) {
       return "stopped";
   }
   return "unknown";
+}
+
+std::string_view to_string(AppPhase phase) {
+  switch (phase) {
+    case AppPhase::stopped:
+      return "stopped";
+    case AppPhase::starting:
+      return "starting";
+    case AppPhase::ready:
+      return "running";
+    case AppPhase::stopping:
+      return "stopping";
+    case AppPhase::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+void AppActivity::touch() {
+  last_request_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
 }
 
 void LogRing::push(std::string line) {

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,11 +42,38 @@ struct InstanceStatus {
   LogRing log;
 };
 
+// Where an app is in its life, as the proxy needs to know it: only `ready` is forwarded at once;
+// any other phase first asks the daemon to wake the app and waits.
+enum class AppPhase { stopped, starting, ready, stopping, failed };
+std::string_view to_string(AppPhase phase);
+
+// How a wake-up ended: status 0 when the web process is ready, else the error to answer with
+// (502 the boot failed, 504 it timed out) and a sentence saying why.
+struct BootResult {
+  int status = 0;
+  std::string what;
+};
+
+// What the proxy and the daemon share about one app beyond its processes: its phase, the traffic
+// that keeps it awake, and how to wake it. It outlives reloads of the app's definition.
+struct AppActivity {
+  std::atomic<AppPhase> phase{AppPhase::ready};
+  std::atomic<int> in_flight{0};                // requests and tunnels open through the proxy
+  std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last began or ended
+  // Starts the app if need be and calls `done` on the daemon's thread once its web process is
+  // ready or the boot failed; set once, before the app is published.
+  std::function<void(std::function<void(BootResult)>)> wake;
+
+  void touch();  // a request began or ended now
+};
+
 struct AppStatus {
   std::string name;
   std::vector<std::string> aliases;
   std::string web;  // the process that receives HTTP for the app's names
   std::vector<std::shared_ptr<InstanceStatus>> instances;
+  // Null for an app that is always up (a static route): nothing to wake, nothing to count.
+  std::shared_ptr<AppActivity> activity;
 
   // The instances of `process`, in order.
   std::vector<std::shared_ptr<InstanceStatus>> of(std::string_view process) const;

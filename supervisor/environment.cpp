@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 namespace rp {
 
 EnvMap process_environment(const EnvMap& inherited, const EnvMap& project_env,
@@ -21,6 +23,11 @@ std::vector<std::string> environment_block(const EnvMap& env) {
   block.reserve(env.size());
   for (const auto& [k, v] : env) block.push_back(k + "=" + v);
   return block;
+}
+
+std::string new_run_id() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}", rd(), rd());
 }
 
 }  // namespace rp

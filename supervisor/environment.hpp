@@ -23,6 +23,9 @@ struct InstanceIdentity {
 EnvMap process_environment(const EnvMap& inherited, const EnvMap& project_env,
                            const InstanceIdentity& who);
 
+// A fresh random id, for RP_RUN_ID markers: two runs never claim each other's processes.
+std::string new_run_id();
+
 // "KEY=value" strings for execve.
 std::vector<std::string> environment_block(const EnvMap& env);
 

@@ -19,14 +19,14 @@ constexpr auto kGrace = std::chrono::seconds(3);
 
 void signal_all(const std::set<pid_t>& groups, const std::string& run_id, int sig) {
   for (pid_t g : groups) ::kill(-g, sig);
-  for (pid_t p : live_marked_processes(run_id)) ::kill(p, sig);
+  for (pid_t p : live_marked_processes(run_id, true)) ::kill(p, sig);
 }
 
 bool any_alive(const std::set<pid_t>& groups, const std::string& run_id) {
   for (pid_t g : groups) {
     if (!live_group_members(g).empty()) return true;
   }
-  return !live_marked_processes(run_id).empty();
+  return !live_marked_processes(run_id, true).empty();
 }
 
 [[noreturn]] void guard(int fd, const std::string& run_id) {

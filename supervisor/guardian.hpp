@@ -13,7 +13,7 @@ namespace rp {
 
 class Guardian {
  public:
-  // Forks the guardian; `run_id` is the RP_RUN_ID given to every process of this run.
+  // Forks the guardian; every process it must stop carries an RP_RUN_ID starting with `run_id`.
   static Guardian start(const std::string& run_id);
 
   Guardian(Guardian&& other) noexcept;

@@ -61,7 +61,7 @@ std::vector<pid_t> live_group_members(pid_t pgid) {
   return out;
 }
 
-std::vector<pid_t> live_marked_processes(const std::string& run_id) {
+std::vector<pid_t> live_marked_processes(const std::string& run_id, bool prefix) {
   const std::string marker = "RP_RUN_ID=" + run_id;
   std::vector<pid_t> out;
   const pid_t self = ::getpid();
@@ -72,7 +72,8 @@ std::vector<pid_t> live_marked_processes(const std::string& run_id) {
     std::string_view rest = *env;
     while (!rest.empty()) {
       auto nul = rest.find('\0');
-      if (rest.substr(0, nul) == marker) {
+      auto entry = rest.substr(0, nul);
+      if (prefix ? entry.starts_with(marker) : entry == marker) {
         if (process_alive(pid)) out.push_back(pid);
         return;
       }

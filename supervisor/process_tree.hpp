@@ -13,8 +13,9 @@ namespace rp {
 std::vector<pid_t> live_group_members(pid_t pgid);
 
 // Live processes whose environment carries RP_RUN_ID=`run_id`: every descendant of a process rp
-// started, including those that left its process group (setsid, double fork).
-std::vector<pid_t> live_marked_processes(const std::string& run_id);
+// started, including those that left its process group (setsid, double fork). With `prefix`, any
+// RP_RUN_ID that starts with `run_id`: every run of every app of one daemon.
+std::vector<pid_t> live_marked_processes(const std::string& run_id, bool prefix = false);
 
 bool process_alive(pid_t pid);
 

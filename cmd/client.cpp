@@ -1,0 +1,273 @@
+#include "cmd/client.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "proxy/control_api.hpp"
+#include "supervisor/environment.hpp"
+#include "supervisor/global_config.hpp"
+#include "supervisor/text.hpp"
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace rp::cmd {
+namespace {
+
+// How long a daemon that was just started (or is starting) gets to accept connections.
+constexpr auto kStartWait = 10s;
+
+std::filesystem::path socket_path(const EnvMap& env) {
+  return rp_home(env) / "rp.sock";
+}
+
+// Waits until `fd` is readable or `deadline` passes.
+bool wait_readable(int fd, Clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
+std::string wedged(const EnvMap& env, std::chrono::milliseconds timeout) {
+  auto pid = DaemonClient::daemon_pid(env);
+  return fmt::format(
+      "the rp daemon{} did not answer within {} s; it may be wedged: `rp daemon stop` (or kill "
+      "{}) and try again; its log is {}",
+      pid ? fmt::format(" (pid {})", *pid) : "", timeout.count() / 1000,
+      pid ? fmt::format("pid {}", *pid) : "it", (rp_home(env) / "logs" / "daemon.log").string());
+}
+
+}  // namespace
+
+DaemonClient::DaemonClient(const EnvMap& env, bool autostart) : env_(env), autostart_(autostart) {}
+
+DaemonClient::~DaemonClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<int> DaemonClient::daemon_pid(const EnvMap& env) {
+  auto text = read_text_file(rp_home(env) / "rp.lock");
+  if (!text) return std::nullopt;
+  try {
+    int pid = std::stoi(*text);
+    if (pid > 0 && ::kill(pid, 0) == 0) return pid;
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+bool DaemonClient::connect(std::string& error) {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  buffer_.clear();
+  eof_ = false;
+  int holder = -1;
+  const std::string path = proxy::reachable_socket_path(socket_path(env_), holder);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  int err = errno;
+  if (holder >= 0) ::close(holder);
+  if (rc != 0) {
+    ::close(fd);
+    error = std::strerror(err);
+    return false;
+  }
+  fd_ = fd;
+  return true;
+}
+
+// Runs `rp daemon`, which returns once the daemon listens (or says why it cannot).
+bool DaemonClient::start_daemon(std::string& error) {
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    error = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  if (pid == 0) {
+    auto block = environment_block(env_);
+    std::vector<char*> envp;
+    for (auto& e : block) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    char self[] = "/proc/self/exe";
+    char name[] = "rp";
+    char command[] = "daemon";
+    char* argv[] = {name, command, nullptr};
+    ::execve(self, argv, envp.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    error = "the daemon did not start (see above)";
+    return false;
+  }
+  return true;
+}
+
+bool DaemonClient::send_request(const std::string& method, const std::string& path,
+                                const std::string& body, std::string& error) {
+  std::string why;
+  if (!connect(why)) {
+    if (!autostart_) {
+      error = fmt::format("the rp daemon is not running ({}: {})", socket_path(env_).string(), why);
+      return false;
+    }
+    if (!start_daemon(error)) return false;
+    // Another command may have started it a moment ago: it listens soon.
+    const auto deadline = Clock::now() + kStartWait;
+    while (!connect(why)) {
+      if (Clock::now() > deadline) {
+        error = fmt::format("the rp daemon started but does not accept connections on {} ({})",
+                            socket_path(env_).string(), why);
+        return false;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  std::string request =
+      fmt::format("{} {} HTTP/1.1\r\nHost: rp\r\nContent-Type: application/json\r\nContent-Length: "
+                  "{}\r\nConnection: close\r\n\r\n{}",
+                  method, path, body.size(), body);
+  std::string_view rest = request;
+  while (!rest.empty()) {
+    ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = fmt::format("lost the rp daemon while sending: {}", std::strerror(errno));
+      return false;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+Reply DaemonClient::read_head(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  Reply reply;
+  for (;;) {
+    auto end = buffer_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      if (std::sscanf(buffer_.c_str(), "HTTP/1.%*d %d", &reply.status) != 1) {
+        reply.status = 0;
+        reply.error = "the rp daemon answered something that is not HTTP";
+      }
+      buffer_.erase(0, end + 4);
+      return reply;
+    }
+    if (eof_) {
+      reply.error = "the rp daemon closed the connection without an answer";
+      return reply;
+    }
+    if (!wait_readable(fd_, deadline)) {
+      reply.error = wedged(env_, timeout);
+      return reply;
+    }
+    char chunk[8192];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      eof_ = true;
+      continue;
+    }
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+Reply DaemonClient::call(const std::string& method, const std::string& path,
+                         const std::string& body, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  Reply reply;
+  if (!send_request(method, path, body, reply.error)) return reply;
+  reply = read_head(timeout);
+  if (reply.status == 0) return reply;
+  // The daemon closes after each answer: the body is what comes until then.
+  while (!eof_) {
+    if (!wait_readable(fd_, deadline)) {
+      return {0, {}, wedged(env_, timeout)};
+    }
+    char chunk[8192];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+  reply.body = std::move(buffer_);
+  buffer_.clear();
+  return reply;
+}
+
+Reply DaemonClient::open(const std::string& method, const std::string& path,
+                         const std::string& body, std::chrono::milliseconds timeout) {
+  Reply reply;
+  if (!send_request(method, path, body, reply.error)) return reply;
+  reply = read_head(timeout);
+  if (reply.status != 200 && reply.status != 0) {
+    // An error is a JSON body, not a stream.
+    std::string rest;
+    while (auto line = next_line()) rest += *line;
+    reply.body = rest;
+  }
+  return reply;
+}
+
+std::optional<std::string> DaemonClient::take_line() {
+  auto newline = buffer_.find('\n');
+  if (newline != std::string::npos) {
+    std::string line = buffer_.substr(0, newline);
+    buffer_.erase(0, newline + 1);
+    return line;
+  }
+  if (eof_ && !buffer_.empty()) {
+    std::string line = std::move(buffer_);
+    buffer_.clear();
+    return line;
+  }
+  return std::nullopt;
+}
+
+bool DaemonClient::receive() {
+  if (eof_) return false;
+  char chunk[16384];
+  ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+  if (n < 0 && errno == EINTR) return true;
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::optional<std::string> DaemonClient::next_line() {
+  for (;;) {
+    if (auto line = take_line()) return line;
+    if (eof_) return std::nullopt;
+    receive();
+  }
+}
+
+void DaemonClient::close_sending() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+}  // namespace rp::cmd

@@ -1,0 +1,58 @@
+#include "cmd/replies.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "supervisor/text.hpp"
+
+namespace json = boost::json;
+
+namespace rp::cmd {
+
+json::object parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  if (ec || !value.is_object()) return {};
+  return std::move(value.as_object());
+}
+
+std::string string_of(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+long long int_of(const json::object& o, std::string_view key, long long fallback) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : fallback;
+}
+
+void print_api_error(std::string_view command, int status, const json::object& answer) {
+  std::string error = string_of(answer, "error");
+  if (error.empty()) error = fmt::format("the daemon answered {}", status);
+  if (auto* diagnostics = answer.if_contains("diagnostics"); diagnostics && diagnostics->is_array()) {
+    for (const auto& d : diagnostics->as_array()) {
+      if (d.is_object()) fmt::print(stderr, "{}\n", string_of(d.as_object(), "text"));
+    }
+  }
+  fmt::print(stderr, "{}: {}\n", command, error);
+  if (auto* log = answer.if_contains("log"); log && log->is_array() && !log->as_array().empty()) {
+    fmt::print(stderr, "its last lines:\n");
+    for (const auto& line : log->as_array()) {
+      if (line.is_string()) fmt::print(stderr, "  {}\n", std::string_view(line.as_string()));
+    }
+  }
+}
+
+std::string absolute_list(const std::string& comma_list) {
+  std::string out;
+  for (auto item : split_list(comma_list)) {
+    if (item.empty()) continue;
+    if (!out.empty()) out += ',';
+    out += std::filesystem::absolute(std::string(item)).string();
+  }
+  return out;
+}
+
+}  // namespace rp::cmd

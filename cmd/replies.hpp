@@ -1,0 +1,26 @@
+// Reading the daemon's JSON answers in the commands, and saying what went wrong the same way in
+// each of them.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <string>
+#include <string_view>
+
+namespace rp::cmd {
+
+// The object in `text`, or an empty one when it is not JSON.
+boost::json::object parse_object(std::string_view text);
+
+// A string field, or "" when it is missing or not a string.
+std::string string_of(const boost::json::object& o, std::string_view key);
+// A number field, or `fallback`.
+long long int_of(const boost::json::object& o, std::string_view key, long long fallback = 0);
+
+// An error answer on stderr: "COMMAND: error", then any diagnostics (file:line: ...) and log
+// lines it carries.
+void print_api_error(std::string_view command, int status, const boost::json::object& answer);
+
+// "a,b" with each path made absolute, as the daemon must read them from another directory.
+std::string absolute_list(const std::string& comma_list);
+
+}  // namespace rp::cmd
