@@ -316,22 +316,22 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     std::string body;
     std::array<char, 8192> buffer;
     bool done = false;
-    bool head_only_step = true;
     while (!done) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), nothrow);
       if (ec) co_return;
       std::string_view data(buffer.data(), n);
-      while (!data.empty() || head_only_step) {
-        head_only_step = false;
+      for (;;) {
         auto step = parser.feed(data);
         data.remove_prefix(step.consumed);
         for (auto part : step.body) body += part;
         if (body.size() > kMaxBody) {
-          co_await write_all(socket, error_response(413, "the request body is too large"));
+          std::string answer = error_response(413, "the request body is too large");
+          co_await write_all(socket, std::move(answer));
           co_return;
         }
         if (step.status == http::Parser::Status::error) {
-          co_await write_all(socket, error_response(400, "malformed request: " + parser.error()));
+          std::string answer = error_response(400, "malformed request: " + parser.error());
+          co_await write_all(socket, std::move(answer));
           co_return;
         }
         if (step.status == http::Parser::Status::message_done ||
@@ -339,7 +339,8 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
           done = true;
           break;
         }
-        if (step.consumed == 0 && step.status != http::Parser::Status::head_done) break;
+        // After the head the parser goes on with the body, or ends a message that has none.
+        if (step.status != http::Parser::Status::head_done) break;
       }
     }
     const auto& head = parser.head();
@@ -352,7 +353,8 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       boost::system::error_code jec;
       auto parsed = json::parse(body, jec);
       if (jec || !parsed.is_object()) {
-        co_await write_all(socket, error_response(400, "the body must be a JSON object"));
+        std::string answer = error_response(400, "the body must be a JSON object");
+        co_await write_all(socket, std::move(answer));
         co_return;
       }
       request.body = std::move(parsed.as_object());
@@ -379,49 +381,58 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     co_return std::move(**result);
   }
 
+  // GCC 12 cannot keep a string literal inside a co_await expression: answers are built in
+  // statements of their own, and written by one co_await.
   asio::awaitable<void> dispatch(Request r, Socket socket) {
     const auto parts = split_path(r.path);
-    const bool get = r.method == "GET";
-    if (parts.empty() || parts[0] != "v1") {
-      co_return co_await write_all(socket,
-                                   error_response(404, "unknown path; this daemon speaks /v1/"));
-    }
-    const std::string what = parts.size() > 1 ? parts[1] : "";
-    if (what == "status" && parts.size() == 2) {
-      if (!get) co_return co_await write_all(socket, error_response(405, "use GET"));
-      co_return co_await write_all(socket, response(200, status_json()));
-    }
-    if (what == "up" && parts.size() == 2) {
-      if (r.method != "POST") co_return co_await write_all(socket, error_response(405, "use POST"));
-      co_return co_await up(std::move(r), std::move(socket));
-    }
-    if (what == "logs" && parts.size() == 2) {
-      if (!get) co_return co_await write_all(socket, error_response(405, "use GET"));
-      co_return co_await logs(std::move(r), std::move(socket));
-    }
-    if (what == "apps" && parts.size() == 4) {
-      if (r.method != "POST") co_return co_await write_all(socket, error_response(405, "use POST"));
-      std::string answer = co_await control(parts[2], parts[3], r.body);
-      co_return co_await write_all(socket, std::move(answer));
-    }
-    if (what == "links" && parts.size() == 2 && r.method == "POST") {
-      co_return co_await write_all(socket, link(r.body));
-    }
-    if (what == "links" && parts.size() == 3 && r.method == "DELETE") {
-      std::string error;
-      if (!apps.unlink(parts[2], error)) co_return co_await write_all(socket, error_response(404, error));
-      co_return co_await write_all(socket, response(200, json::object{{"unlinked", parts[2]}}));
-    }
-    if (what == "routes" && parts.size() == 3 && (r.method == "PUT" || r.method == "DELETE")) {
-      co_return co_await write_all(socket, route(r.method, parts[2], r.body));
-    }
-    if (what == "daemon" && parts.size() == 3 && parts[2] == "stop") {
-      if (r.method != "POST") co_return co_await write_all(socket, error_response(405, "use POST"));
-      co_await write_all(socket, response(200, json::object{{"stopping", true}}));
-      asio::post(io, stop_daemon);
+    const std::string what = parts.size() > 1 && parts[0] == "v1" ? parts[1] : "";
+    std::string answer;
+    if (what == "up" && parts.size() == 2 && r.method == "POST") {
+      co_await up(std::move(r), std::move(socket));
       co_return;
     }
-    co_await write_all(socket, error_response(404, fmt::format("no such API: {} {}", r.method, r.path)));
+    if (what == "logs" && parts.size() == 2 && r.method == "GET") {
+      co_await logs(std::move(r), std::move(socket));
+      co_return;
+    }
+    if (what == "apps" && parts.size() == 4 && r.method == "POST") {
+      answer = co_await control(parts[2], parts[3], r.body);
+    } else if (what == "daemon" && parts.size() == 3 && parts[2] == "stop" &&
+               r.method == "POST") {
+      answer = response(200, json::object{{"stopping", true}});
+      co_await write_all(socket, std::move(answer));
+      asio::post(io, stop_daemon);
+      co_return;
+    } else {
+      answer = answer_plain(r, parts);
+    }
+    co_await write_all(socket, std::move(answer));
+  }
+
+  // The requests answered at once.
+  std::string answer_plain(const Request& r, const std::vector<std::string>& parts) {
+    if (parts.empty() || parts[0] != "v1") {
+      return error_response(404, "unknown path; this daemon speaks /v1/");
+    }
+    const std::string what = parts.size() > 1 ? parts[1] : "";
+    const bool get = r.method == "GET";
+    if (what == "status" && parts.size() == 2) {
+      return get ? response(200, status_json()) : error_response(405, "use GET");
+    }
+    if ((what == "up" || what == "daemon" || what == "apps") && parts.size() >= 2) {
+      return error_response(405, "use POST");
+    }
+    if (what == "logs" && parts.size() == 2) return error_response(405, "use GET");
+    if (what == "links" && parts.size() == 2 && r.method == "POST") return link(r.body);
+    if (what == "links" && parts.size() == 3 && r.method == "DELETE") {
+      std::string error;
+      if (!apps.unlink(parts[2], error)) return error_response(404, error);
+      return response(200, json::object{{"unlinked", parts[2]}});
+    }
+    if (what == "routes" && parts.size() == 3 && (r.method == "PUT" || r.method == "DELETE")) {
+      return route(r.method, parts[2], r.body);
+    }
+    return error_response(404, fmt::format("no such API: {} {}", r.method, r.path));
   }
 
   json::object status_json() {
@@ -473,7 +484,11 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> up(Request r, Socket socket) {
     std::string error;
     auto reg = registration_from(r.body, error);
-    if (!reg) co_return co_await write_all(socket, error_response(400, error));
+    if (!reg) {
+      std::string answer = error_response(400, error);
+      co_await write_all(socket, std::move(answer));
+      co_return;
+    }
     bool detach = false;
     if (auto it = r.body.find("detach"); it != r.body.end() && it->value().is_bool()) {
       detach = it->value().as_bool();
@@ -482,19 +497,22 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
         [&](auto done) { apps.up(*reg, !detach, std::move(done)); });
     App* app = outcome.app ? apps.find(outcome.name) : nullptr;
     if (!app) {
-      co_return co_await write_all(
-          socket, response(outcome.status,
-                           json::object{{"error", outcome.error},
-                                        {"diagnostics", diagnostics_json(outcome.diagnostics)}}));
+      std::string answer =
+          response(outcome.status, json::object{{"error", outcome.error},
+                                                {"diagnostics",
+                                                 diagnostics_json(outcome.diagnostics)}});
+      co_await write_all(socket, std::move(answer));
+      co_return;
     }
     const std::string name = outcome.name;
     if (detach) {
       auto result = co_await wait_for<BootResult>([&](auto done) { app->wake(std::move(done)); });
-      if (result.status != 0) {
-        co_return co_await write_all(socket, response(result.status, boot_failure(name, result)));
-      }
-      co_return co_await write_all(
-          socket, response(200, json::object{{"app", name}, {"url", apps.url_of(name)}}));
+      std::string answer =
+          result.status != 0
+              ? response(result.status, boot_failure(name, result))
+              : response(200, json::object{{"app", name}, {"url", apps.url_of(name)}});
+      co_await write_all(socket, std::move(answer));
+      co_return;
     }
     auto stream = std::make_shared<Stream>(std::move(socket));
     json::array labels;
@@ -538,12 +556,18 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     std::string app_name = r.query["app"];
     std::string process = r.query["process"];
     std::size_t n = 100;
+    bool bad_n = false;
     if (auto it = r.query.find("n"); it != r.query.end()) {
       try {
         n = std::stoul(it->second);
       } catch (...) {
-        co_return co_await write_all(socket, error_response(400, "n must be a number"));
+        bad_n = true;
       }
+    }
+    if (bad_n) {
+      std::string answer = error_response(400, "n must be a number");
+      co_await write_all(socket, std::move(answer));
+      co_return;
     }
     const bool follow = r.query["follow"] == "1";
     std::vector<std::string> names;
@@ -554,8 +578,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     } else if (apps.find(app_name)) {
       names.push_back(app_name);
     } else {
-      co_return co_await write_all(
-          socket, error_response(404, fmt::format("no app named {} (`rp ls` lists them)", app_name)));
+      std::string answer =
+          error_response(404, fmt::format("no app named {} (`rp ls` lists them)", app_name));
+      co_await write_all(socket, std::move(answer));
+      co_return;
     }
     const bool mixed = app_name.empty();
     // Interleaved by time across apps.

@@ -84,7 +84,11 @@ struct Apps::Impl {
   void publish() {
     if (!publishing) return;
     std::vector<std::shared_ptr<const AppStatus>> all;
-    for (auto& [name, e] : entries) all.push_back(e.app ? e.app->status() : e.stand_in);
+    for (auto& [name, e] : entries) {
+      // An entry being built (its app under construction) has nothing to show yet.
+      auto status = e.app ? e.app->status() : e.stand_in;
+      if (status) all.push_back(std::move(status));
+    }
     for (const auto& r : routes) {
       if (entries.contains(r.name)) continue;  // an app's own name wins
       auto instance = std::make_shared<InstanceStatus>();
@@ -261,18 +265,18 @@ struct Apps::Impl {
     if (it == entries.end()) {
       for (const auto& r : routes) {
         if (r.name == name) {
-          return Outcome{nullptr, 409,
+          return Outcome::failure(409,
                          fmt::format("the name {} is a static route; `rp route rm {}` first",
-                                     name, name)};
+                                     name, name));
         }
       }
       return std::nullopt;
     }
     if (it->second.reg.dir != dir) {
-      return Outcome{nullptr, 409,
+      return Outcome::failure(409,
                      fmt::format("the name {} is taken by {}; give this project another `name:` "
                                  "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
-                                 name, it->second.reg.dir.string(), name, name)};
+                                 name, it->second.reg.dir.string(), name, name));
     }
     return std::nullopt;
   }
@@ -294,17 +298,17 @@ struct Apps::Impl {
   void up(const Registration& reg, bool attached, std::function<void(Outcome)> then) {
     Diagnostics errors;
     auto project = load(reg, errors);
-    if (!project) return then({nullptr, 422, "the project's files have errors", errors});
+    if (!project) return then(Outcome::failure(422, "the project's files have errors", errors));
     const std::string name = project->name;
     if (auto c = conflict(name, reg.dir)) return then(*c);
     forget_other_names(name, reg.dir);
     auto [it, fresh] = entries.try_emplace(name);
     Entry& e = it->second;
     if (!fresh && e.attached) {
-      return then({nullptr, 409,
+      return then(Outcome::failure(409,
                    fmt::format("{} is already up in another terminal; stop it there (Ctrl-C) or "
                                "`rp down {}`",
-                               name, name)});
+                               name, name)));
     }
     e.reg = reg;
     e.attached = attached;
@@ -313,7 +317,7 @@ struct Apps::Impl {
     auto define = [this, name, project = std::make_shared<Project>(std::move(*project)),
                    then = std::move(then)] {
       auto it = entries.find(name);
-      if (it == entries.end()) return then({nullptr, 410, name + " was removed meanwhile"});
+      if (it == entries.end()) return then(Outcome::failure(410, name + " was removed meanwhile"));
       Entry& e = it->second;
       if (e.app) {
         e.app->redefine(std::move(*project), e.reg.env, AppOptions{e.reg.exit_on_error});
@@ -321,7 +325,7 @@ struct Apps::Impl {
         make_app(e, std::move(*project));
       }
       publish();
-      then({e.app.get(), 200, {}, {}, name});
+      then(Outcome::success(e.app.get(), name));
     };
     const bool running =
         e.app && e.app->phase() != AppPhase::stopped && e.app->phase() != AppPhase::failed;
@@ -374,12 +378,12 @@ struct Apps::Impl {
     Diagnostics errors;
     auto project = load(reg, errors);
     const std::string name = project ? project->name : fallback_name(reg);
-    if (name.empty()) return {nullptr, 400, "the project needs a name: `rp link NAME`"};
+    if (name.empty()) return Outcome::failure(400, "the project needs a name: `rp link NAME`");
     if (auto c = conflict(name, reg.dir)) return *c;
     forget_other_names(name, reg.dir);
     Link l{name, reg.dir, reg.env, reg.procfile, reg.env_files};
     std::string error;
-    if (!registry.save_link(l, error)) return {nullptr, 500, "cannot save the link: " + error};
+    if (!registry.save_link(l, error)) return Outcome::failure(500, "cannot save the link: " + error);
     auto [it, fresh] = entries.try_emplace(name);
     Entry& e = it->second;
     e.linked = true;
@@ -389,7 +393,7 @@ struct Apps::Impl {
     if (!e.app && !e.stand_in) set_stand_in(e, name);
     if (fresh) watch_files(name, reg.dir);
     publish();
-    return {e.app.get(), 200, {}, errors, name};
+    return Outcome::success(e.app.get(), name, errors);
   }
 
   bool unlink(const std::string& name, std::string& error) {

@@ -73,6 +73,21 @@ class Apps {
     std::string error;        // what went wrong, one sentence
     Diagnostics diagnostics;  // the project's files, when they are what went wrong
     std::string name;         // the app's, on success
+
+    static Outcome failure(int status, std::string error, Diagnostics diagnostics = {}) {
+      Outcome o;
+      o.status = status;
+      o.error = std::move(error);
+      o.diagnostics = std::move(diagnostics);
+      return o;
+    }
+    static Outcome success(App* app, std::string name, Diagnostics diagnostics = {}) {
+      Outcome o;
+      o.app = app;
+      o.name = std::move(name);
+      o.diagnostics = std::move(diagnostics);
+      return o;
+    }
   };
 
   // `rp up`: registers the project (restarting it if it runs for a request or an `rp up -d`)

@@ -120,9 +120,11 @@ bool FileWatch::watch(const std::filesystem::path& dir, Callback callback) {
   if (!impl_->stream.is_open()) return false;
   int wd = ::inotify_add_watch(impl_->stream.native_handle(), dir.c_str(), kDirEvents | IN_ONLYDIR);
   if (wd < 0) return false;
-  Impl::Project p{dir, std::move(callback), wd, -1, {},
-                  std::make_unique<asio::steady_timer>(impl_->io)};
-  auto& stored = impl_->projects[dir] = std::move(p);
+  auto& stored = impl_->projects[dir];
+  stored.dir = dir;
+  stored.callback = std::move(callback);
+  stored.dir_wd = wd;
+  stored.settle = std::make_unique<asio::steady_timer>(impl_->io);
   impl_->by_wd[wd] = dir;
   impl_->add_tmp_watch(stored);
   impl_->read();

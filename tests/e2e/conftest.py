@@ -147,11 +147,32 @@ class RpProcess:
         return code
 
 
+def daemon_pid(home):
+    """The pid of the daemon that holds RP_HOME's lock, if it is alive."""
+    try:
+        pid = int((home / "rp.lock").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if process_alive(pid) else None
+
+
+def stop_daemon(home):
+    """Stops the daemon of `home` by pid: SIGTERM (it stops its apps), then SIGKILL."""
+    pid = daemon_pid(home)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not wait_until(lambda: not process_alive(pid), timeout=10):
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not process_alive(pid), timeout=5)
+
+
 @pytest.fixture
 def rp_home(tmp_path):
     home = tmp_path / "rp-home"
     home.mkdir()
-    return home
+    yield home
+    stop_daemon(home)
 
 
 @pytest.fixture
