@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <thread>
 
@@ -103,6 +104,11 @@ bool DaemonClient::start_daemon(std::string& error) {
     return false;
   }
   if (pid == 0) {
+    // `rp up` blocks its stop signals to read them from a descriptor: the daemon must not inherit
+    // that, or it could never be stopped.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     auto block = environment_block(env_);
     std::vector<char*> envp;
     for (auto& e : block) envp.push_back(e.data());
@@ -110,7 +116,10 @@ bool DaemonClient::start_daemon(std::string& error) {
     char self[] = "/proc/self/exe";
     char name[] = "rp";
     char command[] = "daemon";
-    char* argv[] = {name, command, nullptr};
+    // On a terminal the user is told a daemon started; into a pipe (scripts, tests) it is not
+    // worth a line of their output.
+    char quiet[] = "--quiet";
+    char* argv[] = {name, command, ::isatty(STDERR_FILENO) ? nullptr : quiet, nullptr};
     ::execve(self, argv, envp.data());
     ::_exit(127);
   }

@@ -121,7 +121,7 @@ std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConf
   std::string names, where;
   for (const auto& tld : global.tlds) names += (names.empty() ? "*." : ", *.") + tld;
   for (const auto& e : server->endpoints()) where += (where.empty() ? "" : ", ") + e;
-  say(fmt::format("DNS: answering {} on {}", names, where));
+  notices.push_back(fmt::format("DNS: answering {} on {}", names, where));
   return server;
 }
 
@@ -371,7 +371,7 @@ int daemon(const DaemonArgs& args) {
   EnvMap env = current_environment();
   if (args.stop) return stop_daemon(env);
   if (args.foreground) return serve(env, -1);
-  return start_in_background(env, false);
+  return start_in_background(env, args.quiet);
 }
 
 }  // namespace rp::cmd

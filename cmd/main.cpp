@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
       "commands start it when needed)");
   daemon_cmd->add_flag("--foreground", daemon_args.foreground,
                        "stay in the foreground and log to stdout (for a systemd user unit)");
+  daemon_cmd->add_flag("--quiet", daemon_args.quiet, "say nothing once it has started");
   auto* daemon_stop = daemon_cmd->add_subcommand("stop", "Stop the daemon and every app it runs");
   daemon_stop->callback([&] { daemon_args.stop = true; });
   daemon_cmd->final_callback([&] { std::exit(rp::cmd::daemon(daemon_args)); });

@@ -435,6 +435,14 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     return error_response(404, fmt::format("no such API: {} {}", r.method, r.path));
   }
 
+  // An app that cannot start because of its files (or its directory) is in "error" while it
+  // does not run; a running one keeps its state, and its errors are listed beside it.
+  static std::string state_of(const AppView& a) {
+    const bool down = a.phase == AppPhase::stopped || a.phase == AppPhase::failed;
+    if (!a.errors.empty() && down) return "error";
+    return std::string(to_string(a.phase));
+  }
+
   json::object status_json() {
     json::array apps_json;
     for (const auto& a : apps.list()) {
@@ -455,9 +463,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
                                        {"url", a.url},
                                        {"linked", a.linked},
                                        {"attached", a.attached},
-                                       {"state", errors.empty() || a.phase != AppPhase::failed
-                                                     ? std::string(to_string(a.phase))
-                                                     : std::string("error")},
+                                       {"state", state_of(a)},
                                        {"since_s", seconds_since(a.since)},
                                        {"errors", std::move(errors)},
                                        {"processes", std::move(processes)}});
@@ -699,6 +705,11 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
 
   std::string route(const std::string& method, const std::string& name, const json::object& body) {
     std::string error;
+    if (!valid_dns_label(name)) {
+      return error_response(400, fmt::format("{} is not a valid name: use letters, digits and "
+                                             "'-' (like a DNS label)",
+                                             name));
+    }
     if (method == "DELETE") {
       if (!apps.remove_route(name, error)) return error_response(404, error);
       return response(200, json::object{{"removed", name}});

@@ -44,7 +44,7 @@ constexpr auto kPartialLineDelay = 200ms;
 // How often a stop checks whether the processes are gone.
 constexpr auto kStopPoll = 50ms;
 // Readiness is probed often at first (most dev servers listen within a second), then less.
-constexpr auto kFirstProbeDelay = 10ms;
+constexpr auto kFirstProbeDelay = 1ms;
 constexpr auto kMaxProbeDelay = 100ms;
 // A readiness request that gets no status line in this long counts as "not yet".
 constexpr auto kProbeTimeout = 2s;
@@ -183,26 +183,29 @@ asio::awaitable<bool> probe_ready(int port, std::optional<std::string> path, std
   for (auto address : {asio::ip::address(asio::ip::address_v4::loopback()),
                        asio::ip::address(asio::ip::address_v6::loopback())}) {
     tcp::socket socket(executor);
-    auto [ec] = co_await socket.async_connect(tcp::endpoint(address, static_cast<uint16_t>(port)),
-                                              asio::as_tuple(asio::use_awaitable));
-    if (ec) continue;
-    family.store(address.is_v4() ? 4 : 6);
-    if (!path) co_return true;
-    // A server that accepts and never answers must not hold the probe.
+    // A server that does not accept (a full backlog) or accepts and never answers must not hold
+    // the probe: past the limit the socket is closed, and the probe says "not yet".
     asio::steady_timer limit(executor, kProbeTimeout);
     limit.async_wait([&socket](boost::system::error_code e) {
       if (!e) socket.close();
     });
+    auto [ec] = co_await socket.async_connect(tcp::endpoint(address, static_cast<uint16_t>(port)),
+                                              asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return false;  // timed out
+      continue;
+    }
+    family.store(address.is_v4() ? 4 : 6);
+    if (!path) co_return true;
     std::string request = fmt::format(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: rp-readiness\r\nConnection: close\r\n\r\n",
         *path, host);
-    auto [wec, wn] =
-        co_await asio::async_write(socket, asio::buffer(request), asio::as_tuple(asio::use_awaitable));
+    auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(request),
+                                                asio::as_tuple(asio::use_awaitable));
     if (wec) co_return false;
     asio::streambuf reply(4096);
     auto [rec, rn] = co_await asio::async_read_until(socket, reply, "\r\n",
                                                      asio::as_tuple(asio::use_awaitable));
-    limit.cancel();
     if (rec) co_return false;
     std::string line(asio::buffers_begin(reply.data()), asio::buffers_begin(reply.data()) + rn);
     int code = 0;

@@ -156,6 +156,7 @@ struct Apps::Impl {
     activity->wake = waker(name);
     auto status = std::make_shared<AppStatus>();
     status->name = name;
+    status->web = "web";
     status->activity = activity;
     e.activity = activity;
     e.stand_in = status;

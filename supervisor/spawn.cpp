@@ -1,6 +1,7 @@
 #include "supervisor/spawn.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -31,6 +32,14 @@ struct OwnGroupDiesWithParent {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Nothing of the daemon's may reach the app: a client connection the proxy holds open would
+    // stay open in the app after the proxy closed it. Boost.Process 1.81 means to close every
+    // descriptor but stdio and misses those numbered below its own error pipe; marking them
+    // close-on-exec here catches them all (the error pipe is close-on-exec already).
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      const long limit = ::sysconf(_SC_OPEN_MAX);
+      for (int fd = 3; fd < limit && fd < (1 << 20); ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     return {};
   }
 };

@@ -285,3 +285,48 @@ def proxied(project, rp, rp_env):
         return Proxied(run, int(rp_env["RP_HTTP_PORT"]), project)
 
     return start
+
+
+def api(home, method, path, body=None, timeout=10):
+    """One call to the daemon's control API on RP_HOME/rp.sock: (status, parsed JSON or text)."""
+    import json as _json
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(home / "rp.sock"))
+        data = b"" if body is None else _json.dumps(body).encode()
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: rp\r\nContent-Length: {len(data)}\r\n"
+                  f"Connection: close\r\n\r\n".encode() + data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    head, _, payload = out.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    text = payload.decode()
+    try:
+        return status, _json.loads(text)
+    except ValueError:
+        return status, text
+
+
+@pytest.fixture
+def rpc(project, rp_env):
+    """Runs an rp command to completion in the project: rpc("ls", "--json") -> (code, out, err).
+    Keyword cwd= and env= override the project's directory and environment."""
+
+    def call(*args, cwd=None, env=None, timeout=30):
+        return run_rp(list(args), cwd or project.path, env or rp_env, timeout=timeout)
+
+    return call
+
+
+def app_status(home, name):
+    """The app's entry in /v1/status, or None."""
+    status, body = api(home, "GET", "/v1/status")
+    assert status == 200
+    for a in body["apps"]:
+        if a["name"] == name:
+            return a
+    return None

@@ -19,7 +19,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import RP_BIN, free_port, run_rp, wait_until
+from conftest import RP_BIN, free_port, run_rp, stop_daemon, wait_until
 
 # A TLD no machine routes anywhere: what getaddrinfo does with it does not depend on the host.
 ODD_TLD = "rpe2e"
@@ -299,8 +299,19 @@ def test_malformed_tcp_streams_do_not_stop_the_responder(responder):
 
 # --- rp up and its DNS port ----------------------------------------------------------------------
 
-def test_a_taken_port_is_one_clear_line_and_the_processes_still_run(responder, project, rp):
-    second = rp("up", env=responder.env)
+def test_a_taken_port_is_one_clear_line_and_the_processes_still_run(responder, project, rp,
+                                                                    tmp_path):
+    # A second daemon (another RP_HOME) cannot have the port the first one answers on.
+    other_home = tmp_path / "other-home"
+    other_home.mkdir()
+    try:
+        taken_port_check(responder, rp, dict(responder.env, RP_HOME=str(other_home)))
+    finally:
+        stop_daemon(other_home)
+
+
+def taken_port_check(responder, rp, env):
+    second = rp("up", env=env)
     line = second.wait_for(r"DNS: cannot listen .*")
     assert line.group(0) == (f"DNS: cannot listen on 127.0.0.1:{responder.port} (address in use)"
                              " — another rp or resolver has it; rp doctor tells more")

@@ -2,10 +2,15 @@
 408 for slow heads, idle connections closed, 502/504 pages with the app's state and output,
 508 for loops, 503 over the connection limit."""
 
+import pathlib
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
+
+from conftest import APPS, free_port, run_rp
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
@@ -74,18 +79,19 @@ def test_slow_header_gets_408_and_idle_connection_closes(proxied):
         assert s.recv(65536) == b""
 
 
-def test_app_not_listening_gets_502_with_its_output(proxied):
+def test_app_never_listening_gets_504_with_its_output(proxied):
+    # The request is held while the app boots; boot_timeout ends the wait.
     p = proxied("web: echo 'booting web'; echo 'error: no database' >&2; exec sleep 600\n",
-                ready=r"web\.1 \| error: no database")
+                ready=r"web\.1 \| error: no database", rp_yaml="boot_timeout: 1s\n")
     status, headers, body = p.request("GET", "/")
-    assert status == 502
+    assert status == 504
     text = body.decode()
-    assert f"502 Bad Gateway: {p.project.app} / web" in text
-    assert "is not listening on port" in text
+    assert f"504 Gateway Timeout: {p.project.app} / web" in text
+    assert "web was not ready within 1s (boot_timeout in rp.yaml)" in text
     assert "web.1 running" in text
     assert "web.1 | booting web" in text and "web.1 | error: no database" in text
     status, headers, body = p.request("GET", "/", headers={"Accept": "text/html"})
-    assert status == 502 and headers["content-type"].startswith("text/html")
+    assert status == 504 and headers["content-type"].startswith("text/html")
     assert "<pre>web.1 | booting web\nweb.1 | error: no database\n</pre>" in body.decode()
 
 
@@ -103,12 +109,43 @@ def test_connection_reset_gets_502(proxied):
     assert "closed the connection without an answer" in body.decode()
 
 
-def test_connect_timeout_gets_504(proxied):
-    p = proxied("web: exec $PY $APPS/no_accept.py\n", config="connect_timeout: 1s\n")
+def test_app_that_never_accepts_is_not_ready_and_gets_504(proxied):
+    p = proxied("web: exec $PY $APPS/no_accept.py\n", ready="never accepting",
+                rp_yaml="boot_timeout: 2s\n")
     status, _, body = p.request("GET", "/")
     assert status == 504
-    assert "did not accept a connection" in body.decode()
+    assert "was not ready within 2s" in body.decode()
     assert "listening, never accepting" in body.decode()  # the log tail
+
+
+def test_connect_timeout_gets_504(project, rp_env, tmp_path):
+    # A static route has no readiness to wait for: a port that never accepts meets
+    # connect_timeout.
+    (pathlib.Path(rp_env["RP_HOME"]) / "config.yaml").write_text("connect_timeout: 1s\n")
+    port = free_port()
+    holder = subprocess.Popen([sys.executable, str(APPS / "no_accept.py")],
+                              env=dict(rp_env, PORT=str(port)), stdout=subprocess.PIPE)
+    try:
+        assert b"never accepting" in holder.stdout.readline()
+        code, _, err = run_rp(["route", "stuck", str(port)], project.path, rp_env)
+        assert code == 0, err
+        status, body = http_get(int(rp_env["RP_HTTP_PORT"]), "stuck.test")
+        assert status == 504
+        assert "did not accept a connection" in body
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def http_get(port, host):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/", headers={"Host": host})
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
 
 
 def test_app_on_ipv6_loopback_only(proxied):
