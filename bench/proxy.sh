@@ -71,6 +71,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "${ORIGIN_PORT:-}" ] || { cat "$work/rp.log" >&2; exit 1; }
+pids+=("$(cat "$work/home/rp.lock")")  # the daemon `rp up` started: it stops the origin too
 wait_port "$ORIGIN_PORT"
 wait_port "$RP_PORT"
 

@@ -260,6 +260,8 @@ struct App::Impl {
   asio::steady_timer log_timer;
   std::string pending_log;
   bool log_armed = false;
+  std::time_t stamp_second = 0;
+  std::string stamp;
   std::shared_ptr<AppActivity> activity;
   std::unique_ptr<LogFile> log_file;
 
@@ -283,9 +285,18 @@ struct App::Impl {
   // Lines for the log file wait a moment to be written together: one write per line would be
   // a system call per access line of a busy app.
   void log(const LogEntry& entry) {
-    pending_log += fmt::format("{:%Y-%m-%dT%H:%M:%S} {} | {}\n",
-                               fmt::localtime(std::chrono::system_clock::to_time_t(entry.time)),
-                               entry.source, entry.text);
+    // The time, formatted once a second: a busy app logs thousands of access lines in one.
+    const std::time_t second = std::chrono::system_clock::to_time_t(entry.time);
+    if (second != stamp_second) {
+      stamp_second = second;
+      stamp = fmt::format("{:%Y-%m-%dT%H:%M:%S}", fmt::localtime(second));
+    }
+    pending_log += stamp;
+    pending_log += ' ';
+    pending_log += entry.source;
+    pending_log += " | ";
+    pending_log += entry.text;
+    pending_log += '\n';
     if (pending_log.size() >= kLogBatchBytes) return flush_log();
     if (log_armed) return;
     log_armed = true;
