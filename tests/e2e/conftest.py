@@ -290,9 +290,14 @@ def proxied(project, rp, rp_env):
 def api(home, method, path, body=None, timeout=10):
     """One call to the daemon's control API on RP_HOME/rp.sock: (status, parsed JSON or text)."""
     import json as _json
+    # A socket path may be at most 107 bytes; pytest's are longer: go through the directory.
+    dir_fd = os.open(home, os.O_PATH)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
-        s.connect(str(home / "rp.sock"))
+        try:
+            s.connect(f"/proc/self/fd/{dir_fd}/rp.sock")
+        finally:
+            os.close(dir_fd)
         data = b"" if body is None else _json.dumps(body).encode()
         s.sendall(f"{method} {path} HTTP/1.1\r\nHost: rp\r\nContent-Length: {len(data)}\r\n"
                   f"Connection: close\r\n\r\n".encode() + data)
