@@ -612,10 +612,12 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       listeners.push_back(l);
     }
     asio::co_spawn(io,
-                   stream->watch_client([this, names, listeners] {
+                   stream->watch_client([this, names, listeners, weak = std::weak_ptr(stream)] {
                      for (std::size_t i = 0; i < names.size(); ++i) {
                        if (App* a = apps.find(names[i])) a->unlisten(listeners[i].get());
                      }
+                     // Nothing more will come: the writer ends, and the connection with it.
+                     if (auto s = weak.lock()) s->finish();
                    }),
                    asio::detached);
   }

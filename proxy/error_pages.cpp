@@ -80,8 +80,10 @@ Page not_found_page(const RouteTable& routes, std::string_view host, int http_po
 }
 
 Page upstream_error_page(int status, const AppStatus& app, std::string_view process,
-                         std::string_view what, bool html) {
+                         std::string_view what, bool html,
+                         const std::vector<std::string>& boot_log) {
   std::string states, log;
+  for (const auto& line : boot_log) log += line + "\n";
   for (const auto& inst : app.of(process)) {
     states += fmt::format("{}{} {} (port {})", states.empty() ? "" : ", ", inst->label,
                           to_string(inst->state.load()), inst->port);
@@ -96,8 +98,8 @@ Page upstream_error_page(int status, const AppStatus& app, std::string_view proc
   }
   std::string body = fmt::format(
       "<p>{}</p>\n<p>State: {}</p>\n<p>Last output:</p>\n<pre>{}</pre>\n"
-      "<p>Reload when it is fixed; <code>rp up</code> shows the whole log.</p>\n",
-      escape_html(what), escape_html(states), escape_html(log));
+      "<p>Reload when it is fixed; <code>rp logs {}</code> shows more.</p>\n",
+      escape_html(what), escape_html(states), escape_html(log), escape_html(app.name));
   return {"text/html; charset=utf-8", html_page(title, body)};
 }
 

@@ -20,9 +20,11 @@ bool wants_html(std::string_view accept);
 
 Page not_found_page(const RouteTable& routes, std::string_view host, int http_port, bool html);
 
-// 502 and 504: what went wrong talking to `process` of `app`.
+// 502 and 504: what went wrong talking to `process` of `app`, with the last output of its
+// instances after `boot_log` (lines of another process that explain it: a task that failed).
 Page upstream_error_page(int status, const AppStatus& app, std::string_view process,
-                         std::string_view what, bool html);
+                         std::string_view what, bool html,
+                         const std::vector<std::string>& boot_log = {});
 
 // 400, 408, 431, 503, 508: a sentence is all there is to say.
 Page plain_error_page(int status, std::string_view what, bool html);

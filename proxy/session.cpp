@@ -340,7 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (boot.status != 0) {
         co_await respond(boot.status,
                          upstream_error_page(boot.status, *route.app, route.process, boot.what,
-                                             html_),
+                                             html_, boot.log),
                          keep_after_local);
         co_return keep_after_local;
       }

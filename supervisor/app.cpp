@@ -566,7 +566,9 @@ struct App::Impl {
     }
   }
 
-  void fail_boot(int status, std::string what) { finish_waiters({status, std::move(what)}); }
+  void fail_boot(int status, std::string what, std::vector<std::string> log = {}) {
+    finish_waiters(BootResult::failure(status, std::move(what), std::move(log)));
+  }
 
   void wake(std::function<void(BootResult)> done) {
     const auto p = phase();
@@ -579,9 +581,10 @@ struct App::Impl {
         if (it->id != id) continue;
         auto w = std::move(*it);
         waiters.erase(it);
-        w.done({504, fmt::format("{} was not ready within {} (boot_timeout in rp.yaml).",
-                                 project.web.empty() ? project.name : project.web,
-                                 format_duration(project.boot_timeout))});
+        w.done(BootResult::failure(
+            504, fmt::format("{} was not ready within {} (boot_timeout in rp.yaml).",
+                             project.web.empty() ? project.name : project.web,
+                             format_duration(project.boot_timeout))));
         return;
       }
     });
@@ -628,8 +631,12 @@ struct App::Impl {
         return true;
       }
       event(fmt::format("task {} failed; not starting the services", inst.spec.name));
-      fail_boot(502, fmt::format("Task {} {} before the services could start.", inst.label,
-                                 describe_status(status)));
+      std::vector<std::string> tail;
+      for (auto& line : inst.status->log.tail(20)) tail.push_back(inst.label + " | " + line);
+      fail_boot(502,
+                fmt::format("Task {} {} before the services could start.", inst.label,
+                            describe_status(status)),
+                std::move(tail));
       stop_on_its_own(exit_code_of(status));
       return true;
     }

@@ -52,6 +52,16 @@ std::string_view to_string(AppPhase phase);
 struct BootResult {
   int status = 0;
   std::string what;
+  std::vector<std::string> log;  // output that explains a failure beyond the web process's own
+
+  static BootResult ready() { return {}; }
+  static BootResult failure(int status, std::string what, std::vector<std::string> log = {}) {
+    BootResult r;
+    r.status = status;
+    r.what = std::move(what);
+    r.log = std::move(log);
+    return r;
+  }
 };
 
 // What the proxy and the daemon share about one app beyond its processes: its phase, the traffic

@@ -52,6 +52,8 @@ struct Apps::Impl {
     Diagnostics errors;                      // why it cannot (re)start as it is now
     std::shared_ptr<AppActivity> activity;   // the app's, or the stand-in's
     std::shared_ptr<const AppStatus> stand_in;  // routes the name to an error page
+    bool leaving = false;    // unlinked or down: no longer routed, forgotten once stopped
+    bool dir_gone = false;   // its directory went away: watched again when it is back
   };
 
   Impl(asio::io_context& io_, AppContext& ctx_, GlobalConfig global_, Registry& registry_,
@@ -85,6 +87,7 @@ struct Apps::Impl {
     if (!publishing) return;
     std::vector<std::shared_ptr<const AppStatus>> all;
     for (auto& [name, e] : entries) {
+      if (e.leaving) continue;
       // An entry being built (its app under construction) has nothing to show yet.
       auto status = e.app ? e.app->status() : e.stand_in;
       if (status) all.push_back(std::move(status));
@@ -139,12 +142,14 @@ struct Apps::Impl {
 
   void wake(const std::string& name, std::function<void(BootResult)> done) {
     auto it = entries.find(name);
-    if (it == entries.end()) return done({502, "The app is no longer registered with rp."});
+    if (it == entries.end()) return done(BootResult::failure(502, "The app is no longer registered with rp."));
     Entry& e = it->second;
+    if (e.leaving) return done(BootResult::failure(502, "The app was just stopped and removed from rp."));
+    if (e.dir_gone) restore_if_back(name, e);
     const bool down = !e.app || e.app->phase() == AppPhase::stopped ||
                       e.app->phase() == AppPhase::failed;
     if (!e.errors.empty() && down) {
-      return done({502, "The app cannot start:\n" + errors_text(e.errors)});
+      return done(BootResult::failure(502, "The app cannot start:\n" + errors_text(e.errors)));
     }
     e.app->wake(std::move(done));
   }
@@ -180,9 +185,7 @@ struct Apps::Impl {
     if (it == entries.end()) return;
     Entry& e = it->second;
     if (changes.gone || !std::filesystem::is_directory(e.reg.dir)) {
-      e.errors = {{e.reg.dir.string(), 0, 0, "the project's directory is gone",
-                   fmt::format("restore it, or `rp unlink {}`", name)}};
-      watch.unwatch(e.reg.dir);
+      mark_gone(name, e);
       if (e.app) {
         e.app->event(fmt::format("{} is gone: stopping", e.reg.dir.string()));
         e.app->stop();
@@ -196,6 +199,24 @@ struct Apps::Impl {
       e.app->event("tmp/restart.txt was touched: restarting");
       e.app->restart();
     }
+  }
+
+  void mark_gone(const std::string& name, Entry& e) {
+    e.errors = {{e.reg.dir.string(), 0, 0, "the project's directory is gone",
+                 fmt::format("restore it, or `rp unlink {}`", name)}};
+    e.dir_gone = true;
+    watch.unwatch(e.reg.dir);
+  }
+
+  // A directory that was gone and is back (restored, checked out again): watched again, and
+  // its files read anew.
+  void restore_if_back(const std::string& name, Entry& e) {
+    if (!std::filesystem::is_directory(e.reg.dir)) return;
+    e.dir_gone = false;
+    e.errors.clear();
+    watch_files(name, e.reg.dir);
+    if (e.app) e.app->event(fmt::format("{} is back: reading its files again", e.reg.dir.string()));
+    reload(name, e);
   }
 
   void reload(const std::string& name, Entry& e) {
@@ -242,6 +263,9 @@ struct Apps::Impl {
     idle_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       const auto now = Clock::now();
+      for (auto& [name, e] : entries) {
+        if (e.dir_gone) restore_if_back(name, e);
+      }
       for (auto& [name, e] : entries) {
         if (!e.app || e.attached || e.app->phase() != AppPhase::ready) continue;
         const auto timeout = e.app->project().idle_timeout;
@@ -313,6 +337,7 @@ struct Apps::Impl {
     }
     e.reg = reg;
     e.attached = attached;
+    e.leaving = false;
     e.errors.clear();
     if (fresh) watch_files(name, reg.dir);
     auto define = [this, name, project = std::make_shared<Project>(std::move(*project)),
@@ -340,6 +365,10 @@ struct Apps::Impl {
     auto it = entries.find(name);
     if (it == entries.end() || !it->second.attached) return;
     it->second.attached = false;
+    if (!it->second.linked) {
+      it->second.leaving = true;  // it goes: no request may start it again meanwhile
+      publish();
+    }
     App* app = it->second.app.get();
     app->stop([this, name] {
       // Not from inside the app's own stop: forgetting it destroys it.
@@ -388,6 +417,7 @@ struct Apps::Impl {
     auto [it, fresh] = entries.try_emplace(name);
     Entry& e = it->second;
     e.linked = true;
+    e.leaving = false;
     if (!e.attached) e.reg = reg;
     e.errors = errors;
     if (project && !e.app) make_app(e, std::move(*project));
@@ -411,13 +441,18 @@ struct Apps::Impl {
       forget(name);
       return true;
     }
+    e.leaving = true;  // no request may start it again meanwhile
+    publish();
     e.app->stop([this, name] { asio::post(io, [this, name] { forget_if_unowned(name); }); });
     return true;
   }
 
   void forget_if_unowned(const std::string& name) {
     auto it = entries.find(name);
-    if (it != entries.end() && !it->second.linked && !it->second.attached) forget(name);
+    if (it == entries.end()) return;
+    if (!it->second.linked && !it->second.attached) return forget(name);
+    it->second.leaving = false;  // linked or up again meanwhile: it stays
+    publish();
   }
 
   bool down(const std::string& name, std::function<void()> done) {
@@ -427,6 +462,10 @@ struct Apps::Impl {
     if (!e.app) {
       if (done) done();
       return true;
+    }
+    if (!e.linked) {
+      e.leaving = true;  // it goes: no request may start it again meanwhile
+      publish();
     }
     e.app->stop([this, name, done = std::move(done)] {
       asio::post(io, [this, name, done] {

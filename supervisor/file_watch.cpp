@@ -86,7 +86,14 @@ struct FileWatch::Impl : std::enable_shared_from_this<Impl> {
         note(p, [](FileChanges& c) { c.gone = true; });
         continue;
       }
-      if (name == "tmp" && (e->mask & (IN_CREATE | IN_MOVED_TO)) && p.tmp_wd < 0) add_tmp_watch(p);
+      if (name == "tmp" && (e->mask & (IN_CREATE | IN_MOVED_TO)) && p.tmp_wd < 0) {
+        add_tmp_watch(p);
+        // It may have come with restart.txt in it (moved in, or made before the watch was).
+        std::error_code ec;
+        if (std::filesystem::exists(p.dir / "tmp" / "restart.txt", ec)) {
+          note(p, [](FileChanges& c) { c.restart = true; });
+        }
+      }
       if (!name.empty()) note(p, [&](FileChanges& c) { c.names.insert(name); });
     }
   }
