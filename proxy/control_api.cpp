@@ -18,6 +18,7 @@
 #include "proxy/http_parser.hpp"
 #include "proxy/nothrow.hpp"
 #include "supervisor/apps.hpp"
+#include "supervisor/text.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -29,6 +30,8 @@ namespace {
 
 // A request body is a few hundred bytes of JSON (an environment, at most): more is a mistake.
 constexpr std::size_t kMaxBody = 1 << 20;
+// How long a client has to send its whole request.
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // What a stream may queue for a client that does not read before lines are dropped: the daemon
 // never waits for a terminal.
 constexpr std::size_t kMaxQueued = 4 << 20;
@@ -109,31 +112,22 @@ struct Request {
   json::object body;
 };
 
+// "a=b&c=d", as written (rp's own clients send nothing that needs decoding).
 std::map<std::string, std::string> parse_query(std::string_view q) {
   std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
+  for (auto part : split_list(q, '&')) {
     auto eq = part.find('=');
     out[std::string(part.substr(0, eq))] =
         eq == std::string_view::npos ? "" : std::string(part.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
   }
   return out;
 }
 
+// "/v1/apps/shop/stop" -> v1, apps, shop, stop.
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    auto slash = path.find('/');
-    out.emplace_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash);
+  for (auto part : split_list(path, '/')) {
+    if (!part.empty()) out.emplace_back(part);
   }
   return out;
 }
@@ -315,6 +309,11 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     http::Parser parser(http::Parser::Kind::request);
     std::string body;
     std::array<char, 8192> buffer;
+    // A client that connects and never finishes its request must not hold a connection forever.
+    asio::steady_timer limit(io, kRequestTimeout);
+    limit.async_wait([&socket](boost::system::error_code e) {
+      if (!e) socket.close();
+    });
     bool done = false;
     while (!done) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), nothrow);
@@ -343,6 +342,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
         if (step.status != http::Parser::Status::head_done) break;
       }
     }
+    limit.cancel();
     const auto& head = parser.head();
     Request request;
     request.method = head.method;

@@ -508,8 +508,7 @@ struct Apps::Impl {
       if (std::filesystem::is_directory(l.dir)) {
         watch_files(l.name, l.dir);
       } else {
-        e.errors = {{l.dir.string(), 0, 0, "the project's directory is gone",
-                     fmt::format("restore it, or `rp unlink {}`", l.name)}};
+        mark_gone(l.name, e);
       }
     }
     routes = registry.routes(problems);

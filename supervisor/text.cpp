@@ -33,10 +33,10 @@ std::vector<std::string_view> split_lines(std::string_view text) {
   return lines;
 }
 
-std::vector<std::string_view> split_list(std::string_view list) {
+std::vector<std::string_view> split_list(std::string_view list, char separator) {
   std::vector<std::string_view> items;
   while (!list.empty()) {
-    auto comma = list.find(',');
+    auto comma = list.find(separator);
     items.push_back(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
   }

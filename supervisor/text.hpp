@@ -21,8 +21,8 @@ std::vector<std::string_view> split_lines(std::string_view text);
 
 std::string_view trim(std::string_view s);
 
-// The pieces of a comma-separated list, as written (callers trim and skip empty ones as their
-// format wants).
-std::vector<std::string_view> split_list(std::string_view list);
+// The pieces of a comma-separated list (or one with another separator), as written (callers trim
+// and skip empty ones as their format wants).
+std::vector<std::string_view> split_list(std::string_view list, char separator = ',');
 
 }  // namespace rp

@@ -211,6 +211,11 @@ def rp(project, rp_env):
     pids = set(project.leftover_pids())
     for p in started:
         pids.update(p.started_pids())
+    kill_pids(pids)
+
+
+def kill_pids(pids):
+    """SIGKILL to each pid that is still alive."""
     for pid in pids:
         if process_alive(pid):
             try:
@@ -287,9 +292,8 @@ def proxied(project, rp, rp_env):
     return start
 
 
-def api(home, method, path, body=None, timeout=10):
-    """One call to the daemon's control API on RP_HOME/rp.sock: (status, parsed JSON or text)."""
-    import json as _json
+def api_raw(home, data, timeout=10):
+    """Raw bytes to the daemon's control socket RP_HOME/rp.sock: (status, body text)."""
     # A socket path may be at most 107 bytes; pytest's are longer: go through the directory.
     dir_fd = os.open(home, os.O_PATH)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -298,9 +302,7 @@ def api(home, method, path, body=None, timeout=10):
             s.connect(f"/proc/self/fd/{dir_fd}/rp.sock")
         finally:
             os.close(dir_fd)
-        data = b"" if body is None else _json.dumps(body).encode()
-        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: rp\r\nContent-Length: {len(data)}\r\n"
-                  f"Connection: close\r\n\r\n".encode() + data)
+        s.sendall(data)
         out = b""
         while True:
             chunk = s.recv(65536)
@@ -308,8 +310,16 @@ def api(home, method, path, body=None, timeout=10):
                 break
             out += chunk
     head, _, payload = out.partition(b"\r\n\r\n")
-    status = int(head.split(b" ")[1])
-    text = payload.decode()
+    return int(head.split(b" ")[1]), payload.decode()
+
+
+def api(home, method, path, body=None, timeout=10):
+    """One call to the daemon's control API: (status, parsed JSON or text)."""
+    import json as _json
+    data = b"" if body is None else _json.dumps(body).encode()
+    status, text = api_raw(home, f"{method} {path} HTTP/1.1\r\nHost: rp\r\n"
+                                 f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+                                 .encode() + data, timeout)
     try:
         return status, _json.loads(text)
     except ValueError:

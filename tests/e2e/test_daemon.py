@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (APPS, Project, api, app_status, daemon_pid, free_port, process_alive,
-                      wait_until)
+from conftest import (APPS, Project, api, api_raw, app_status, daemon_pid, free_port, kill_pids,
+                      process_alive, wait_until)
 
 PY = sys.executable
 WHOAMI = f"exec {PY} {APPS / 'd_whoami.py'}"
@@ -28,15 +28,6 @@ WEB_AND_WORKER = f"web: {WHOAMI}\nworker: exec sleep 600\n"
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-def kill_pids(pids):
-    for pid in pids:
-        if process_alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
 
 @pytest.fixture
 def other_project(tmp_path_factory, request):
@@ -68,22 +59,6 @@ def whoami(rp_env, host, path="/"):
     status, body = get(rp_env, host, path)
     assert status == 200, (host, status, body)
     return json.loads(body)
-
-
-def raw_api(home, data, timeout=10):
-    """Raw bytes to rp.sock: (status, body text)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(home / "rp.sock"))
-        s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    head, _, payload = out.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), payload.decode()
 
 
 def request_bytes(method, path, body):
@@ -580,10 +555,10 @@ def test_control_api_rules(project, rp, rpc, rp_env, rp_home):
         assert isinstance(body, dict) and body.get("error"), (method, path, body)
 
     for path in ["/v1/up", f"/v1/apps/{project.app}/stop"]:
-        status, body = raw_api(rp_home, request_bytes("POST", path, b"{not json"))
+        status, body = api_raw(rp_home, request_bytes("POST", path, b"{not json"))
         assert status == 400, (path, status, body)
         assert json.loads(body)["error"]
-    status, body = raw_api(rp_home, request_bytes("PUT", "/v1/routes/x", b"[1, 2"))
+    status, body = api_raw(rp_home, request_bytes("PUT", "/v1/routes/x", b"[1, 2"))
     assert status == 400, body
     status, body = api(rp_home, "POST", "/v1/up", {"dir": "relative/path"})
     assert status == 400 and body["error"], body
