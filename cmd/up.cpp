@@ -98,6 +98,9 @@ int up(const UpArgs& args) {
 
   Console console(STDOUT_FILENO, {color_wanted(STDOUT_FILENO, env), args.timestamps, 4});
   std::string app = loaded.project->name;
+  // What one read brought is written in one go: a busy app's access lines would otherwise cost
+  // a write each.
+  std::string pending;
   // One event of the stream; the exit status when it is the last.
   auto show = [&](const std::string& line) -> std::optional<int> {
     auto event = parse_object(line);
@@ -114,7 +117,7 @@ int up(const UpArgs& args) {
       if (auto* c = event.if_contains("color"); c && c->is_int64()) {
         color = static_cast<int>(c->as_int64());
       }
-      console.line(string_of(event, "source"), color, string_of(event, "text"));
+      pending += console.render(string_of(event, "source"), color, string_of(event, "text"));
     } else if (type == "exit") {
       auto* code = event.if_contains("code");
       return code && code->is_int64() ? static_cast<int>(code->as_int64()) : 1;
@@ -143,9 +146,15 @@ int up(const UpArgs& args) {
     }
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     const bool open = client.receive();
-    while (auto line = client.take_line()) {
-      if (auto code = show(*line)) return *code;
+    std::optional<int> exit_code;
+    while (!exit_code) {
+      auto line = client.take_line();
+      if (!line) break;
+      exit_code = show(*line);
     }
+    console.write(pending);
+    pending.clear();
+    if (exit_code) return *exit_code;
     if (!open) {
       console.event("lost the connection to the rp daemon; its log is in RP_HOME/logs/daemon.log");
       return 1;
