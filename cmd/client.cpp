@@ -153,10 +153,10 @@ bool DaemonClient::send_request(const std::string& method, const std::string& pa
       std::this_thread::sleep_for(20ms);
     }
   }
-  std::string request =
-      fmt::format("{} {} HTTP/1.1\r\nHost: rp\r\nContent-Type: application/json\r\nContent-Length: "
-                  "{}\r\nConnection: close\r\n\r\n{}",
-                  method, path, body.size(), body);
+  std::string request = fmt::format(
+      "{} {} HTTP/1.1\r\nHost: rp\r\nContent-Type: application/json\r\nContent-Length: "
+      "{}\r\nConnection: close\r\n\r\n{}",
+      method, path, body.size(), body);
   std::string_view rest = request;
   while (!rest.empty()) {
     ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);

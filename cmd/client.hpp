@@ -13,8 +13,8 @@
 namespace rp::cmd {
 
 struct Reply {
-  int status = 0;    // HTTP status; 0 when the daemon could not be reached or did not answer
-  std::string body;  // JSON
+  int status = 0;     // HTTP status; 0 when the daemon could not be reached or did not answer
+  std::string body;   // JSON
   std::string error;  // when status is 0: what went wrong, and what to do
 };
 

@@ -25,7 +25,7 @@ struct UpArgs {
 struct DaemonArgs {
   bool foreground = false;
   bool quiet = false;  // say nothing when it starts (other commands starting it into a pipe)
-  bool stop = false;  // `rp daemon stop`
+  bool stop = false;   // `rp daemon stop`
 };
 
 struct StatusArgs {

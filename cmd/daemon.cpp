@@ -136,8 +136,7 @@ std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global, proxy::Ac
   std::string error;
   if (!server->listen(error)) {
     notices.push_back(fmt::format(
-        "HTTP: cannot listen on port {} ({}); the processes run without their names", port,
-        error));
+        "HTTP: cannot listen on port {} ({}); the processes run without their names", port, error));
     return nullptr;
   }
   if (!error.empty()) notices.push_back(fmt::format("HTTP: {}", error));
@@ -217,15 +216,16 @@ int serve(const EnvMap& env, int ready_fd) {
   std::string url_suffix = "." + global.tlds.front();
   if (http_port != 80 && http_port != 0) url_suffix += fmt::format(":{}", http_port);
   std::set<int> ports_in_use;
-  AppContext context{guardian,          groups, run_id_prefix, url_suffix, global.port_range,
-                     ports_in_use,      home / "logs", {}};
+  AppContext context{guardian,          groups,       run_id_prefix, url_suffix,
+                     global.port_range, ports_in_use, home / "logs", {}};
   Registry registry(home);
-  Apps apps(io, context, global, registry,
-            [&proxy, &global](std::vector<std::shared_ptr<const AppStatus>> all) {
-              if (proxy) {
-                proxy->set_routes(std::make_shared<const proxy::RouteTable>(global.tlds, std::move(all)));
-              }
-            });
+  Apps apps(
+      io, context, global, registry,
+      [&proxy, &global](std::vector<std::shared_ptr<const AppStatus>> all) {
+        if (proxy) {
+          proxy->set_routes(std::make_shared<const proxy::RouteTable>(global.tlds, std::move(all)));
+        }
+      });
   apps_ptr = &apps;
   for (const auto& problem : apps.start()) say(problem.str());
 
@@ -238,7 +238,7 @@ int serve(const EnvMap& env, int ready_fd) {
     if (api) api->close();
     apps.stop_all([&] { io.stop(); });
   };
-  proxy::DaemonInfo info{home, RP_VERSION, http_port, dns ? global.dns_port : 0,
+  proxy::DaemonInfo info{home,         RP_VERSION, http_port, dns ? global.dns_port : 0,
                          Clock::now(), notices};
   api = std::make_unique<proxy::ControlApi>(io, apps, info, shutdown);
   std::string error;

@@ -1,10 +1,9 @@
 // The rp executable: the command line, and nothing else. Each command is in its own file.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
-
-#include <fmt/format.h>
 
 #include "cmd/commands.hpp"
 
@@ -138,7 +137,8 @@ int main(int argc, char** argv) {
   }
 
   rp::cmd::DownArgs down_args;
-  auto* down_cmd = app.add_subcommand("down", "Stop a project's processes (default: this directory's)");
+  auto* down_cmd =
+      app.add_subcommand("down", "Stop a project's processes (default: this directory's)");
   down_cmd->add_option("APP", down_args.app, "the app to stop");
   down_cmd->callback([&] { std::exit(rp::cmd::down(down_args)); });
 
@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   auto* link_cmd = app.add_subcommand(
       "link", "Register this directory's project for good: its first request starts it");
   add_project_options(link_cmd, link_args.project);
-  link_cmd->add_option("NAME", link_args.name, "the name it answers to (default: rp.yaml's, else the directory's)");
+  link_cmd->add_option("NAME", link_args.name,
+                       "the name it answers to (default: rp.yaml's, else the directory's)");
   link_cmd->callback([&] { std::exit(rp::cmd::link(link_args)); });
 
   rp::cmd::UnlinkArgs unlink_args;

@@ -96,8 +96,8 @@ int status(const StatusArgs& args) {
     for (const auto& a : apps->as_array()) {
       const auto& app = a.as_object();
       const std::string name = string_of(app, "name");
-      rows.push_back({name, string_of(app, "state"), how_registered(app), "", "", "",
-                      string_of(app, "url")});
+      rows.push_back(
+          {name, string_of(app, "state"), how_registered(app), "", "", "", string_of(app, "url")});
       if (auto* processes = app.if_contains("processes"); processes && processes->is_array()) {
         for (const auto& p : processes->as_array()) {
           const auto& proc = p.as_object();
@@ -111,7 +111,8 @@ int status(const StatusArgs& args) {
       }
       if (auto* errors = app.if_contains("errors"); errors && errors->is_array()) {
         for (const auto& e : errors->as_array()) {
-          if (e.is_string()) problems.push_back(fmt::format("{}: {}", name, std::string_view(e.as_string())));
+          if (e.is_string())
+            problems.push_back(fmt::format("{}: {}", name, std::string_view(e.as_string())));
         }
       }
     }
@@ -135,11 +136,11 @@ int status(const StatusArgs& args) {
 int logs(const LogsArgs& args) {
   EnvMap env = current_environment();
   DaemonClient client(env, true);
-  auto [app, process] = args.target ? split_target(*args.target) : std::pair<std::string, std::string>{};
-  std::string path = fmt::format("/v1/logs?n={}{}{}{}", args.lines,
-                                 app.empty() ? "" : "&app=" + app,
-                                 process.empty() ? "" : "&process=" + process,
-                                 args.follow ? "&follow=1" : "");
+  auto [app, process] =
+      args.target ? split_target(*args.target) : std::pair<std::string, std::string>{};
+  std::string path =
+      fmt::format("/v1/logs?n={}{}{}{}", args.lines, app.empty() ? "" : "&app=" + app,
+                  process.empty() ? "" : "&process=" + process, args.follow ? "&follow=1" : "");
   auto reply = client.open("GET", path);
   if (failed("rp logs", reply)) return 1;
   Console console(STDOUT_FILENO, {color_wanted(STDOUT_FILENO, env), false, 0});
@@ -149,7 +150,8 @@ int logs(const LogsArgs& args) {
     if (auto owner = string_of(entry, "app"); !owner.empty()) source = owner + "/" + source;
     console.set_width(source.size());
     std::optional<int> color;
-    if (auto* c = entry.if_contains("color"); c && c->is_int64()) color = static_cast<int>(c->as_int64());
+    if (auto* c = entry.if_contains("color"); c && c->is_int64())
+      color = static_cast<int>(c->as_int64());
     console.line(source, color, string_of(entry, "text"));
   }
   return 0;
@@ -172,7 +174,9 @@ int control(const ControlArgs& args) {
                            json::serialize(body), kBootWait);
   if (failed(command, reply)) return 1;
   const std::string what = process.empty() ? app : app + "/" + process;
-  const char* done = args.action == "start" ? "started" : args.action == "stop" ? "stopped" : "restarted";
+  const char* done = args.action == "start"  ? "started"
+                     : args.action == "stop" ? "stopped"
+                                             : "restarted";
   fmt::print("{} {}\n", what, done);
   return 0;
 }
@@ -203,7 +207,8 @@ int link(const LinkArgs& args) {
   auto loaded = load(args.project, env);
   json::object env_json;
   for (const auto& [k, v] : env) env_json[k] = v;
-  json::object body{{"dir", std::filesystem::current_path().string()}, {"env", std::move(env_json)}};
+  json::object body{{"dir", std::filesystem::current_path().string()},
+                    {"env", std::move(env_json)}};
   if (args.name) body["name"] = *args.name;
   if (args.project.procfile) {
     body["procfile"] = std::filesystem::absolute(*args.project.procfile).string();

@@ -31,7 +31,8 @@ long long int_of(const json::object& o, std::string_view key, long long fallback
 void print_api_error(std::string_view command, int status, const json::object& answer) {
   std::string error = string_of(answer, "error");
   if (error.empty()) error = fmt::format("the daemon answered {}", status);
-  if (auto* diagnostics = answer.if_contains("diagnostics"); diagnostics && diagnostics->is_array()) {
+  if (auto* diagnostics = answer.if_contains("diagnostics");
+      diagnostics && diagnostics->is_array()) {
     for (const auto& d : diagnostics->as_array()) {
       if (d.is_object()) fmt::print(stderr, "{}\n", string_of(d.as_object(), "text"));
     }

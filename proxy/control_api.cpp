@@ -1,7 +1,7 @@
 #include "proxy/control_api.hpp"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -93,12 +93,12 @@ std::int64_t seconds_since(Clock::time_point t) {
 }
 
 json::object entry_json(const LogEntry& e, const std::string& app) {
-  json::object o{{"type", "line"},
-                 {"source", e.source},
-                 {"text", e.text},
-                 {"time", std::chrono::duration_cast<std::chrono::milliseconds>(
-                              e.time.time_since_epoch())
-                              .count()}};
+  json::object o{
+      {"type", "line"},
+      {"source", e.source},
+      {"text", e.text},
+      {"time",
+       std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count()}};
   if (e.color >= 0) o["color"] = e.color;
   if (!app.empty()) o["app"] = app;
   return o;
@@ -216,8 +216,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
         batch = json::serialize(json::object{
                     {"type", "line"},
                     {"source", "rp"},
-                    {"text", fmt::format("{} lines dropped: this terminal did not keep up",
-                                         dropped_)}}) +
+                    {"text",
+                     fmt::format("{} lines dropped: this terminal did not keep up", dropped_)}}) +
                 "\n";
         dropped_ = 0;
       }
@@ -285,7 +285,11 @@ class StreamListener : public AppListener {
 
 struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_, Apps& apps_, DaemonInfo info_, std::function<void()> stop_)
-      : io(io_), apps(apps_), info(std::move(info_)), stop_daemon(std::move(stop_)), acceptor(io_) {}
+      : io(io_),
+        apps(apps_),
+        info(std::move(info_)),
+        stop_daemon(std::move(stop_)),
+        acceptor(io_) {}
 
   asio::io_context& io;
   Apps& apps;
@@ -348,7 +352,8 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     request.method = head.method;
     auto q = head.target.find('?');
     request.path = head.target.substr(0, q);
-    if (q != std::string::npos) request.query = parse_query(std::string_view(head.target).substr(q + 1));
+    if (q != std::string::npos)
+      request.query = parse_query(std::string_view(head.target).substr(q + 1));
     if (!body.empty()) {
       boost::system::error_code jec;
       auto parsed = json::parse(body, jec);
@@ -397,8 +402,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     }
     if (what == "apps" && parts.size() == 4 && r.method == "POST") {
       answer = co_await control(parts[2], parts[3], r.body);
-    } else if (what == "daemon" && parts.size() == 3 && parts[2] == "stop" &&
-               r.method == "POST") {
+    } else if (what == "daemon" && parts.size() == 3 && parts[2] == "stop" && r.method == "POST") {
       answer = response(200, json::object{{"stopping", true}});
       co_await write_all(socket, std::move(answer));
       asio::post(io, stop_daemon);
@@ -473,13 +477,12 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       routes_json.push_back(
           json::object{{"name", r.name}, {"port", r.port}, {"url", apps.url_of(r.name)}});
     }
-    return json::object{{"daemon",
-                         json::object{{"pid", ::getpid()},
-                                      {"version", info.version},
-                                      {"home", info.home.string()},
-                                      {"http_port", info.http_port},
-                                      {"dns_port", info.dns_port},
-                                      {"uptime_s", seconds_since(info.started)}}},
+    return json::object{{"daemon", json::object{{"pid", ::getpid()},
+                                                {"version", info.version},
+                                                {"home", info.home.string()},
+                                                {"http_port", info.http_port},
+                                                {"dns_port", info.dns_port},
+                                                {"uptime_s", seconds_since(info.started)}}},
                         {"apps", std::move(apps_json)},
                         {"routes", std::move(routes_json)}};
   }
@@ -503,10 +506,9 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
         [&](auto done) { apps.up(*reg, !detach, std::move(done)); });
     App* app = outcome.app ? apps.find(outcome.name) : nullptr;
     if (!app) {
-      std::string answer =
-          response(outcome.status, json::object{{"error", outcome.error},
-                                                {"diagnostics",
-                                                 diagnostics_json(outcome.diagnostics)}});
+      std::string answer = response(
+          outcome.status, json::object{{"error", outcome.error},
+                                       {"diagnostics", diagnostics_json(outcome.diagnostics)}});
       co_await write_all(socket, std::move(answer));
       co_return;
     }
@@ -536,11 +538,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     };
     app->listen(listener);
     asio::co_spawn(io, stream->write_loop(std::string(kStreamHead)), asio::detached);
-    asio::co_spawn(io,
-                   stream->watch_client([this, name, listener] {
-                     // Ctrl-C (the client closed its side), a closed terminal, SIGKILL.
-                     apps.release(name);
-                   }),
+    asio::co_spawn(io, stream->watch_client([this, name, listener] {
+      // Ctrl-C (the client closed its side), a closed terminal, SIGKILL.
+      apps.release(name);
+    }),
                    asio::detached);
     for (const auto& notice : info.notices) {
       stream->push(json::object{{"type", "line"}, {"source", "rp"}, {"text", notice}});
@@ -611,14 +612,13 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       apps.find(name)->listen(l);
       listeners.push_back(l);
     }
-    asio::co_spawn(io,
-                   stream->watch_client([this, names, listeners, weak = std::weak_ptr(stream)] {
-                     for (std::size_t i = 0; i < names.size(); ++i) {
-                       if (App* a = apps.find(names[i])) a->unlisten(listeners[i].get());
-                     }
-                     // Nothing more will come: the writer ends, and the connection with it.
-                     if (auto s = weak.lock()) s->finish();
-                   }),
+    asio::co_spawn(io, stream->watch_client([this, names, listeners, weak = std::weak_ptr(stream)] {
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (App* a = apps.find(names[i])) a->unlisten(listeners[i].get());
+      }
+      // Nothing more will come: the writer ends, and the connection with it.
+      if (auto s = weak.lock()) s->finish();
+    }),
                    asio::detached);
   }
 
@@ -628,8 +628,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     FilteredListener(std::shared_ptr<Stream> stream, std::string app, std::string process)
         : stream_(std::move(stream)), app_(std::move(app)), process_(std::move(process)) {}
     void entry(const LogEntry& e) override {
-      if (!process_.empty() && e.source != process_ &&
-          !(e.source.starts_with(process_ + "."))) {
+      if (!process_.empty() && e.source != process_ && !(e.source.starts_with(process_ + "."))) {
         return;
       }
       stream_->push(entry_json(e, app_));
@@ -695,9 +694,9 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (!reg) return error_response(400, error);
     auto outcome = apps.link(*reg);
     if (outcome.status != 200) {
-      return response(outcome.status, json::object{{"error", outcome.error},
-                                                   {"diagnostics",
-                                                    diagnostics_json(outcome.diagnostics)}});
+      return response(outcome.status,
+                      json::object{{"error", outcome.error},
+                                   {"diagnostics", diagnostics_json(outcome.diagnostics)}});
     }
     auto name = apps.name_of(reg->dir).value_or("");
     return response(200, json::object{{"app", name},
@@ -723,8 +722,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     }
     const int port = static_cast<int>(it->value().as_int64());
     if (!apps.add_route(name, port, error)) return error_response(409, error);
-    return response(200,
-                    json::object{{"name", name}, {"port", port}, {"url", apps.url_of(name)}});
+    return response(200, json::object{{"name", name}, {"port", port}, {"url", apps.url_of(name)}});
   }
 };
 

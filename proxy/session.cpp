@@ -4,8 +4,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -338,10 +338,10 @@ class Session : public std::enable_shared_from_this<Session> {
       // arrive meanwhile (one boot for all).
       const BootResult boot = co_await wait_for_boot(*activity);
       if (boot.status != 0) {
-        co_await respond(boot.status,
-                         upstream_error_page(boot.status, *route.app, route.process, boot.what,
-                                             html_, boot.log),
-                         keep_after_local);
+        co_await respond(
+            boot.status,
+            upstream_error_page(boot.status, *route.app, route.process, boot.what, html_, boot.log),
+            keep_after_local);
         co_return keep_after_local;
       }
       // Booting may have moved a port (one was taken meanwhile): route on the fresh snapshot.
@@ -592,10 +592,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void log_access(const http::Head& request, const std::string& app,
-                  const InstanceStatus& instance, Clock::time_point started) {
+  void log_access(const http::Head& request, const std::string& app, const InstanceStatus& instance,
+                  Clock::time_point started) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(app, fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
+    thread_.access_log.add(app,
+                           fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
                                        response_status_, human_bytes(response_bytes_),
                                        static_cast<double>(us.count()) / 1000, instance.label));
   }

@@ -204,8 +204,8 @@ asio::awaitable<bool> probe_ready(int port, std::optional<std::string> path, std
                                                 asio::as_tuple(asio::use_awaitable));
     if (wec) co_return false;
     asio::streambuf reply(4096);
-    auto [rec, rn] = co_await asio::async_read_until(socket, reply, "\r\n",
-                                                     asio::as_tuple(asio::use_awaitable));
+    auto [rec, rn] =
+        co_await asio::async_read_until(socket, reply, "\r\n", asio::as_tuple(asio::use_awaitable));
     if (rec) co_return false;
     std::string line(asio::buffers_begin(reply.data()), asio::buffers_begin(reply.data()) + rn);
     int code = 0;
@@ -446,8 +446,12 @@ struct App::Impl {
   }
 
   bool spawn(Instance& inst) {
-    InstanceIdentity who{project.name, inst.spec.name, inst.number, inst.status->port,
-                         "http://" + project.name + ctx.url_suffix, run_id};
+    InstanceIdentity who{project.name,
+                         inst.spec.name,
+                         inst.number,
+                         inst.status->port,
+                         "http://" + project.name + ctx.url_suffix,
+                         run_id};
     SpawnRequest request{inst.spec.command,
                          environment_block(process_environment(inherited, project.env, who)),
                          project.dir};
@@ -552,8 +556,7 @@ struct App::Impl {
     set_phase(AppPhase::ready);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - phase_since);
     (void)ms;
-    event(web_instances().empty() ? std::string("ready")
-                                  : fmt::format("{} is ready", project.web));
+    event(web_instances().empty() ? std::string("ready") : fmt::format("{} is ready", project.web));
     finish_waiters({});
   }
 
@@ -646,7 +649,8 @@ struct App::Impl {
       return true;
     }
     if (phase() == AppPhase::starting && inst.spec.name == project.web) {
-      fail_boot(502, fmt::format("{} {} before it was ready.", inst.label, describe_status(status)));
+      fail_boot(502,
+                fmt::format("{} {} before it was ready.", inst.label, describe_status(status)));
     }
     schedule_restart(inst, inst.started);
     return true;
@@ -869,8 +873,8 @@ struct App::Impl {
 
 App::App(asio::io_context& io, AppContext& context, Project project, EnvMap inherited,
          AppOptions options)
-    : impl_(std::make_unique<Impl>(io, context, std::move(project), std::move(inherited),
-                                   options)) {}
+    : impl_(
+          std::make_unique<Impl>(io, context, std::move(project), std::move(inherited), options)) {}
 
 App::~App() = default;
 
@@ -958,8 +962,8 @@ std::vector<LogEntry> App::recent(std::size_t n, const std::string& process) con
     if (!process.empty()) {
       // "web" matches web.1, web.2; "web.2" matches itself only.
       const auto& s = it->source;
-      if (s != process && !(s.starts_with(process) && s.size() > process.size() &&
-                            s[process.size()] == '.')) {
+      if (s != process &&
+          !(s.starts_with(process) && s.size() > process.size() && s[process.size()] == '.')) {
         continue;
       }
     }

@@ -68,7 +68,7 @@ struct BootResult {
 // that keeps it awake, and how to wake it. It outlives reloads of the app's definition.
 struct AppActivity {
   std::atomic<AppPhase> phase{AppPhase::ready};
-  std::atomic<int> in_flight{0};                // requests and tunnels open through the proxy
+  std::atomic<int> in_flight{0};                 // requests and tunnels open through the proxy
   std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last began or ended
   // Starts the app if need be and calls `done` on the daemon's thread once its web process is
   // ready or the boot failed; set once, before the app is published.

@@ -48,12 +48,12 @@ struct Apps::Impl {
     Registration reg;
     bool linked = false;
     bool attached = false;
-    std::unique_ptr<App> app;                // null while its files have never been valid
-    Diagnostics errors;                      // why it cannot (re)start as it is now
-    std::shared_ptr<AppActivity> activity;   // the app's, or the stand-in's
+    std::unique_ptr<App> app;                   // null while its files have never been valid
+    Diagnostics errors;                         // why it cannot (re)start as it is now
+    std::shared_ptr<AppActivity> activity;      // the app's, or the stand-in's
     std::shared_ptr<const AppStatus> stand_in;  // routes the name to an error page
-    bool leaving = false;    // unlinked or down: no longer routed, forgotten once stopped
-    bool dir_gone = false;   // its directory went away: watched again when it is back
+    bool leaving = false;   // unlinked or down: no longer routed, forgotten once stopped
+    bool dir_gone = false;  // its directory went away: watched again when it is back
   };
 
   Impl(asio::io_context& io_, AppContext& ctx_, GlobalConfig global_, Registry& registry_,
@@ -136,18 +136,21 @@ struct Apps::Impl {
 
   std::function<void(std::function<void(BootResult)>)> waker(const std::string& name) {
     return [this, name](std::function<void(BootResult)> done) {
-      asio::post(io, [this, name, done = std::move(done)]() mutable { wake(name, std::move(done)); });
+      asio::post(io,
+                 [this, name, done = std::move(done)]() mutable { wake(name, std::move(done)); });
     };
   }
 
   void wake(const std::string& name, std::function<void(BootResult)> done) {
     auto it = entries.find(name);
-    if (it == entries.end()) return done(BootResult::failure(502, "The app is no longer registered with rp."));
+    if (it == entries.end())
+      return done(BootResult::failure(502, "The app is no longer registered with rp."));
     Entry& e = it->second;
-    if (e.leaving) return done(BootResult::failure(502, "The app was just stopped and removed from rp."));
+    if (e.leaving)
+      return done(BootResult::failure(502, "The app was just stopped and removed from rp."));
     if (e.dir_gone) restore_if_back(name, e);
-    const bool down = !e.app || e.app->phase() == AppPhase::stopped ||
-                      e.app->phase() == AppPhase::failed;
+    const bool down =
+        !e.app || e.app->phase() == AppPhase::stopped || e.app->phase() == AppPhase::failed;
     if (!e.errors.empty() && down) {
       return done(BootResult::failure(502, "The app cannot start:\n" + errors_text(e.errors)));
     }
@@ -290,18 +293,18 @@ struct Apps::Impl {
     if (it == entries.end()) {
       for (const auto& r : routes) {
         if (r.name == name) {
-          return Outcome::failure(409,
-                         fmt::format("the name {} is a static route; `rp route rm {}` first",
-                                     name, name));
+          return Outcome::failure(
+              409,
+              fmt::format("the name {} is a static route; `rp route rm {}` first", name, name));
         }
       }
       return std::nullopt;
     }
     if (it->second.reg.dir != dir) {
-      return Outcome::failure(409,
-                     fmt::format("the name {} is taken by {}; give this project another `name:` "
-                                 "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
-                                 name, it->second.reg.dir.string(), name, name));
+      return Outcome::failure(
+          409, fmt::format("the name {} is taken by {}; give this project another `name:` "
+                           "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
+                           name, it->second.reg.dir.string(), name, name));
     }
     return std::nullopt;
   }
@@ -330,10 +333,10 @@ struct Apps::Impl {
     auto [it, fresh] = entries.try_emplace(name);
     Entry& e = it->second;
     if (!fresh && e.attached) {
-      return then(Outcome::failure(409,
-                   fmt::format("{} is already up in another terminal; stop it there (Ctrl-C) or "
-                               "`rp down {}`",
-                               name, name)));
+      return then(Outcome::failure(
+          409, fmt::format("{} is already up in another terminal; stop it there (Ctrl-C) or "
+                           "`rp down {}`",
+                           name, name)));
     }
     e.reg = reg;
     e.attached = attached;
@@ -413,7 +416,8 @@ struct Apps::Impl {
     forget_other_names(name, reg.dir);
     Link l{name, reg.dir, reg.env, reg.procfile, reg.env_files};
     std::string error;
-    if (!registry.save_link(l, error)) return Outcome::failure(500, "cannot save the link: " + error);
+    if (!registry.save_link(l, error))
+      return Outcome::failure(500, "cannot save the link: " + error);
     auto [it, fresh] = entries.try_emplace(name);
     Entry& e = it->second;
     e.linked = true;
@@ -545,8 +549,7 @@ Diagnostics Apps::start() {
   return impl_->start();
 }
 
-void Apps::up(const Registration& registration, bool attached,
-              std::function<void(Outcome)> then) {
+void Apps::up(const Registration& registration, bool attached, std::function<void(Outcome)> then) {
   impl_->up(registration, attached, std::move(then));
 }
 

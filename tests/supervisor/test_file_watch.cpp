@@ -1,12 +1,11 @@
 // FileWatch against a real directory: what reaches the callback for the changes the daemon acts
 // on (a definition file, tmp/restart.txt, the directory going away), gathered into one burst.
-#include "supervisor/file_watch.hpp"
-
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <vector>
 
+#include "supervisor/file_watch.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
