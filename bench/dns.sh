@@ -67,7 +67,7 @@ with open(sys.argv[1], "w") as f:
         f.write(f"{name}.test {'A' if i % 2 == 0 else 'AAAA'}\n")
 EOF
 
-# rp: `rp up` on a project whose one process sleeps; only its DNS responder does work.
+# rp: `rp up` on a project whose one process sleeps; only the daemon's DNS responder does work.
 mkdir -p "$work/app" "$work/home"
 printf 'idle: exec sleep 3600\n' > "$work/app/Procfile"
 RP_PORT=$(free_port)
@@ -83,6 +83,7 @@ pids+=($!)
 
 wait_dns "$RP_PORT"
 wait_dns "$DNSMASQ_PORT"
+pids+=("$(cat "$work/home/rp.lock")")  # the daemon `rp up` started, where the responder runs
 
 HALF=$(( (SECONDS_PER_RUN + 1) / 2 ))
 
