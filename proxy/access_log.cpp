@@ -3,8 +3,8 @@
 namespace rp::proxy {
 namespace {
 
-constexpr std::size_t kBatch = 256;
-constexpr auto kDelay = std::chrono::milliseconds(50);
+constexpr std::size_t kBatch = 64;
+constexpr auto kDelay = std::chrono::milliseconds(5);
 
 }  // namespace
 

@@ -92,16 +92,77 @@ std::int64_t seconds_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t).count();
 }
 
-json::object entry_json(const LogEntry& e, const std::string& app) {
-  json::object o{
-      {"type", "line"},
-      {"source", e.source},
-      {"text", e.text},
-      {"time",
-       std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count()}};
-  if (e.color >= 0) o["color"] = e.color;
-  if (!app.empty()) o["app"] = app;
-  return o;
+// `text` as the inside of a JSON string. An app's output is not always UTF-8 (a Latin-1 file, a
+// binary dump): a byte that does not belong to a valid sequence becomes U+FFFD, so that the line
+// still reaches the client instead of making its JSON invalid.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++p;
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+      ++p;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++p;
+    } else {
+      // The length of the sequence a lead byte announces, and the smallest second byte allowed
+      // (no overlong forms, no surrogates, nothing past U+10FFFF).
+      int n = 0;
+      unsigned char lo = 0x80, hi = 0xbf;
+      if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+      }
+      bool valid = n > 0 && end - p >= n && p[1] >= lo && p[1] <= hi;
+      for (int i = 2; valid && i < n; ++i) valid = p[i] >= 0x80 && p[i] <= 0xbf;
+      if (valid) {
+        out.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+        p += n;
+      } else {
+        out += "\xef\xbf\xbd";  // U+FFFD
+        ++p;
+      }
+    }
+  }
+}
+
+// One line of output as the streams carry it. Written by hand: a busy app's access lines pass
+// here by the thousand, and a JSON object per line would cost more than the line itself.
+std::string entry_line(const LogEntry& e, const std::string& app) {
+  std::string out;
+  out.reserve(e.text.size() + e.source.size() + app.size() + 64);
+  out += R"({"type":"line","source":")";
+  append_json_string(out, e.source);
+  out += R"(","text":")";
+  append_json_string(out, e.text);
+  out += '"';
+  if (e.color >= 0) out += fmt::format(R"(,"color":{})", e.color);
+  if (!app.empty()) {
+    out += R"(,"app":")";
+    append_json_string(out, app);
+    out += '"';
+  }
+  out += fmt::format(
+      R"(,"time":{}}})",
+      std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count());
+  out += '\n';
+  return out;
 }
 
 // A request, as the handlers see it.
@@ -182,13 +243,14 @@ class Stream : public std::enable_shared_from_this<Stream> {
   explicit Stream(Socket socket)
       : socket_(std::move(socket)), wake_(socket_.get_executor(), Clock::time_point::max()) {}
 
-  void push(const json::value& v) {
+  void push(const json::value& v) { push_line(json::serialize(v) + "\n"); }
+  // A line already in JSON, newline included.
+  void push_line(std::string line) {
     if (closed_ || finishing_) return;
     if (queued_ > kMaxQueued) {
       ++dropped_;
       return;
     }
-    std::string line = json::serialize(v) + "\n";
     queued_ += line.size();
     queue_.push_back(std::move(line));
     wake_.cancel();
@@ -265,7 +327,7 @@ class StreamListener : public AppListener {
   StreamListener(std::shared_ptr<Stream> stream, std::string app, bool ends_stream)
       : stream_(std::move(stream)), app_(std::move(app)), ends_stream_(ends_stream) {}
 
-  void entry(const LogEntry& e) override { stream_->push(entry_json(e, app_)); }
+  void entry(const LogEntry& e) override { stream_->push_line(entry_line(e, app_)); }
   void ended(int exit_code) override {
     if (!ends_stream_) return;
     stream_->push(json::object{{"type", "exit"}, {"code", exit_code}});
@@ -600,7 +662,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
                      [](const auto& a, const auto& b) { return a.first.time < b.first.time; });
     if (all.size() > n) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(n));
     auto stream = std::make_shared<Stream>(std::move(socket));
-    for (const auto& [e, name] : all) stream->push(entry_json(e, mixed ? name : ""));
+    for (const auto& [e, name] : all) stream->push_line(entry_line(e, mixed ? name : ""));
     asio::co_spawn(io, stream->write_loop(std::string(kStreamHead)), asio::detached);
     if (!follow) {
       stream->finish();
@@ -631,7 +693,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       if (!process_.empty() && e.source != process_ && !(e.source.starts_with(process_ + "."))) {
         return;
       }
-      stream_->push(entry_json(e, app_));
+      stream_->push_line(entry_line(e, app_));
     }
     void ended(int) override {}
 

@@ -56,6 +56,15 @@ def test_partial_line_is_flushed_after_a_pause(project, rp):
     assert run.wait() == 0
 
 
+def test_output_that_is_not_utf8_still_shows(project, rp):
+    # Latin-1 and a stray byte: each invalid byte becomes U+FFFD, the rest of the line stays.
+    project.write("Procfile", "web: printf 'caf\\351 \\377ok \\342\\202\\254\\n'; exec sleep 600\n")
+    run = rp("up")
+    run.wait_for("^web\\.1 \\| caf\ufffd \ufffdok \u20ac$", timeout=10)
+    run.signal(2)
+    assert run.wait() == 0
+
+
 def test_timestamps(project, rp):
     project.write("Procfile", "web: echo hi; exec sleep 600\n")
     run = rp("up", "-t")
