@@ -43,8 +43,10 @@ namespace {
 constexpr auto kPartialLineDelay = 200ms;
 // How often a stop checks whether the processes are gone.
 constexpr auto kStopPoll = 50ms;
-// Readiness is probed often at first (most dev servers listen within a second), then less.
+// Readiness is probed every millisecond for the first 50 (a connect to a closed port costs tens
+// of microseconds, and a request is waiting), then less and less often, up to every 100 ms.
 constexpr auto kFirstProbeDelay = 1ms;
+constexpr int kEagerProbes = 50;
 constexpr auto kMaxProbeDelay = 100ms;
 // A readiness request that gets no status line in this long counts as "not yet".
 constexpr auto kProbeTimeout = 2s;
@@ -524,6 +526,7 @@ struct App::Impl {
 
   asio::awaitable<void> probe_loop(std::uint64_t this_boot, std::shared_ptr<bool> life) {
     auto delay = std::chrono::duration_cast<Clock::duration>(kFirstProbeDelay);
+    int probes = 0;
     while (*life && boot == this_boot && phase() == AppPhase::starting) {
       bool all = true, any = false;
       for (Instance* inst : web_instances()) {
@@ -547,7 +550,7 @@ struct App::Impl {
       if (all && any) co_return become_ready();
       asio::steady_timer wait(io, delay);
       co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
-      delay = std::min<Clock::duration>(delay * 2, kMaxProbeDelay);
+      if (++probes > kEagerProbes) delay = std::min<Clock::duration>(delay * 2, kMaxProbeDelay);
     }
   }
 
