@@ -559,6 +559,13 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& notice : info.notices) {
       stream->push(json::object{{"type", "line"}, {"source", "rp"}, {"text", notice}});
     }
+    if (outcome.restarted) {
+      std::string text =
+          fmt::format("{} was running for the daemon: restarted with this terminal's environment; "
+                      "it goes back to the daemon when rp up ends",
+                      name);
+      stream->push(json::object{{"type", "line"}, {"source", "rp"}, {"text", std::move(text)}});
+    }
     app->start();
     co_return;
   }

@@ -343,8 +343,10 @@ struct Apps::Impl {
     e.leaving = false;
     e.errors.clear();
     if (fresh) watch_files(name, reg.dir);
+    const bool running =
+        e.app && e.app->phase() != AppPhase::stopped && e.app->phase() != AppPhase::failed;
     auto define = [this, name, project = std::make_shared<Project>(std::move(*project)),
-                   then = std::move(then)] {
+                   then = std::move(then), running] {
       auto it = entries.find(name);
       if (it == entries.end()) return then(Outcome::failure(410, name + " was removed meanwhile"));
       Entry& e = it->second;
@@ -354,10 +356,10 @@ struct Apps::Impl {
         make_app(e, std::move(*project));
       }
       publish();
-      then(Outcome::success(e.app.get(), name));
+      auto outcome = Outcome::success(e.app.get(), name);
+      outcome.restarted = running;
+      then(std::move(outcome));
     };
-    const bool running =
-        e.app && e.app->phase() != AppPhase::stopped && e.app->phase() != AppPhase::failed;
     if (!running) return define();
     // A linked app a request woke, or an `rp up -d`: it restarts with this caller's environment.
     e.app->event(fmt::format("rp up in {}: restarting with its environment", reg.dir.string()));

@@ -73,6 +73,7 @@ class Apps {
     std::string error;        // what went wrong, one sentence
     Diagnostics diagnostics;  // the project's files, when they are what went wrong
     std::string name;         // the app's, on success
+    bool restarted = false;   // `rp up` took over an app that ran (linked, or rp up -d)
 
     static Outcome failure(int status, std::string error, Diagnostics diagnostics = {}) {
       Outcome o;

@@ -7,6 +7,7 @@ stale socket) or wedged, and a project whose files are invalid."""
 import http.client
 import json
 import os
+import pathlib
 import re
 import signal
 import socket
@@ -195,6 +196,30 @@ def test_ctrl_c_stops_the_project_and_keeps_the_daemon(project, rp, rpc, rp_env,
     assert code == 0, err
     assert project.app not in out
     assert app_status(rp_home, project.app) is None
+
+
+def test_rp_up_takes_over_a_linked_app_and_gives_it_back(project, rp, rpc, rp_env, rp_home):
+    write_project(project, WEB)
+    code, out, err = rpc("link")
+    assert code == 0, err
+    woken = whoami(rp_env, f"{project.app}.test")  # a request starts the linked app
+    # rp up in its directory restarts it with this terminal's environment, and shows it.
+    run = rp("up", env=dict(rp_env, TAKEOVER_MARK="from-the-terminal"))
+    run.wait_for(r"was running for the daemon: restarted with this terminal's environment")
+    run.wait_for(r"web is ready", timeout=60)
+    now = whoami(rp_env, f"{project.app}.test")
+    assert now["pid"] != woken["pid"]
+    env_of = pathlib.Path(f"/proc/{now['pid']}/environ").read_bytes().split(b"\0")
+    assert b"TAKEOVER_MARK=from-the-terminal" in env_of
+    assert app_status(rp_home, project.app)["attached"] is True
+    # Ctrl-C: the app stops and is linked again, so the next request wakes it.
+    run.signal(signal.SIGINT)
+    assert run.wait(timeout=30) == 0
+    status = app_status(rp_home, project.app)
+    assert status["linked"] is True and status["attached"] is False
+    assert status["state"] == "stopped"
+    again = whoami(rp_env, f"{project.app}.test")
+    assert again["pid"] not in (woken["pid"], now["pid"])
 
 
 def test_sigkill_of_rp_up_stops_its_processes(project, rp, rpc, rp_env, rp_home):
