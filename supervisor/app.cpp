@@ -458,7 +458,7 @@ struct App::Impl {
                          environment_block(process_environment(inherited, project.env, who)),
                          project.dir};
     std::string error;
-    auto spawned = spawn_process(io, request, error);
+    auto spawned = spawn_process(request, error);
     if (!spawned) {
       event(fmt::format("{} could not start: {}", inst.label, error));
       return false;

@@ -46,8 +46,14 @@ struct OwnGroupDiesWithParent {
 
 }  // namespace
 
-std::optional<Spawned> spawn_process(boost::asio::io_context& io, const SpawnRequest& request,
-                                     std::string& error) {
+std::optional<Spawned> spawn_process(const SpawnRequest& request, std::string& error) {
+  // The launcher tells the io_context of the process object it returns about the fork, and the
+  // child re-creates that context's epoll set with every descriptor in it before it can exec.
+  // rp waits for its children itself (and detaches the object below), so an empty context of
+  // its own keeps that work — a cost that grew with every socket of the daemon — out of each
+  // start.
+  static boost::asio::io_context spawn_context;
+  auto& io = spawn_context;
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     error = std::string("pipe: ") + std::strerror(errno);

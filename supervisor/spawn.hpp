@@ -10,10 +10,6 @@
 #include <string>
 #include <vector>
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace rp {
 
 struct SpawnRequest {
@@ -27,7 +23,7 @@ struct Spawned {
   int output_fd = -1;  // read end of the stdout+stderr pipe, owned by the caller
 };
 
-std::optional<Spawned> spawn_process(boost::asio::io_context& io, const SpawnRequest& request,
-                                     std::string& error);
+// Call from one thread only (the daemon's).
+std::optional<Spawned> spawn_process(const SpawnRequest& request, std::string& error);
 
 }  // namespace rp
