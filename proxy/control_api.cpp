@@ -727,7 +727,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   std::string route(const std::string& method, const std::string& name, const json::object& body) {
     std::string error;
     if (!valid_dns_label(name)) {
-      return error_response(400, fmt::format("{} is not a valid name: use letters, digits and "
+      return error_response(400, fmt::format("{} is not a valid name: use lower-case letters, digits and "
                                              "'-' (like a DNS label)",
                                              name));
     }
