@@ -181,7 +181,7 @@ int serve(const EnvMap& env, int ready_fd) {
     return 1;
   }
   say(fmt::format("rp daemon {} starting (pid {}) for {}", RP_VERSION, ::getpid(), home.string()));
-  if (std::filesystem::exists(home / "rp.sock")) {
+  if (std::filesystem::exists(home / "rp.sock", fs_error)) {
     say("removing the control socket a daemon that was killed left behind");
   }
   GroupRecord groups(home / "run" / "groups");
@@ -265,7 +265,16 @@ int serve(const EnvMap& env, int ready_fd) {
 
   say(fmt::format("listening on {}", (home / "rp.sock").string()));
   report.send(fmt::format("ok {}", ::getpid()));
-  io.run();
+  // A mistake of rp's that escapes a handler is logged and the daemon goes on: it owns every
+  // app's processes and must not take them down with it.
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      say(fmt::format("internal error (please report it): {}", e.what()));
+    }
+  }
 
   if (proxy) proxy->stop();
   guardian.release();

@@ -35,6 +35,12 @@ bool defines_project(const std::string& name, const Registration& reg) {
   return false;
 }
 
+// Without throwing: a directory rp may not read is as good as gone, and must not stop the daemon.
+bool is_readable_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::is_directory(dir, ec);
+}
+
 std::string errors_text(const Diagnostics& errors) {
   std::string out;
   for (const auto& e : errors) out += e.str() + "\n";
@@ -187,7 +193,7 @@ struct Apps::Impl {
     auto it = entries.find(name);
     if (it == entries.end()) return;
     Entry& e = it->second;
-    if (changes.gone || !std::filesystem::is_directory(e.reg.dir)) {
+    if (changes.gone || !is_readable_directory(e.reg.dir)) {
       mark_gone(name, e);
       if (e.app) {
         e.app->event(fmt::format("{} is gone: stopping", e.reg.dir.string()));
@@ -214,7 +220,7 @@ struct Apps::Impl {
   // A directory that was gone and is back (restored, checked out again): watched again, and
   // its files read anew.
   void restore_if_back(const std::string& name, Entry& e) {
-    if (!std::filesystem::is_directory(e.reg.dir)) return;
+    if (!is_readable_directory(e.reg.dir)) return;
     e.dir_gone = false;
     e.errors.clear();
     watch_files(name, e.reg.dir);
@@ -511,7 +517,7 @@ struct Apps::Impl {
       } else {
         set_stand_in(e, l.name);
       }
-      if (std::filesystem::is_directory(l.dir)) {
+      if (is_readable_directory(l.dir)) {
         watch_files(l.name, l.dir);
       } else {
         mark_gone(l.name, e);

@@ -72,10 +72,12 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
     config = parse_project_config(*text, yaml_name, errors);
   }
 
-  // The Procfile: -f, else Procfile.dev, else Procfile.
-  fs::path procfile_path = options.procfile                   ? fs::absolute(*options.procfile)
-                           : fs::exists(dir / "Procfile.dev") ? dir / "Procfile.dev"
-                                                              : dir / "Procfile";
+  // The Procfile: -f, else Procfile.dev, else Procfile. (No exceptions: the daemon loads projects
+  // too, and a directory it may not read is an error in the project, not in rp.)
+  std::error_code exists_error;
+  fs::path procfile_path = options.procfile ? fs::absolute(*options.procfile)
+                           : fs::exists(dir / "Procfile.dev", exists_error) ? dir / "Procfile.dev"
+                                                                            : dir / "Procfile";
   std::vector<ProcfileEntry> entries;
   if (auto text = read_text_file(procfile_path)) {
     entries = parse_procfile(*text, display_path(procfile_path), errors);
