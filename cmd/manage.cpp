@@ -62,6 +62,13 @@ std::optional<std::string> app_here(DaemonClient& client, std::string_view comma
   return std::nullopt;
 }
 
+// The app a command names, else the current directory's (nullopt after saying why not).
+std::optional<std::string> app_named_or_here(DaemonClient& client,
+                                             const std::optional<std::string>& named,
+                                             std::string_view command) {
+  return named ? named : app_here(client, command);
+}
+
 // "APP" or "APP/PROC".
 std::pair<std::string, std::string> split_target(const std::string& target) {
   auto slash = target.find('/');
@@ -160,14 +167,12 @@ int logs(const LogsArgs& args) {
 int control(const ControlArgs& args) {
   DaemonClient client(current_environment(), true);
   const std::string command = "rp " + args.action;
-  std::string app, process;
-  if (args.target) {
-    std::tie(app, process) = split_target(*args.target);
-  } else {
-    auto here = app_here(client, command);
-    if (!here) return 1;
-    app = *here;
-  }
+  auto [named, process] =
+      args.target ? split_target(*args.target) : std::pair<std::string, std::string>{};
+  auto found =
+      app_named_or_here(client, args.target ? std::optional(named) : std::nullopt, command);
+  if (!found) return 1;
+  const std::string app = *found;
   json::object body;
   if (!process.empty()) body["process"] = process;
   auto reply = client.call("POST", fmt::format("/v1/apps/{}/{}", app, args.action),
@@ -188,14 +193,9 @@ int down(const DownArgs& args) {
     return 0;
   }
   DaemonClient client(env, false);
-  std::string app;
-  if (args.app) {
-    app = *args.app;
-  } else {
-    auto here = app_here(client, "rp down");
-    if (!here) return 1;
-    app = *here;
-  }
+  auto found = app_named_or_here(client, args.app, "rp down");
+  if (!found) return 1;
+  const std::string app = *found;
   auto reply = client.call("POST", fmt::format("/v1/apps/{}/down", app), "{}", kBootWait);
   if (failed("rp down", reply)) return 1;
   fmt::print("{} stopped\n", app);
@@ -205,16 +205,8 @@ int down(const DownArgs& args) {
 int link(const LinkArgs& args) {
   EnvMap env = current_environment();
   auto loaded = load(args.project, env);
-  json::object env_json;
-  for (const auto& [k, v] : env) env_json[k] = v;
-  json::object body{{"dir", std::filesystem::current_path().string()},
-                    {"env", std::move(env_json)}};
+  json::object body = project_request(args.project, env);
   if (args.name) body["name"] = *args.name;
-  if (args.project.procfile) {
-    body["procfile"] = std::filesystem::absolute(*args.project.procfile).string();
-    body["dir"] = std::filesystem::absolute(*args.project.procfile).parent_path().string();
-  }
-  if (args.project.env_files) body["env_files"] = absolute_list(*args.project.env_files);
   DaemonClient client(env, true);
   auto reply = client.call("POST", "/v1/links", json::serialize(body));
   if (failed("rp link", reply)) return 1;
@@ -230,14 +222,9 @@ int link(const LinkArgs& args) {
 
 int unlink(const UnlinkArgs& args) {
   DaemonClient client(current_environment(), true);
-  std::string name;
-  if (args.name) {
-    name = *args.name;
-  } else {
-    auto here = app_here(client, "rp unlink");
-    if (!here) return 1;
-    name = *here;
-  }
+  auto found = app_named_or_here(client, args.name, "rp unlink");
+  if (!found) return 1;
+  const std::string name = *found;
   auto reply = client.call("DELETE", "/v1/links/" + name);
   if (failed("rp unlink", reply)) return 1;
   fmt::print("unlinked {}\n", name);

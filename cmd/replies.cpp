@@ -46,14 +46,27 @@ void print_api_error(std::string_view command, int status, const json::object& a
   }
 }
 
-std::string absolute_list(const std::string& comma_list) {
-  std::string out;
-  for (auto item : split_list(comma_list)) {
-    if (item.empty()) continue;
-    if (!out.empty()) out += ',';
-    out += std::filesystem::absolute(std::string(item)).string();
+json::object project_request(const ProjectArgs& args, const EnvMap& env) {
+  json::object env_json;
+  for (const auto& [k, v] : env) env_json[k] = v;
+  // The project's directory is the Procfile's (as load_project has it).
+  json::object body{{"dir", std::filesystem::current_path().string()},
+                    {"env", std::move(env_json)}};
+  if (args.procfile) {
+    const auto procfile = std::filesystem::absolute(*args.procfile);
+    body["procfile"] = procfile.string();
+    body["dir"] = procfile.parent_path().string();
   }
-  return out;
+  if (args.env_files) {
+    std::string files;
+    for (auto item : split_list(*args.env_files)) {
+      if (item.empty()) continue;
+      if (!files.empty()) files += ',';
+      files += std::filesystem::absolute(std::string(item)).string();
+    }
+    body["env_files"] = files;
+  }
+  return body;
 }
 
 }  // namespace rp::cmd

@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "cmd/commands.hpp"
+#include "supervisor/dotenv.hpp"
+
 namespace rp::cmd {
 
 // The object in `text`, or an empty one when it is not JSON.
@@ -20,7 +23,9 @@ long long int_of(const boost::json::object& o, std::string_view key, long long f
 // lines it carries.
 void print_api_error(std::string_view command, int status, const boost::json::object& answer);
 
-// "a,b" with each path made absolute, as the daemon must read them from another directory.
-std::string absolute_list(const std::string& comma_list);
+// What POST /v1/up and POST /v1/links say about the project of this directory (or of -f): its
+// directory, this environment, and -f and -e as absolute paths, as the daemon reads them from
+// elsewhere.
+boost::json::object project_request(const ProjectArgs& args, const EnvMap& env);
 
 }  // namespace rp::cmd

@@ -23,17 +23,10 @@ namespace rp::cmd {
 namespace {
 
 // The body of POST /v1/up: the project as this command sees it.
-std::string up_request(const UpArgs& args, const Project& project, const EnvMap& env) {
-  json::object env_json;
-  for (const auto& [k, v] : env) env_json[k] = v;
-  json::object body{{"dir", project.dir.string()},
-                    {"env", std::move(env_json)},
-                    {"exit_on_error", args.exit_on_error},
-                    {"detach", args.detach}};
-  if (args.project.procfile) {
-    body["procfile"] = std::filesystem::absolute(*args.project.procfile).string();
-  }
-  if (args.project.env_files) body["env_files"] = absolute_list(*args.project.env_files);
+std::string up_request(const UpArgs& args, const EnvMap& env) {
+  json::object body = project_request(args.project, env);
+  body["exit_on_error"] = args.exit_on_error;
+  body["detach"] = args.detach;
   if (args.project.formation) body["formation"] = *args.project.formation;
   json::array only;
   for (const auto& p : args.project.processes) only.emplace_back(p);
@@ -81,7 +74,7 @@ int up(const UpArgs& args) {
                loaded.errors.size() == 1 ? "" : "s");
     return 1;
   }
-  const std::string body = up_request(args, *loaded.project, env);
+  const std::string body = up_request(args, env);
   DaemonClient client(env, true);
   if (args.detach) return detached(client, body, *loaded.project);
 
