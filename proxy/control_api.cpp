@@ -89,6 +89,14 @@ json::array diagnostics_json(const Diagnostics& errors) {
   return out;
 }
 
+// A registration that did not take (the project's files, a name taken): the error and, when the
+// files are at fault, where.
+std::string outcome_error(const Apps::Outcome& outcome) {
+  return response(outcome.status,
+                  json::object{{"error", outcome.error},
+                               {"diagnostics", diagnostics_json(outcome.diagnostics)}});
+}
+
 std::int64_t seconds_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t).count();
 }
@@ -519,9 +527,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
         [&](auto done) { apps.up(*reg, !detach, std::move(done)); });
     App* app = outcome.app ? apps.find(outcome.name) : nullptr;
     if (!app) {
-      std::string answer = response(
-          outcome.status, json::object{{"error", outcome.error},
-                                       {"diagnostics", diagnostics_json(outcome.diagnostics)}});
+      std::string answer = outcome_error(outcome);
       co_await write_all(socket, std::move(answer));
       co_return;
     }
@@ -560,10 +566,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       stream->push(json::object{{"type", "line"}, {"source", "rp"}, {"text", notice}});
     }
     if (outcome.restarted) {
-      std::string text =
-          fmt::format("{} was running for the daemon: restarted with this terminal's environment; "
-                      "it goes back to the daemon when rp up ends",
-                      name);
+      std::string text = fmt::format(
+          "{} was running for the daemon: restarted with this terminal's environment; "
+          "it goes back to the daemon when rp up ends",
+          name);
       stream->push(json::object{{"type", "line"}, {"source", "rp"}, {"text", std::move(text)}});
     }
     app->start();
@@ -648,10 +654,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     FilteredListener(std::shared_ptr<Stream> stream, std::string app, std::string process)
         : stream_(std::move(stream)), app_(std::move(app)), process_(std::move(process)) {}
     void entry(const LogEntry& e) override {
-      if (!process_.empty() && e.source != process_ && !(e.source.starts_with(process_ + "."))) {
-        return;
-      }
-      stream_->push_line(entry_line(e, app_));
+      if (e.of(process_)) stream_->push_line(entry_line(e, app_));
     }
     void ended(int) override {}
 
@@ -714,9 +717,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (!reg) return error_response(400, error);
     auto outcome = apps.link(*reg);
     if (outcome.status != 200) {
-      return response(outcome.status,
-                      json::object{{"error", outcome.error},
-                                   {"diagnostics", diagnostics_json(outcome.diagnostics)}});
+      return outcome_error(outcome);
     }
     auto name = apps.name_of(reg->dir).value_or("");
     return response(200, json::object{{"app", name},
@@ -727,9 +728,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   std::string route(const std::string& method, const std::string& name, const json::object& body) {
     std::string error;
     if (!valid_dns_label(name)) {
-      return error_response(400, fmt::format("{} is not a valid name: use lower-case letters, digits and "
-                                             "'-' (like a DNS label)",
-                                             name));
+      return error_response(
+          400, fmt::format("{} is not a valid name: use lower-case letters, digits and "
+                           "'-' (like a DNS label)",
+                           name));
     }
     if (method == "DELETE") {
       if (!apps.remove_route(name, error)) return error_response(404, error);

@@ -93,16 +93,15 @@ struct InFlight {
   InFlight(std::shared_ptr<InstanceStatus> i, std::shared_ptr<AppActivity> a)
       : instance(std::move(i)), activity(std::move(a)) {
     instance->outstanding.fetch_add(1, std::memory_order_relaxed);
-    if (activity) {
-      activity->in_flight.fetch_add(1, std::memory_order_relaxed);
-      activity->touch();
-    }
+    // While it is in flight, the count keeps the app awake; its end starts the idle clock.
+    if (activity) activity->in_flight.fetch_add(1, std::memory_order_relaxed);
   }
   ~InFlight() {
     instance->outstanding.fetch_sub(1, std::memory_order_relaxed);
     if (activity) {
       activity->touch();
-      activity->in_flight.fetch_sub(1, std::memory_order_relaxed);
+      // Release: whoever sees the count drop also sees the time it ended.
+      activity->in_flight.fetch_sub(1, std::memory_order_release);
     }
   }
   InFlight(const InFlight&) = delete;

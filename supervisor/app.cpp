@@ -874,6 +874,12 @@ struct App::Impl {
   }
 };
 
+bool LogEntry::of(std::string_view process) const {
+  if (process.empty() || source == process) return true;
+  return source.size() > process.size() && source.starts_with(process) &&
+         source[process.size()] == '.';
+}
+
 App::App(asio::io_context& io, AppContext& context, Project project, EnvMap inherited,
          AppOptions options)
     : impl_(
@@ -962,15 +968,7 @@ bool App::on_child_exit(pid_t pid, int status) {
 std::vector<LogEntry> App::recent(std::size_t n, const std::string& process) const {
   std::vector<LogEntry> out;
   for (auto it = impl_->recent.rbegin(); it != impl_->recent.rend() && out.size() < n; ++it) {
-    if (!process.empty()) {
-      // "web" matches web.1, web.2; "web.2" matches itself only.
-      const auto& s = it->source;
-      if (s != process &&
-          !(s.starts_with(process) && s.size() > process.size() && s[process.size()] == '.')) {
-        continue;
-      }
-    }
-    out.push_back(*it);
+    if (it->of(process)) out.push_back(*it);
   }
   std::reverse(out.begin(), out.end());
   return out;

@@ -38,6 +38,10 @@ struct LogEntry {
   std::string source;  // "web.1", or "rp"
   int color = -1;      // palette index; -1 for rp's events
   std::string text;
+
+  // Whether the line is of `process`: "web" is every instance of it (web.1, web.2), "web.2"
+  // that one; an empty `process` is every line.
+  bool of(std::string_view process) const;
 };
 
 // Receives an app's output as it happens.

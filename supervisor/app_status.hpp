@@ -69,12 +69,12 @@ struct BootResult {
 struct AppActivity {
   std::atomic<AppPhase> phase{AppPhase::ready};
   std::atomic<int> in_flight{0};                 // requests and tunnels open through the proxy
-  std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last began or ended
+  std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last ended
   // Starts the app if need be and calls `done` on the daemon's thread once its web process is
   // ready or the boot failed; set once, before the app is published.
   std::function<void(std::function<void(BootResult)>)> wake;
 
-  void touch();  // a request began or ended now
+  void touch();  // a request ended now
 };
 
 struct AppStatus {

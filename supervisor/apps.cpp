@@ -35,6 +35,11 @@ bool defines_project(const std::string& name, const Registration& reg) {
   return false;
 }
 
+// A link as it is registered again: by the daemon at start, or when an `rp up` gives it back.
+Registration registration_of(const Link& link) {
+  return {link.dir, link.env, link.name, link.procfile, link.env_files, {}, {}, false};
+}
+
 // Without throwing: a directory rp may not read is as good as gone, and must not stop the daemon.
 bool is_readable_directory(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -279,7 +284,7 @@ struct Apps::Impl {
         if (!e.app || e.attached || e.app->phase() != AppPhase::ready) continue;
         const auto timeout = e.app->project().idle_timeout;
         if (timeout.count() <= 0) continue;
-        if (e.activity->in_flight.load() > 0) continue;
+        if (e.activity->in_flight.load(std::memory_order_acquire) > 0) continue;
         const auto last = Clock::time_point(Clock::duration(e.activity->last_request_ns.load()));
         const auto quiet_since = std::max(last, e.app->phase_since());
         if (now - quiet_since < timeout) continue;
@@ -398,7 +403,7 @@ struct Apps::Impl {
     auto links = registry.links(errors);
     for (const auto& l : links) {
       if (l.name != name) continue;
-      e.reg = Registration{l.dir, l.env, l.name, l.procfile, l.env_files, {}, {}, false};
+      e.reg = registration_of(l);
       Diagnostics load_errors;
       auto project = load(e.reg, load_errors);
       e.errors = load_errors;
@@ -502,7 +507,7 @@ struct Apps::Impl {
     Diagnostics problems;
     publishing = false;
     for (const auto& l : registry.links(problems)) {
-      Registration reg{l.dir, l.env, l.name, l.procfile, l.env_files, {}, {}, false};
+      Registration reg = registration_of(l);
       Diagnostics errors;
       auto project = load(reg, errors);
       auto [it, fresh] = entries.try_emplace(l.name);
