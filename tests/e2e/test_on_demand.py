@@ -15,7 +15,7 @@ import threading
 import pytest
 import websockets
 
-from conftest import (APPS, app_status, daemon_pid, pids_with_env, process_alive,
+from conftest import (APPS, app_status, daemon_pid, kill_pids, pids_with_env, process_alive,
                       stop_daemon, wait_until)
 
 PY = "/usr/bin/python3"  # Debian's, which has python3-websockets
@@ -107,11 +107,7 @@ def od(project, rp_home, rp_env, rpc, tmp_path):
     leftovers = set(pids_with_env("RP_HOME", str(rp_home)))
     for name in o.names:
         leftovers.update(pids_with_env("RP_APP", name))
-    for pid in leftovers:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+    kill_pids(leftovers)
 
 
 def lines_of(path):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import APPS, free_port, run_rp
+from conftest import APPS, Proxied, free_port, run_rp
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
@@ -129,23 +129,13 @@ def test_connect_timeout_gets_504(project, rp_env, tmp_path):
         assert b"never accepting" in holder.stdout.readline()
         code, _, err = run_rp(["route", "stuck", str(port)], project.path, rp_env)
         assert code == 0, err
-        status, body = http_get(int(rp_env["RP_HTTP_PORT"]), "stuck.test")
+        proxy = Proxied(None, int(rp_env["RP_HTTP_PORT"]), project)
+        status, _, body = proxy.request("GET", "/", host="stuck.test")
         assert status == 504
-        assert "did not accept a connection" in body
+        assert "did not accept a connection" in body.decode()
     finally:
         holder.kill()
         holder.wait()
-
-
-def http_get(port, host):
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", "/", headers={"Host": host})
-        r = conn.getresponse()
-        return r.status, r.read().decode()
-    finally:
-        conn.close()
 
 
 def test_app_on_ipv6_loopback_only(proxied):
