@@ -13,10 +13,10 @@
 #include <cstring>
 #include <thread>
 
-#include "proxy/control_api.hpp"
-#include "supervisor/environment.hpp"
-#include "supervisor/global_config.hpp"
-#include "supervisor/text.hpp"
+#include "cmd/daemon/control_api.hpp"
+#include "supervisor/project/environment.hpp"
+#include "supervisor/project/global_config.hpp"
+#include "supervisor/project/text.hpp"
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -79,7 +79,7 @@ bool DaemonClient::connect(std::string& error) {
   buffer_.clear();
   eof_ = false;
   int holder = -1;
-  const std::string path = proxy::reachable_socket_path(socket_path(env_), holder);
+  const std::string path = reachable_socket_path(socket_path(env_), holder);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "supervisor/dotenv.hpp"
+#include "supervisor/project/dotenv.hpp"
 
 namespace rp::cmd {
 

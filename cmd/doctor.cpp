@@ -13,8 +13,8 @@
 #include "cmd/load.hpp"
 #include "cmd/probes.hpp"
 #include "dnsproxy/dns_message.hpp"
-#include "dnsproxy/port_owner.hpp"
 #include "dnsproxy/system_resolver.hpp"
+#include "supervisor/process/port_owner.hpp"
 
 namespace rp::cmd {
 namespace {
@@ -44,8 +44,8 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 }
 
 // ", held by dnsmasq (pid 812)" when the holder of the port can be seen.
-std::string holder(int port, dns::Protocol protocol) {
-  auto owner = dns::find_port_owner(port, protocol);
+std::string holder(int port, Protocol protocol) {
+  auto owner = find_port_owner(port, protocol);
   return owner ? fmt::format(", held by {} (pid {})", owner->name, owner->pid) : "";
 }
 
@@ -119,7 +119,7 @@ Check check_responder(const GlobalConfig& config) {
     std::string error;
     auto m = ask(port, name, dns::type::A, error);
     if (!m) {
-      auto who = holder(port, dns::Protocol::udp);
+      auto who = holder(port, Protocol::udp);
       if (!who.empty()) {
         return fail(id, title, fmt::format("{} does not answer DNS ({}){}", where, error, who),
                     conflict_fix);
@@ -130,7 +130,7 @@ Check check_responder(const GlobalConfig& config) {
     if (said != "127.0.0.1") {
       return fail(id, title,
                   fmt::format("{} answers {} with {}: that is not rp{}", where, name, said,
-                              holder(port, dns::Protocol::udp)),
+                              holder(port, Protocol::udp)),
                   conflict_fix);
     }
     answered.push_back(fmt::format("{} → {}", name, said));
@@ -149,7 +149,7 @@ Check check_responder(const GlobalConfig& config) {
   if (!is_rp) {
     return fail(id, title,
                 fmt::format("{} answers for *.{}, but it is not rp{}", where, tld,
-                            holder(port, dns::Protocol::udp)),
+                            holder(port, Protocol::udp)),
                 conflict_fix);
   }
   return pass(id, title, fmt::format("rp answers on {} ({})", where, join(answered, ", ")));
@@ -239,7 +239,7 @@ Check check_http(const GlobalConfig& config) {
     return fail(
         id, title,
         fmt::format("{} accepts connections but does not answer HTTP ({}){}", where, a.error,
-                    holder(port, dns::Protocol::tcp)),
+                    holder(port, Protocol::tcp)),
         fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml", port));
   }
   // rp answers a name it does not know itself, marked Server: rp; anything else is another
@@ -248,8 +248,7 @@ Check check_http(const GlobalConfig& config) {
     return fail(
         id, title,
         fmt::format("{} answers HTTP, but not as rp ({}{}){}", where, a.status_line,
-                    a.server.empty() ? "" : ", server " + a.server,
-                    holder(port, dns::Protocol::tcp)),
+                    a.server.empty() ? "" : ", server " + a.server, holder(port, Protocol::tcp)),
         fmt::format("stop what holds port {}, or set http_port in RP_HOME/config.yaml", port));
   }
   return pass(id, title, fmt::format("{} answers HTTP ({}, rp)", where, a.status_line));

@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "supervisor/text.hpp"
+#include "supervisor/project/text.hpp"
 
 extern char** environ;
 

@@ -4,10 +4,10 @@
 #include <optional>
 
 #include "cmd/commands.hpp"
-#include "supervisor/diagnostic.hpp"
-#include "supervisor/dotenv.hpp"
-#include "supervisor/global_config.hpp"
-#include "supervisor/project.hpp"
+#include "supervisor/project/diagnostic.hpp"
+#include "supervisor/project/dotenv.hpp"
+#include "supervisor/project/global_config.hpp"
+#include "supervisor/project/project.hpp"
 
 namespace rp::cmd {
 

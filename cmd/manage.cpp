@@ -7,10 +7,10 @@
 
 #include "cmd/client.hpp"
 #include "cmd/commands.hpp"
+#include "cmd/console.hpp"
 #include "cmd/load.hpp"
 #include "cmd/replies.hpp"
-#include "supervisor/console.hpp"
-#include "supervisor/table.hpp"
+#include "cmd/table.hpp"
 
 namespace json = boost::json;
 

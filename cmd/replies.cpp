@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
-#include "supervisor/text.hpp"
+#include "supervisor/project/text.hpp"
 
 namespace json = boost::json;
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "cmd/commands.hpp"
-#include "supervisor/dotenv.hpp"
+#include "supervisor/project/dotenv.hpp"
 
 namespace rp::cmd {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "cmd/load.hpp"
-#include "supervisor/environment.hpp"
+#include "supervisor/project/environment.hpp"
 
 namespace rp::cmd {
 

@@ -14,7 +14,7 @@
 #include "cmd/load.hpp"
 #include "dnsproxy/setup_manifest.hpp"
 #include "dnsproxy/system_resolver.hpp"
-#include "supervisor/text.hpp"
+#include "supervisor/project/text.hpp"
 
 extern char** environ;
 

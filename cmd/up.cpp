@@ -12,10 +12,10 @@
 #include <csignal>
 
 #include "cmd/client.hpp"
+#include "cmd/console.hpp"
 #include "cmd/load.hpp"
 #include "cmd/replies.hpp"
-#include "supervisor/console.hpp"
-#include "supervisor/signals.hpp"
+#include "supervisor/project/signals.hpp"
 
 namespace json = boost::json;
 

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <fstream>
 
-#include "supervisor/text.hpp"
+#include "supervisor/project/text.hpp"
 
 namespace rp::dns {
 namespace {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "supervisor/text.hpp"
+#include "supervisor/project/text.hpp"
 
 namespace rp::dns {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "proxy/forwarding.hpp"
-#include "proxy/http_parser.hpp"
+#include "proxy/http/parser.hpp"
 #include "proxy/router.hpp"
 
 namespace {

@@ -48,6 +48,10 @@ std::string url_of(std::string_view name, std::string_view tld, int port) {
 
 }  // namespace
 
+int status_of(BootOutcome outcome) {
+  return outcome == BootOutcome::timed_out ? 504 : 502;
+}
+
 bool wants_html(std::string_view accept) {
   return accept.find("text/html") != std::string_view::npos;
 }

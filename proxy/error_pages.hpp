@@ -15,6 +15,10 @@ struct Page {
   std::string body;
 };
 
+// The status that answers a boot that did not end ready: 502 when it failed, 504 when it took
+// longer than boot_timeout.
+int status_of(BootOutcome outcome);
+
 // A browser says so in Accept.
 bool wants_html(std::string_view accept);
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http_parser.hpp"
+#include "proxy/http/parser.hpp"
 
 namespace rp::http {
 

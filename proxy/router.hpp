@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/app_status.hpp"
+#include "supervisor/app/app_status.hpp"
 
 namespace rp::proxy {
 

@@ -336,10 +336,11 @@ class Session : public std::enable_shared_from_this<Session> {
       // A stopped app starts now; the request waits for its web process, as do the others that
       // arrive meanwhile (one boot for all).
       const BootResult boot = co_await wait_for_boot(*activity);
-      if (boot.status != 0) {
+      if (!boot.ok()) {
+        const int status = status_of(boot.outcome);
         co_await respond(
-            boot.status,
-            upstream_error_page(boot.status, *route.app, route.process, boot.what, html_, boot.log),
+            status,
+            upstream_error_page(status, *route.app, route.process, boot.what, html_, boot.log),
             keep_after_local);
         co_return keep_after_local;
       }

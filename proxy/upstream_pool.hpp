@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "supervisor/app_status.hpp"
+#include "supervisor/app/app_status.hpp"
 
 namespace rp::proxy {
 

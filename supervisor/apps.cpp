@@ -9,7 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "supervisor/file_watch.hpp"
-#include "supervisor/text.hpp"
+#include "supervisor/project/text.hpp"
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -155,15 +155,18 @@ struct Apps::Impl {
   void wake(const std::string& name, std::function<void(BootResult)> done) {
     auto it = entries.find(name);
     if (it == entries.end())
-      return done(BootResult::failure(502, "The app is no longer registered with rp."));
+      return done(
+          BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp."));
     Entry& e = it->second;
     if (e.leaving)
-      return done(BootResult::failure(502, "The app was just stopped and removed from rp."));
+      return done(BootResult::failure(BootOutcome::failed,
+                                      "The app was just stopped and removed from rp."));
     if (e.dir_gone) restore_if_back(name, e);
     const bool down =
         !e.app || e.app->phase() == AppPhase::stopped || e.app->phase() == AppPhase::failed;
     if (!e.errors.empty() && down) {
-      return done(BootResult::failure(502, "The app cannot start:\n" + errors_text(e.errors)));
+      return done(BootResult::failure(BootOutcome::failed,
+                                      "The app cannot start:\n" + errors_text(e.errors)));
     }
     e.app->wake(std::move(done));
   }
@@ -305,7 +308,7 @@ struct Apps::Impl {
       for (const auto& r : routes) {
         if (r.name == name) {
           return Outcome::failure(
-              409,
+              Refusal::name_taken,
               fmt::format("the name {} is a static route; `rp route rm {}` first", name, name));
         }
       }
@@ -313,9 +316,10 @@ struct Apps::Impl {
     }
     if (it->second.reg.dir != dir) {
       return Outcome::failure(
-          409, fmt::format("the name {} is taken by {}; give this project another `name:` "
-                           "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
-                           name, it->second.reg.dir.string(), name, name));
+          Refusal::name_taken,
+          fmt::format("the name {} is taken by {}; give this project another `name:` "
+                      "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
+                      name, it->second.reg.dir.string(), name, name));
     }
     return std::nullopt;
   }
@@ -337,7 +341,9 @@ struct Apps::Impl {
   void up(const Registration& reg, bool attached, std::function<void(Outcome)> then) {
     Diagnostics errors;
     auto project = load(reg, errors);
-    if (!project) return then(Outcome::failure(422, "the project's files have errors", errors));
+    if (!project)
+      return then(
+          Outcome::failure(Refusal::invalid_files, "the project's files have errors", errors));
     const std::string name = project->name;
     if (auto c = conflict(name, reg.dir)) return then(*c);
     forget_other_names(name, reg.dir);
@@ -345,9 +351,10 @@ struct Apps::Impl {
     Entry& e = it->second;
     if (!fresh && e.attached) {
       return then(Outcome::failure(
-          409, fmt::format("{} is already up in another terminal; stop it there (Ctrl-C) or "
-                           "`rp down {}`",
-                           name, name)));
+          Refusal::name_taken,
+          fmt::format("{} is already up in another terminal; stop it there (Ctrl-C) or "
+                      "`rp down {}`",
+                      name, name)));
     }
     e.reg = reg;
     e.attached = attached;
@@ -359,7 +366,8 @@ struct Apps::Impl {
     auto define = [this, name, project = std::make_shared<Project>(std::move(*project)),
                    then = std::move(then), running] {
       auto it = entries.find(name);
-      if (it == entries.end()) return then(Outcome::failure(410, name + " was removed meanwhile"));
+      if (it == entries.end())
+        return then(Outcome::failure(Refusal::gone, name + " was removed meanwhile"));
       Entry& e = it->second;
       if (e.app) {
         e.app->redefine(std::move(*project), e.reg.env, AppOptions{e.reg.exit_on_error});
@@ -424,13 +432,14 @@ struct Apps::Impl {
     Diagnostics errors;
     auto project = load(reg, errors);
     const std::string name = project ? project->name : fallback_name(reg);
-    if (name.empty()) return Outcome::failure(400, "the project needs a name: `rp link NAME`");
+    if (name.empty())
+      return Outcome::failure(Refusal::needs_name, "the project needs a name: `rp link NAME`");
     if (auto c = conflict(name, reg.dir)) return *c;
     forget_other_names(name, reg.dir);
     Link l{name, reg.dir, reg.env, reg.procfile, reg.env_files};
     std::string error;
     if (!registry.save_link(l, error))
-      return Outcome::failure(500, "cannot save the link: " + error);
+      return Outcome::failure(Refusal::cannot_save, "cannot save the link: " + error);
     auto [it, fresh] = entries.try_emplace(name);
     Entry& e = it->second;
     e.linked = true;

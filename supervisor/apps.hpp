@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/app.hpp"
-#include "supervisor/global_config.hpp"
-#include "supervisor/registry.hpp"
+#include "supervisor/app/app.hpp"
+#include "supervisor/project/global_config.hpp"
+#include "supervisor/state/registry.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -67,17 +67,28 @@ class Apps {
   // diagnostics; the rest still loads.
   Diagnostics start();
 
+  // Why a registration did not take. The control API chooses the status for each.
+  enum class Refusal {
+    none,
+    needs_name,     // `rp link` outside a project with no name to give it
+    name_taken,     // by another directory's project, or by a static route
+    invalid_files,  // the project's files have errors: see the diagnostics
+    gone,           // the app was removed while it was being registered
+    cannot_save,    // RP_HOME could not be written
+  };
+
   struct Outcome {
-    App* app = nullptr;       // on success
-    int status = 200;         // an HTTP status for the control API: 400, 404, 409, 422
+    App* app = nullptr;  // on success
+    Refusal refusal = Refusal::none;
     std::string error;        // what went wrong, one sentence
     Diagnostics diagnostics;  // the project's files, when they are what went wrong
     std::string name;         // the app's, on success
     bool restarted = false;   // `rp up` took over an app that ran (linked, or rp up -d)
 
-    static Outcome failure(int status, std::string error, Diagnostics diagnostics = {}) {
+    bool ok() const { return refusal == Refusal::none; }
+    static Outcome failure(Refusal refusal, std::string error, Diagnostics diagnostics = {}) {
       Outcome o;
-      o.status = status;
+      o.refusal = refusal;
       o.error = std::move(error);
       o.diagnostics = std::move(diagnostics);
       return o;

@@ -6,7 +6,6 @@
 #include <fstream>
 #include <string>
 
-#include "dnsproxy/port_owner.hpp"
 #include "dnsproxy/setup_manifest.hpp"
 #include "dnsproxy/system_resolver.hpp"
 
@@ -281,26 +280,4 @@ TEST_CASE("undo without a record changes nothing") {
   CHECK(undone.errors.empty());
   REQUIRE(undone.done.size() == 1);
   CHECK(undone.done[0].starts_with("nothing to undo"));
-}
-
-TEST_CASE("socket tables give the inodes bound to a port") {
-  const char* udp =
-      "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
-      "timeout inode ref pointer drops\n"
-      "  246: 0100007F:14B4 00000000:0000 07 00000000:00000000 00:00000000 00000000     0     "
-      "   0 4242 2 0000000000000000 0\n"
-      "  247: 0100007F:14B5 00000000:0000 07 00000000:00000000 00:00000000 00000000     0     "
-      "   0 4343 2 0000000000000000 0\n"
-      "  248: 0100007F:14B4 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0     "
-      "   0 4444 2 0000000000000000 0\n";
-  CHECK(bound_socket_inodes(udp, 5300, Protocol::udp) == std::vector<std::uint64_t>{4242});
-  CHECK(bound_socket_inodes(udp, 5301, Protocol::udp) == std::vector<std::uint64_t>{4343});
-  CHECK(bound_socket_inodes(udp, 5300, Protocol::tcp).empty());
-  const char* tcp6 =
-      "  sl  local_address                         remote_address                        st "
-      "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-      "   0: 00000000000000000000000001000000:1E64 00000000000000000000000000000000:0000 0A "
-      "00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0\n";
-  CHECK(bound_socket_inodes(tcp6, 7780, Protocol::tcp) == std::vector<std::uint64_t>{777});
-  CHECK(bound_socket_inodes("garbage\n\n:::\n", 80, Protocol::tcp).empty());
 }

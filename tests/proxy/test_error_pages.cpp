@@ -5,7 +5,7 @@
 
 #include "proxy/error_pages.hpp"
 #include "proxy/router.hpp"
-#include "supervisor/app_status.hpp"
+#include "supervisor/app/app_status.hpp"
 
 using Catch::Matchers::Contains;
 using rp::AppStatus;

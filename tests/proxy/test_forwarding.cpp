@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "proxy/forwarding.hpp"
-#include "proxy/http_parser.hpp"
+#include "proxy/http/parser.hpp"
 
 using rp::http::client_response;
 using rp::http::ClientInfo;

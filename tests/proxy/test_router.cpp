@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "proxy/router.hpp"
-#include "supervisor/app_status.hpp"
+#include "supervisor/app/app_status.hpp"
 
 using rp::AppStatus;
 using rp::InstanceStatus;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "supervisor/diagnostic.hpp"
+#include "supervisor/project/diagnostic.hpp"
 
 namespace rp::test {
 

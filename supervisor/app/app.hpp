@@ -1,0 +1,147 @@
+// One project's processes under the daemon: its tasks in order, then its services with their
+// formation; restarts with back-off; readiness of the web process (its port accepts, or its
+// `ready: {http: PATH}` answers below 500) for the requests that wait on a boot; stops that reach
+// every process, in the group or escaped from it. Its output goes to a ring of recent lines, the
+// app's log file and whoever listens (an `rp up` client, `rp logs -f`).
+//
+// Everything here runs on the daemon's thread. What the proxy needs to see is published as an
+// AppStatus snapshot with atomics inside.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "supervisor/app/app_status.hpp"
+#include "supervisor/project/project.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace rp {
+
+class Guardian;
+class GroupRecord;
+class LogFile;
+
+// One line of an app's output, or one of rp's own events about it (source "rp", no colour).
+struct LogEntry {
+  std::chrono::system_clock::time_point time;
+  std::string source;  // "web.1", or "rp"
+  int color = -1;      // palette index; -1 for rp's events
+  std::string text;
+
+  // Whether the line is of `process`: "web" is every instance of it (web.1, web.2), "web.2"
+  // that one; an empty `process` is every line.
+  bool of(std::string_view process) const;
+};
+
+// Receives an app's output as it happens.
+class AppListener {
+ public:
+  virtual ~AppListener() = default;
+  virtual void entry(const LogEntry& entry) = 0;
+  // The app's session is over, with the status `rp up` exits with: it ended on its own (a task
+  // failed, --exit-on-error) or the daemon ended it (Ctrl-C in its terminal, `rp down`).
+  virtual void ended(int exit_code) = 0;
+};
+
+// What every app of the daemon shares.
+struct AppContext {
+  Guardian& guardian;
+  GroupRecord& groups;
+  std::string run_id_prefix;  // RP_RUN_ID of every process is this plus the app's run
+  std::string url_suffix;     // ".test:7780": an app's URL is "http://NAME" + this
+  PortRange port_range;
+  std::set<int>& ports_in_use;  // by every app, so that two apps never share a port
+  std::filesystem::path log_dir;
+  // Called when an app publishes a new snapshot (its ports or definition changed).
+  std::function<void()> on_status_change;
+};
+
+struct AppOptions {
+  bool exit_on_error = false;  // foreman's behaviour: any exit stops all, with that status
+};
+
+class App {
+ public:
+  App(boost::asio::io_context& io, AppContext& context, Project project, EnvMap inherited,
+      AppOptions options);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  const std::string& name() const;
+  const Project& project() const;
+  const EnvMap& inherited() const;
+  AppPhase phase() const;
+  std::chrono::steady_clock::time_point phase_since() const;
+
+  // The snapshot the proxy reads; a new one after reload().
+  std::shared_ptr<const AppStatus> status() const;
+  // Its activity, shared by every snapshot.
+  const std::shared_ptr<AppActivity>& activity() const;
+
+  // Starts every process (tasks first) unless it is already starting or running.
+  void start();
+  // Calls `done` once the web process is ready (status 0) or the boot failed (502) or took longer
+  // than boot_timeout (504); starts the app first when it is stopped.
+  void wake(std::function<void(BootResult)> done);
+  // Stops every process: the stop signal, then SIGKILL after stop_timeout. `done` runs once
+  // everything is gone (at once when nothing runs).
+  void stop(std::function<void()> done = {});
+  // A stop already under way finishes with SIGKILL now.
+  void kill();
+  void restart();
+
+  // One process's instances. False when the app has no such process.
+  bool start_process(const std::string& process);
+  bool stop_process(const std::string& process);
+  bool restart_process(const std::string& process);
+
+  // A new definition (after its files changed): a running app restarts with it.
+  void reload(Project project);
+  // A new definition, environment and options for a stopped app (`rp up` taking over a linked
+  // app). Ports are assigned anew.
+  void redefine(Project project, EnvMap inherited, AppOptions options);
+  // Tells the listeners the session is over (see AppListener::ended).
+  void end(int exit_code);
+
+  // True when `pid` was one of this app's processes; its exit is then handled.
+  bool on_child_exit(pid_t pid, int status);
+
+  // The last `n` lines of output and events, oldest first, optionally of one process only.
+  std::vector<LogEntry> recent(std::size_t n, const std::string& process = {}) const;
+  void listen(std::shared_ptr<AppListener> listener);
+  void unlisten(const AppListener* listener);
+
+  // An event of the daemon's about this app, shown and logged like the app's own.
+  void event(std::string text);
+  // Access lines of the proxy for this app: to the listeners and the log file, not to the ring
+  // (a busy app would push its own output out of it).
+  void access(std::vector<std::string> lines);
+
+  struct InstanceInfo {
+    std::string label;
+    std::string process;
+    InstanceState state;
+    int port;
+    pid_t pid;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::vector<InstanceInfo> instances() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rp

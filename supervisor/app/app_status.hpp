@@ -1,0 +1,104 @@
+// What the supervisor publishes about a running app for the proxy to read: its names, its
+// processes' instances with their ports and states, and the recent output of each, for error
+// pages. The supervisor writes (on its own thread); proxy threads read. Only the log rings take
+// a lock, and only error pages and the access log touch them, never the forwarding path.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rp {
+
+enum class InstanceState { starting, running, backing_off, crashed, stopped };
+std::string_view to_string(InstanceState state);
+
+// The last lines a process wrote, bounded.
+class LogRing {
+ public:
+  explicit LogRing(std::size_t capacity = 1000) : capacity_(capacity) {}
+  void push(std::string line);
+  std::vector<std::string> tail(std::size_t n) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::size_t capacity_;
+  std::deque<std::string> lines_;
+};
+
+struct InstanceStatus {
+  std::string process;  // "web"
+  std::string label;    // "web.1"
+  int port = 0;
+  std::atomic<InstanceState> state{InstanceState::starting};
+  std::atomic<int> outstanding{0};  // requests in flight through the proxy
+  std::atomic<int> family{0};       // 0 unknown, 4 or 6: the loopback address the app answered on
+  LogRing log;
+};
+
+// Where an app is in its life, as the proxy needs to know it: only `ready` is forwarded at once;
+// any other phase first asks the daemon to wake the app and waits.
+enum class AppPhase { stopped, starting, ready, stopping, failed };
+std::string_view to_string(AppPhase phase);
+
+// How a wake-up ended: the web process is ready, or the boot failed (a crash, a failed task, a
+// stop, an app that cannot start) or did not finish within boot_timeout. The edges choose what
+// that means to their clients (proxy/error_pages.hpp: 502 and 504).
+struct AppStatus;
+
+enum class BootOutcome { ready, failed, timed_out };
+
+struct BootResult {
+  BootOutcome outcome = BootOutcome::ready;
+  std::string what;              // a sentence saying why, for a failure
+  std::vector<std::string> log;  // output that explains a failure beyond the web process's own
+  // When ready: the app's snapshot as it is now. A boot may have moved a port, so the caller
+  // forwards to this one, not to the snapshot it routed with.
+  std::shared_ptr<const AppStatus> app;
+
+  bool ok() const { return outcome == BootOutcome::ready; }
+  static BootResult ready() { return {}; }
+  static BootResult failure(BootOutcome outcome, std::string what,
+                            std::vector<std::string> log = {}) {
+    BootResult r;
+    r.outcome = outcome;
+    r.what = std::move(what);
+    r.log = std::move(log);
+    return r;
+  }
+};
+
+// What the proxy and the daemon share about one app beyond its processes: its phase, the traffic
+// that keeps it awake, and how to wake it. It outlives reloads of the app's definition.
+struct AppActivity {
+  std::atomic<AppPhase> phase{AppPhase::ready};
+  std::atomic<int> in_flight{0};                 // requests and tunnels open through the proxy
+  std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last ended
+  // Starts the app if need be and calls `done` on the daemon's thread once its web process is
+  // ready or the boot failed; set once, before the app is published.
+  std::function<void(std::function<void(BootResult)>)> wake;
+
+  void touch();  // a request ended now
+};
+
+struct AppStatus {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string web;  // the process that receives HTTP for the app's names
+  std::vector<std::shared_ptr<InstanceStatus>> instances;
+  // Null for an app that is always up (a static route): nothing to wake, nothing to count.
+  std::shared_ptr<AppActivity> activity;
+
+  // The instances of `process`, in order.
+  std::vector<std::shared_ptr<InstanceStatus>> of(std::string_view process) const;
+  // Whether the app has a process of that name (no list built: routing asks per request).
+  bool has(std::string_view process) const;
+};
+
+}  // namespace rp

@@ -1,0 +1,53 @@
+// rp's global settings: RP_HOME/config.yaml, then the RP_* environment overrides that scripts
+// and tests use to give every run its own ports (DESIGN.md, "State and configuration").
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/project/diagnostic.hpp"
+#include "supervisor/project/dotenv.hpp"
+#include "supervisor/project/duration.hpp"
+
+namespace rp {
+
+struct PortRange {
+  int first = 20000;  // below Linux's ephemeral range, so outgoing connections never take them
+  int last = 29999;
+};
+
+struct GlobalConfig {
+  std::vector<std::string> tlds{"test", "localhost"};
+  std::optional<int> http_port;   // unset: 80 where rp may bind it, else 7780; 0 disables
+  std::optional<int> https_port;  // unset: 443 where rp may bind it, else 7743; 0 disables
+  int dns_port = 5300;            // 0 disables
+  std::vector<std::string> bind{"127.0.0.1", "::1"};
+  Duration idle_timeout = std::chrono::minutes(15);
+  PortRange port_range;
+  // The proxy.
+  int proxy_threads = 0;                                  // 0: one per core
+  Duration header_timeout = std::chrono::seconds(30);     // a request head must arrive within
+  Duration keepalive_timeout = std::chrono::seconds(75);  // an idle client connection is closed
+  Duration connect_timeout = std::chrono::seconds(5);     // to an app's port, then 504
+  int max_connections = 4096;                             // more get 503
+};
+
+// RP_HOME, else ${XDG_CONFIG_HOME:-~/.config}/rp.
+std::filesystem::path rp_home(const EnvMap& env);
+
+GlobalConfig parse_global_config(std::string_view text, const std::string& path,
+                                 Diagnostics& errors);
+
+// RP_HTTP_PORT, RP_HTTPS_PORT, RP_DNS_PORT and RP_TLDS, over what the file said.
+void apply_env_overrides(GlobalConfig& config, const EnvMap& env, Diagnostics& errors);
+
+// config.yaml from RP_HOME (absent is fine) with the overrides applied.
+GlobalConfig load_global_config(const EnvMap& env, Diagnostics& errors);
+
+// The HTTP port URLs should name: the configured one, else 80 when this process may bind it.
+int effective_http_port(const GlobalConfig& config);
+
+}  // namespace rp
