@@ -286,11 +286,7 @@ struct Apps::Impl {
       for (auto& [name, e] : entries) {
         if (!e.app || e.attached || e.app->phase() != AppPhase::ready) continue;
         const auto timeout = e.app->project().idle_timeout;
-        if (timeout.count() <= 0) continue;
-        if (e.activity->in_flight.load(std::memory_order_acquire) > 0) continue;
-        const auto last = Clock::time_point(Clock::duration(e.activity->last_request_ns.load()));
-        const auto quiet_since = std::max(last, e.app->phase_since());
-        if (now - quiet_since < timeout) continue;
+        if (!e.activity->idle_for(timeout, e.app->phase_since(), now)) continue;
         e.app->event(fmt::format("idle for {}: stopping (the next request starts it again)",
                                  format_duration(timeout)));
         e.app->stop();

@@ -28,6 +28,7 @@ using Socket = asio::local::stream_protocol::socket;
 using Clock = std::chrono::steady_clock;
 
 namespace rp::cmd {
+using proxy::nothrow;
 namespace {
 
 // A request body is a few hundred bytes of JSON (an environment, at most): more is a mistake.

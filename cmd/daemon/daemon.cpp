@@ -21,7 +21,9 @@
 #include "cmd/daemon/control_api.hpp"
 #include "cmd/load.hpp"
 #include "dnsproxy/dns_server.hpp"
+#include "proxy/readiness_probe.hpp"
 #include "proxy/server.hpp"
+#include "supervisor/app/process_host.hpp"
 #include "supervisor/apps.hpp"
 #include "supervisor/process/guardian.hpp"
 #include "supervisor/process/process_tree.hpp"
@@ -216,7 +218,9 @@ int serve(const EnvMap& env, int ready_fd) {
   std::string url_suffix = "." + global.tlds.front();
   if (http_port != 80 && http_port != 0) url_suffix += fmt::format(":{}", http_port);
   std::set<int> ports_in_use;
-  AppContext context{guardian,          groups,       run_id_prefix, url_suffix,
+  SystemProcessHost processes(guardian, groups, run_id_prefix);
+  proxy::HttpReadinessProbe readiness(io);
+  AppContext context{processes,         readiness,    run_id_prefix, url_suffix,
                      global.port_range, ports_in_use, home / "logs", {}};
   Registry registry(home);
   Apps apps(

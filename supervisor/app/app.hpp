@@ -1,8 +1,11 @@
-// One project's processes under the daemon: its tasks in order, then its services with their
-// formation; restarts with back-off; readiness of the web process (its port accepts, or its
-// `ready: {http: PATH}` answers below 500) for the requests that wait on a boot; stops that reach
-// every process, in the group or escaped from it. Its output goes to a ring of recent lines, the
-// app's log file and whoever listens (an `rp up` client, `rp logs -f`).
+// One project's processes under the daemon, as one state machine: its tasks in order, then its
+// services with their formation; restarts with back-off; readiness of the web process for the
+// requests that wait on a boot (boot_timeout); stops that reach every process, in the group or
+// escaped from it. Its phases (AppPhase) are what the proxy sees; its output goes to AppOutput.
+//
+// What it needs from outside comes in through AppContext: the operating system (ProcessHost),
+// the readiness probe, the clock (AppClock). So its phases are unit-tested with fakes
+// (tests/supervisor/app/test_app_phases.cpp), and the supervisor knows no HTTP.
 //
 // Everything here runs on the daemon's thread. What the proxy needs to see is published as an
 // AppStatus snapshot with atomics inside.
@@ -11,7 +14,6 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "supervisor/app/app_status.hpp"
+#include "supervisor/app/log_entry.hpp"
 #include "supervisor/project/project.hpp"
 
 namespace boost::asio {
@@ -28,36 +31,13 @@ class io_context;
 
 namespace rp {
 
-class Guardian;
-class GroupRecord;
-class LogFile;
-
-// One line of an app's output, or one of rp's own events about it (source "rp", no colour).
-struct LogEntry {
-  std::chrono::system_clock::time_point time;
-  std::string source;  // "web.1", or "rp"
-  int color = -1;      // palette index; -1 for rp's events
-  std::string text;
-
-  // Whether the line is of `process`: "web" is every instance of it (web.1, web.2), "web.2"
-  // that one; an empty `process` is every line.
-  bool of(std::string_view process) const;
-};
-
-// Receives an app's output as it happens.
-class AppListener {
- public:
-  virtual ~AppListener() = default;
-  virtual void entry(const LogEntry& entry) = 0;
-  // The app's session is over, with the status `rp up` exits with: it ended on its own (a task
-  // failed, --exit-on-error) or the daemon ended it (Ctrl-C in its terminal, `rp down`).
-  virtual void ended(int exit_code) = 0;
-};
+class ProcessHost;
+class ReadinessProbe;
 
 // What every app of the daemon shares.
 struct AppContext {
-  Guardian& guardian;
-  GroupRecord& groups;
+  ProcessHost& processes;
+  ReadinessProbe& readiness;
   std::string run_id_prefix;  // RP_RUN_ID of every process is this plus the app's run
   std::string url_suffix;     // ".test:7780": an app's URL is "http://NAME" + this
   PortRange port_range;

@@ -1,5 +1,6 @@
 #include "supervisor/app/app_status.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace rp {
@@ -39,6 +40,16 @@ std::string_view to_string(AppPhase phase) {
 void AppActivity::touch() {
   last_request_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                         std::memory_order_relaxed);
+}
+
+bool AppActivity::idle_for(std::chrono::steady_clock::duration timeout,
+                           std::chrono::steady_clock::time_point ready_since,
+                           std::chrono::steady_clock::time_point now) const {
+  if (timeout.count() <= 0) return false;
+  if (in_flight.load(std::memory_order_acquire) > 0) return false;
+  using Clock = std::chrono::steady_clock;
+  const auto last = Clock::time_point(Clock::duration(last_request_ns.load()));
+  return now - std::max(last, ready_since) >= timeout;
 }
 
 void LogRing::push(std::string line) {

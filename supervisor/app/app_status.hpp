@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -85,6 +86,12 @@ struct AppActivity {
   std::function<void(std::function<void(BootResult)>)> wake;
 
   void touch();  // a request ended now
+
+  // Whether an app ready since `ready_since` has gone `timeout` with no request in flight and
+  // none ending: idle_timeout has passed and it may stop. A timeout of 0 never passes.
+  bool idle_for(std::chrono::steady_clock::duration timeout,
+                std::chrono::steady_clock::time_point ready_since,
+                std::chrono::steady_clock::time_point now) const;
 };
 
 struct AppStatus {
