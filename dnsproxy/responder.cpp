@@ -9,7 +9,8 @@ namespace {
 
 constexpr std::array<std::uint8_t, 4> kLoopback4{127, 0, 0, 1};
 constexpr std::array<std::uint8_t, 16> kLoopback6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-constexpr std::uint8_t kNsLabel[] = {'r', 'p'};  // rp.<tld> is rp's own name (DESIGN.md)
+constexpr std::uint8_t kNsLabel[] = {'r',
+                                     'p'};  // rp.<tld> is rp's own name (README.md, "The proxy")
 constexpr std::uint8_t kMailboxLabel[] = {'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r'};
 constexpr std::size_t kQuestionNameAt = kHeaderSize;  // where answers point for the owner name
 constexpr std::size_t kMaxTcpMessage = 65535;

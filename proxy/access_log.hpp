@@ -1,6 +1,6 @@
 // The access line of every request, into its app's output (what `rp up` and `rp logs -f` show
 // and the app's log file keeps). Lines are gathered per proxy thread and handed to the daemon's
-// thread together every 50 ms (or sooner when 256 are waiting): a hand-over per request would
+// thread together every 5 ms (or sooner when 64 are waiting): a hand-over per request would
 // cost every request a wake-up of another thread. The proxy never waits for whoever reads them.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Where a request goes, from its Host header alone (DESIGN.md, "Names and routing"):
+// Where a request goes, from its Host header alone (README.md, "The proxy"):
 //   rp.<tld>                    rp's own dashboard and API
 //   <proc>.<app>.<tld>          process <proc> of <app>
 //   <anything>.<app>.<tld>      the app's web process (wildcard subdomains), as is <app>.<tld>

@@ -15,7 +15,7 @@ struct Diagnostic {
   std::string what;  // what is wrong
   std::string fix;   // how to fix it
 
-  // "path:line[:column]: what — fix", the compiler style DESIGN.md asks for.
+  // "path:line[:column]: what — fix", the compiler style every rp command prints.
   std::string str() const;
 };
 

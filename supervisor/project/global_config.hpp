@@ -1,5 +1,5 @@
 // rp's global settings: RP_HOME/config.yaml, then the RP_* environment overrides that scripts
-// and tests use to give every run its own ports (DESIGN.md, "State and configuration").
+// and tests use to give every run its own ports (README.md, "rp's own settings").
 #pragma once
 
 #include <filesystem>

@@ -1,6 +1,6 @@
-// rp.yaml, a project's own settings (see DESIGN.md). This is the file as written, checked for
-// keys and types; whether the names it uses exist in the Procfile is checked when the project is
-// put together (project.hpp), which knows both.
+// rp.yaml, a project's own settings (README.md, "rp.yaml"). This is the file as written, checked
+// for keys and types; whether the names it uses exist in the Procfile is checked when the project
+// is put together (project.hpp), which knows both.
 #pragma once
 
 #include <map>

@@ -55,7 +55,7 @@ processes:                 # per-process settings, and processes that are not in
 
 }  // namespace
 
-TEST_CASE("rp.yaml: the DESIGN.md example parses", "[project_config]") {
+TEST_CASE("rp.yaml: the README example parses", "[project_config]") {
   auto p = parse(kDesignExample);
   INFO(errors_text(p.errors));
   REQUIRE(p.errors.empty());
