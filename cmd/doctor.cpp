@@ -14,6 +14,7 @@
 #include "cmd/probes.hpp"
 #include "dnsproxy/dns_message.hpp"
 #include "dnsproxy/system_resolver.hpp"
+#include "supervisor/app/ports.hpp"
 #include "supervisor/process/port_owner.hpp"
 
 namespace rp::cmd {
@@ -221,7 +222,7 @@ Check check_system_resolver(const GlobalConfig& config, const dns::SystemFiles& 
 Check check_http(const GlobalConfig& config) {
   const char* id = "http";
   const char* title = "HTTP";
-  const int port = effective_http_port(config);
+  const int port = effective_http_port(config, may_bind_privileged_port());
   if (port == 0) {
     return fail(id, title, "rp's HTTP listener is off (http_port is 0)",
                 "set http_port in RP_HOME/config.yaml, or unset RP_HTTP_PORT");

@@ -23,6 +23,7 @@
 #include "dnsproxy/dns_server.hpp"
 #include "proxy/readiness_probe.hpp"
 #include "proxy/server.hpp"
+#include "supervisor/app/ports.hpp"
 #include "supervisor/app/process_host.hpp"
 #include "supervisor/apps.hpp"
 #include "supervisor/process/guardian.hpp"
@@ -129,7 +130,7 @@ std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConf
 
 std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global, proxy::AccessSink sink,
                                            std::vector<std::string>& notices) {
-  const int port = effective_http_port(global);
+  const int port = effective_http_port(global, may_bind_privileged_port());
   if (port == 0) return nullptr;
   proxy::ProxySettings settings{port, global.header_timeout, global.keepalive_timeout,
                                 global.connect_timeout, global.max_connections};
@@ -214,7 +215,7 @@ int serve(const EnvMap& env, int ready_fd) {
   auto dns = start_dns(io, global, notices);
   for (const auto& n : notices) say(n);
 
-  const int http_port = proxy ? effective_http_port(global) : 0;
+  const int http_port = proxy ? effective_http_port(global, may_bind_privileged_port()) : 0;
   std::string url_suffix = "." + global.tlds.front();
   if (http_port != 80 && http_port != 0) url_suffix += fmt::format(":{}", http_port);
   std::set<int> ports_in_use;

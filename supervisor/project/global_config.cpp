@@ -5,7 +5,6 @@
 
 #include <charconv>
 
-#include "supervisor/app/ports.hpp"
 #include "supervisor/project/project_config.hpp"
 #include "supervisor/project/text.hpp"
 #include "supervisor/project/yaml_fields.hpp"
@@ -173,9 +172,9 @@ GlobalConfig load_global_config(const EnvMap& env, Diagnostics& errors) {
   return config;
 }
 
-int effective_http_port(const GlobalConfig& config) {
+int effective_http_port(const GlobalConfig& config, bool may_bind_privileged) {
   if (config.http_port) return *config.http_port;
-  return may_bind_privileged_port() ? 80 : 7780;
+  return may_bind_privileged ? 80 : 7780;
 }
 
 }  // namespace rp

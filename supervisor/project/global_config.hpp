@@ -47,7 +47,8 @@ void apply_env_overrides(GlobalConfig& config, const EnvMap& env, Diagnostics& e
 // config.yaml from RP_HOME (absent is fine) with the overrides applied.
 GlobalConfig load_global_config(const EnvMap& env, Diagnostics& errors);
 
-// The HTTP port URLs should name: the configured one, else 80 when this process may bind it.
-int effective_http_port(const GlobalConfig& config);
+// The HTTP port URLs should name: the configured one, else 80 when this process may bind ports
+// below 1024 (supervisor/app/ports.hpp, may_bind_privileged_port), else 7780.
+int effective_http_port(const GlobalConfig& config, bool may_bind_privileged);
 
 }  // namespace rp

@@ -351,10 +351,10 @@ TEST_CASE("load_global_config: errors name the file", "[global_config]") {
 TEST_CASE("effective_http_port uses the configured port", "[global_config]") {
   GlobalConfig c;
   c.http_port = 8123;
-  CHECK(rp::effective_http_port(c) == 8123);
+  CHECK(rp::effective_http_port(c, true) == 8123);
   c.http_port = 0;
-  CHECK(rp::effective_http_port(c) == 0);
+  CHECK(rp::effective_http_port(c, true) == 0);
   c.http_port.reset();
-  int p = rp::effective_http_port(c);
-  CHECK((p == 80 || p == 7780));
+  CHECK(rp::effective_http_port(c, true) == 80);
+  CHECK(rp::effective_http_port(c, false) == 7780);
 }
