@@ -9,9 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <climits>
 #include <iterator>
 
+#include "proxy/balancer.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/tunnel.hpp"
@@ -354,7 +354,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
 
-    auto instance = pick_instance(*route.app, route.process);
+    auto instance = pick_instance(*route.app, route.process, thread_.round_robin);
     if (!instance) {
       co_await respond(
           502,
@@ -407,30 +407,6 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!body_done_) linger_ = true;
       co_return request.keep_alive&& body_done_ && !request.upgrade && client_keep_alive_;
     }
-  }
-
-  std::shared_ptr<InstanceStatus> pick_instance(const AppStatus& app, const std::string& process) {
-    std::shared_ptr<InstanceStatus> best;
-    int best_outstanding = INT_MAX;
-    const auto& all = app.instances;
-    const std::size_t n = all.size();
-    if (n == 0) return nullptr;
-    // Least outstanding requests; ties go round-robin by where the scan starts.
-    const std::size_t start = thread_.round_robin++;
-    std::shared_ptr<InstanceStatus> any;
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& candidate = all[(start + i) % n];
-      if (candidate->process != process) continue;
-      if (!any) any = candidate;
-      auto state = candidate->state.load(std::memory_order_relaxed);
-      if (state != InstanceState::running && state != InstanceState::starting) continue;
-      int outstanding = candidate->outstanding.load(std::memory_order_relaxed);
-      if (outstanding < best_outstanding) {
-        best = candidate;
-        best_outstanding = outstanding;
-      }
-    }
-    return best ? best : any;  // none up: try one anyway, so the error page tells why
   }
 
   enum class Outcome { complete, upgraded, stale, failed_before_response, aborted };
