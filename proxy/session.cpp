@@ -5,15 +5,16 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <iterator>
+#include <cstring>
 
 #include "proxy/balancer.hpp"
+#include "proxy/boot_wait.hpp"
 #include "proxy/error_pages.hpp"
+#include "proxy/in_flight.hpp"
 #include "proxy/nothrow.hpp"
+#include "proxy/output.hpp"
 #include "proxy/tunnel.hpp"
 
 namespace asio = boost::asio;
@@ -26,104 +27,10 @@ namespace {
 
 constexpr std::size_t kBufferSize = 80 * 1024;
 constexpr std::size_t kMaxHead = 64 * 1024;
-constexpr std::string_view kCrlf = "\r\n";
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
          method == "PUT" || method == "DELETE";
-}
-
-// Bytes to send in one gathered write: rp's own (heads, chunk sizes), kept in one string, and
-// views of bytes that stay put until the write completes (bodies in a read buffer). One Output
-// serves a connection for its life, so its memory is reused request after request.
-class Output {
- public:
-  // Appends rp's own bytes, written by `write(std::string&)`.
-  template <typename Write>
-  void add_own(Write&& write) {
-    const std::size_t from = own_.size();
-    write(own_);
-    pieces_.push_back({nullptr, from, own_.size() - from});
-  }
-  void add_view(std::string_view v) {
-    if (!v.empty()) pieces_.push_back({v.data(), 0, v.size()});
-  }
-  // Body bytes in the given framing.
-  void body(std::string_view data, bool chunked) {
-    if (data.empty()) return;
-    if (chunked) {
-      add_own([&](std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
-      });
-    }
-    add_view(data);
-    if (chunked) add_view(kCrlf);
-  }
-  void clear() {
-    own_.clear();
-    pieces_.clear();
-  }
-  asio::awaitable<boost::system::error_code> flush(tcp::socket& socket) {
-    if (pieces_.empty()) co_return boost::system::error_code{};
-    buffers_.clear();
-    for (const auto& p : pieces_) {
-      buffers_.push_back(asio::buffer(p.data ? p.data : own_.data() + p.offset, p.size));
-    }
-    auto [ec, n] = co_await asio::async_write(socket, buffers_, nothrow);
-    own_.clear();
-    pieces_.clear();
-    co_return ec;
-  }
-
- private:
-  struct Piece {
-    const char* data;  // nullptr: own_[offset, offset + size), resolved when written
-    std::size_t offset;
-    std::size_t size;
-  };
-  std::string own_;
-  std::vector<Piece> pieces_;
-  std::vector<asio::const_buffer> buffers_;
-};
-
-// Counts a request against an instance while it is in flight (least-outstanding balancing), and
-// against its app, which is not idle while it has one (a tunnel counts until it closes).
-struct InFlight {
-  InFlight(std::shared_ptr<InstanceStatus> i, std::shared_ptr<AppActivity> a)
-      : instance(std::move(i)), activity(std::move(a)) {
-    instance->outstanding.fetch_add(1, std::memory_order_relaxed);
-    // While it is in flight, the count keeps the app awake; its end starts the idle clock.
-    if (activity) activity->in_flight.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~InFlight() {
-    instance->outstanding.fetch_sub(1, std::memory_order_relaxed);
-    if (activity) {
-      activity->touch();
-      // Release: whoever sees the count drop also sees the time it ended.
-      activity->in_flight.fetch_sub(1, std::memory_order_release);
-    }
-  }
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
-  std::shared_ptr<InstanceStatus> instance;
-  std::shared_ptr<AppActivity> activity;
-};
-
-// Asks the daemon to wake an app and resumes on this thread once it says how the boot went.
-asio::awaitable<BootResult> wait_for_boot(AppActivity& activity) {
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(BootResult)>(
-      [&activity, executor](auto handler) {
-        // std::function needs a copyable callable; the handler is move-only.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        activity.wake([shared, executor](BootResult result) {
-          asio::post(executor, [shared, result = std::move(result)]() mutable {
-            (*shared)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
 }
 
 std::string human_bytes(std::uint64_t n) {
@@ -420,7 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
       http::append_upstream_request(text, request, client_info_, shared_.pseudonym);
     });
     for (auto part : body_) out.body(part, request.chunked);
-    if (body_done_ && request.chunked) out.add_view(kLastChunk);
+    if (body_done_ && request.chunked) out.last_chunk();
     const auto ec = co_await out.flush(upstream);
     if (ec) {
       relay_error_ = " (" + ec.message() + ")";
@@ -461,7 +368,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (upstream_gone) continue;  // the app stopped reading; its answer may still come
       Output& out = to_upstream_;
       for (auto part : step.body) out.body(part, request.chunked);
-      if (body_done_ && request.chunked) out.add_view(kLastChunk);
+      if (body_done_ && request.chunked) out.last_chunk();
       const auto ec_up = co_await out.flush(upstream);
       if (ec_up) upstream_gone = true;
     }
@@ -503,7 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (ec == asio::error::operation_aborted) co_return Outcome::aborted;
         if (ec == asio::error::eof && parser.body_until_close()) {
           parser.finish();
-          if (chunked) out.add_view(kLastChunk);
+          if (chunked) out.last_chunk();
           co_await out.flush(client_);
           co_return Outcome::complete;
         }
@@ -555,7 +462,7 @@ class Session : public std::enable_shared_from_this<Session> {
             const auto e = co_await out.flush(client_);
             co_return e ? Outcome::aborted : Outcome::upgraded;
           }
-          if (chunked) out.add_view(kLastChunk);
+          if (chunked) out.last_chunk();
           upstream_reusable_ = head.keep_alive && data.empty() && body_done_;
         }
       }
