@@ -252,23 +252,19 @@ class Session : public std::enable_shared_from_this<Session> {
       // A stopped app starts now; the request waits for its web process, as do the others that
       // arrive meanwhile (one boot for all).
       const BootResult boot = co_await wait_for_boot(*activity);
-      if (!boot.ok()) {
-        const int status = status_of(boot.outcome);
+      if (!boot.ok() || !boot.app) {
+        const int status = boot.ok() ? 502 : status_of(boot.outcome);
+        const std::string what =
+            boot.ok() ? "The app started, but rp was not told where it listens." : boot.what;
         co_await respond(
             x, status,
-            upstream_error_page(status, *route.app, route.process, boot.what, x.html, boot.log),
+            upstream_error_page(status, *route.app, route.process, what, x.html, boot.log),
             keep_after_local);
         co_return keep_after_local;
       }
-      // Booting may have moved a port (one was taken meanwhile): route on the fresh snapshot.
-      const auto fresh = shared_.routes.load();
-      route = fresh->resolve(name);
-      if (route.kind != Route::Kind::app) {
-        co_await respond(x, 404,
-                         not_found_page(*fresh, name, shared_.settings.display_port, x.html),
-                         keep_after_local);
-        co_return keep_after_local;
-      }
+      // Booting may have moved a port (one was taken meanwhile): forward to the app as it is
+      // now, not as it was routed.
+      route.app = boot.app;
     }
     co_return co_await forward(request, route, x, started);
   }
