@@ -38,12 +38,6 @@ bool idempotent(std::string_view method) {
          method == "PUT" || method == "DELETE";
 }
 
-std::string human_bytes(std::uint64_t n) {
-  if (n < 1024) return fmt::format("{} B", n);
-  if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
-  return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024 * 1024));
-}
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ProxyThread& thread, tcp::socket socket)
@@ -399,11 +393,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void log_access(const http::Head& request, const std::string& app, const InstanceStatus& instance,
                   const Exchange& x, Clock::time_point started) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(app,
-                           fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
-                                       x.response_status, human_bytes(x.response_bytes),
-                                       static_cast<double>(us.count()) / 1000, instance.label));
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    thread_.access_log.add(app, access_text(request.method, request.target, x.response_status,
+                                            x.response_bytes, took, instance.label));
   }
 
   ProxyThread& thread_;
