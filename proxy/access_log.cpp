@@ -1,12 +1,27 @@
 #include "proxy/access_log.hpp"
 
+#include <fmt/format.h>
+
 namespace rp::proxy {
 namespace {
 
 constexpr std::size_t kBatch = 64;
 constexpr auto kDelay = std::chrono::milliseconds(5);
 
+std::string human_bytes(std::uint64_t n) {
+  if (n < 1024) return fmt::format("{} B", n);
+  if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
+  return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024 * 1024));
+}
+
 }  // namespace
+
+std::string access_text(std::string_view method, std::string_view target, int status,
+                        std::uint64_t bytes, std::chrono::microseconds took,
+                        std::string_view instance) {
+  return fmt::format("{} {} {} {} {:.1f} ms {}", method, target, status, human_bytes(bytes),
+                     static_cast<double>(took.count()) / 1000, instance);
+}
 
 void AccessLog::add(const std::string& app, std::string text) {
   if (!sink_ || !*sink_) return;

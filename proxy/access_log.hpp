@@ -6,8 +6,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rp::proxy {
@@ -16,6 +19,12 @@ struct AccessLine {
   std::string app;
   std::string text;
 };
+
+// The text of one request's line: "GET /path?x=1 200 1.5 KiB 2.3 ms web.1" (what it asked, the
+// status and body size of the answer, how long it took, which instance answered).
+std::string access_text(std::string_view method, std::string_view target, int status,
+                        std::uint64_t bytes, std::chrono::microseconds took,
+                        std::string_view instance);
 
 // Receives a batch of lines, on the proxy thread that gathered them.
 using AccessSink = std::function<void(std::vector<AccessLine>)>;

@@ -5,15 +5,18 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <climits>
-#include <iterator>
+#include <cstring>
 
+#include "proxy/balancer.hpp"
+#include "proxy/boot_wait.hpp"
 #include "proxy/error_pages.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/in_flight.hpp"
 #include "proxy/nothrow.hpp"
+#include "proxy/output.hpp"
+#include "proxy/response_relay.hpp"
 #include "proxy/tunnel.hpp"
 
 namespace asio = boost::asio;
@@ -26,110 +29,13 @@ namespace {
 
 constexpr std::size_t kBufferSize = 80 * 1024;
 constexpr std::size_t kMaxHead = 64 * 1024;
-constexpr std::string_view kCrlf = "\r\n";
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// Errors answered before a request head is parsed: no HEAD to honour, no Accept to read.
+const Exchange kNoRequest{};
 
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
          method == "PUT" || method == "DELETE";
-}
-
-// Bytes to send in one gathered write: rp's own (heads, chunk sizes), kept in one string, and
-// views of bytes that stay put until the write completes (bodies in a read buffer). One Output
-// serves a connection for its life, so its memory is reused request after request.
-class Output {
- public:
-  // Appends rp's own bytes, written by `write(std::string&)`.
-  template <typename Write>
-  void add_own(Write&& write) {
-    const std::size_t from = own_.size();
-    write(own_);
-    pieces_.push_back({nullptr, from, own_.size() - from});
-  }
-  void add_view(std::string_view v) {
-    if (!v.empty()) pieces_.push_back({v.data(), 0, v.size()});
-  }
-  // Body bytes in the given framing.
-  void body(std::string_view data, bool chunked) {
-    if (data.empty()) return;
-    if (chunked) {
-      add_own([&](std::string& out) {
-        fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
-      });
-    }
-    add_view(data);
-    if (chunked) add_view(kCrlf);
-  }
-  void clear() {
-    own_.clear();
-    pieces_.clear();
-  }
-  asio::awaitable<boost::system::error_code> flush(tcp::socket& socket) {
-    if (pieces_.empty()) co_return boost::system::error_code{};
-    buffers_.clear();
-    for (const auto& p : pieces_) {
-      buffers_.push_back(asio::buffer(p.data ? p.data : own_.data() + p.offset, p.size));
-    }
-    auto [ec, n] = co_await asio::async_write(socket, buffers_, nothrow);
-    own_.clear();
-    pieces_.clear();
-    co_return ec;
-  }
-
- private:
-  struct Piece {
-    const char* data;  // nullptr: own_[offset, offset + size), resolved when written
-    std::size_t offset;
-    std::size_t size;
-  };
-  std::string own_;
-  std::vector<Piece> pieces_;
-  std::vector<asio::const_buffer> buffers_;
-};
-
-// Counts a request against an instance while it is in flight (least-outstanding balancing), and
-// against its app, which is not idle while it has one (a tunnel counts until it closes).
-struct InFlight {
-  InFlight(std::shared_ptr<InstanceStatus> i, std::shared_ptr<AppActivity> a)
-      : instance(std::move(i)), activity(std::move(a)) {
-    instance->outstanding.fetch_add(1, std::memory_order_relaxed);
-    // While it is in flight, the count keeps the app awake; its end starts the idle clock.
-    if (activity) activity->in_flight.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~InFlight() {
-    instance->outstanding.fetch_sub(1, std::memory_order_relaxed);
-    if (activity) {
-      activity->touch();
-      // Release: whoever sees the count drop also sees the time it ended.
-      activity->in_flight.fetch_sub(1, std::memory_order_release);
-    }
-  }
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
-  std::shared_ptr<InstanceStatus> instance;
-  std::shared_ptr<AppActivity> activity;
-};
-
-// Asks the daemon to wake an app and resumes on this thread once it says how the boot went.
-asio::awaitable<BootResult> wait_for_boot(AppActivity& activity) {
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(BootResult)>(
-      [&activity, executor](auto handler) {
-        // std::function needs a copyable callable; the handler is move-only.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        activity.wake([shared, executor](BootResult result) {
-          asio::post(executor, [shared, result = std::move(result)]() mutable {
-            (*shared)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
-}
-
-std::string human_bytes(std::uint64_t n) {
-  if (n < 1024) return fmt::format("{} B", n);
-  if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
-  return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024 * 1024));
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -139,8 +45,7 @@ class Session : public std::enable_shared_from_this<Session> {
         shared_(thread.shared),
         client_(std::move(socket)),
         timer_(client_.get_executor()),
-        buffer_(new char[kBufferSize]),
-        upstream_buffer_(new char[kBufferSize]) {}
+        buffer_(new char[kBufferSize]) {}
 
   ~Session() { shared_.connections.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -218,12 +123,14 @@ class Session : public std::enable_shared_from_this<Session> {
           co_return true;
         }
         if (step.status != http::Parser::Status::need_more) {
-          co_await respond_error(400, "the request is not valid HTTP: " + parser_.error(), false);
+          co_await respond_error(kNoRequest, 400,
+                                 "the request is not valid HTTP: " + parser_.error(), false);
           co_return false;
         }
         head_bytes += step.consumed;
         if (head_bytes > kMaxHead) {
-          co_await respond_error(431, "the request's header block is larger than 64 KiB", false);
+          co_await respond_error(kNoRequest, 431,
+                                 "the request's header block is larger than 64 KiB", false);
           co_return false;
         }
       }
@@ -235,14 +142,16 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       auto space = free_space();
       if (space.size() == 0) {
-        co_await respond_error(431, "the request's header block is larger than 64 KiB", false);
+        co_await respond_error(kNoRequest, 431, "the request's header block is larger than 64 KiB",
+                               false);
         co_return false;
       }
       auto [ec, n] = co_await client_.async_read_some(space, nothrow);
       if (ec) {
         if (timed_out_ && parser_.message_started()) {
           timed_out_ = false;
-          co_await respond_error(408, "the request's headers did not arrive in time", false);
+          co_await respond_error(kNoRequest, 408, "the request's headers did not arrive in time",
+                                 false);
         }
         co_return false;
       }
@@ -250,15 +159,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  asio::awaitable<void> respond(int status, const Page& page, bool keep_alive) {
+  // rp's own answer to the request of `x` (an error, the list of apps).
+  asio::awaitable<void> respond(const Exchange& x, int status, const Page& page, bool keep_alive) {
     if (!keep_alive) linger_ = true;
     auto text = http::simple_response(status, http::reason_phrase(status), page.content_type,
-                                      page.body, keep_alive, head_request_);
+                                      page.body, keep_alive, x.head_request);
     co_await asio::async_write(client_, asio::buffer(text), nothrow);
   }
 
-  asio::awaitable<void> respond_error(int status, std::string_view what, bool keep_alive) {
-    co_await respond(status, plain_error_page(status, what, html_), keep_alive);
+  asio::awaitable<void> respond_error(const Exchange& x, int status, std::string_view what,
+                                      bool keep_alive) {
+    co_await respond(x, status, plain_error_page(status, what, x.html), keep_alive);
   }
 
   // After an error answer the client may still be sending (a body, the rest of a huge head).
@@ -281,90 +192,94 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> handle_request() {
     const http::Head& request = parser_.head();
     const auto started = Clock::now();
-    head_request_ = request.method == "HEAD";
+    Exchange x;
+    x.head_request = request.method == "HEAD";
     const std::string* accept = request.find("accept");
-    html_ = accept && wants_html(*accept);
+    x.html = accept && wants_html(*accept);
 
     // The body bytes already here are parsed now, so that a body with broken framing is refused
     // before anything reaches the app.
-    body_ = {};
-    body_done_ = request.upgrade;
-    if (!body_done_) {
+    x.body_done = request.upgrade;
+    if (!x.body_done) {
       auto step = parser_.feed(buffered());
       begin_ += step.consumed;
       if (step.status == http::Parser::Status::error) {
-        co_await respond_error(400, "the request body is not valid: " + parser_.error(), false);
+        co_await respond_error(x, 400, "the request body is not valid: " + parser_.error(), false);
         co_return false;
       }
-      body_ = std::move(step.body);
-      body_done_ = step.status == http::Parser::Status::message_done;
+      x.body = std::move(step.body);
+      x.body_done = step.status == http::Parser::Status::message_done;
     }
-    const bool has_body = request.chunked || request.content_length.value_or(0) > 0;
 
     if (request.version_major != 1) {
-      co_await respond_error(400, "only HTTP/1.0 and HTTP/1.1 are spoken here", false);
+      co_await respond_error(x, 400, "only HTTP/1.0 and HTTP/1.1 are spoken here", false);
       co_return false;
     }
     const std::string* host = request.find("host");
     if (!host || host->empty()) {
-      co_await respond_error(400, "the request has no Host header", false);
+      co_await respond_error(x, 400, "the request has no Host header", false);
       co_return false;
     }
     if (request.count("host") > 1) {
-      co_await respond_error(400, "the request has more than one Host header", false);
+      co_await respond_error(x, 400, "the request has more than one Host header", false);
       co_return false;
     }
     if (http::is_loop(request, shared_.pseudonym)) {
-      co_await respond_error(508, "this request came back to rp: a route points at rp itself",
+      co_await respond_error(x, 508, "this request came back to rp: a route points at rp itself",
                              false);
       co_return false;
     }
     const auto routes = shared_.routes.load();
     const std::string name = normalise_host(*host);
     Route route = routes->resolve(name);
-    const bool keep_after_local = request.keep_alive && body_done_;
+    const bool keep_after_local = request.keep_alive && x.body_done;
     if (route.kind != Route::Kind::app) {
       const bool dashboard = route.kind == Route::Kind::dashboard;
-      co_await respond(dashboard ? 200 : 404,
-                       not_found_page(*routes, name, shared_.settings.display_port, html_),
+      co_await respond(x, dashboard ? 200 : 404,
+                       not_found_page(*routes, name, shared_.settings.display_port, x.html),
                        keep_after_local);
       co_return keep_after_local;
     }
 
-    if (const auto& activity = route.app->activity;
+    if (AppActivity* activity = route.app->activity.get();
         activity && activity->phase.load(std::memory_order_acquire) != AppPhase::ready) {
       // A stopped app starts now; the request waits for its web process, as do the others that
       // arrive meanwhile (one boot for all).
       const BootResult boot = co_await wait_for_boot(*activity);
-      if (!boot.ok()) {
-        const int status = status_of(boot.outcome);
+      if (!boot.ok() || !boot.app) {
+        const int status = boot.ok() ? 502 : status_of(boot.outcome);
+        const std::string what =
+            boot.ok() ? "The app started, but rp was not told where it listens." : boot.what;
         co_await respond(
-            status,
-            upstream_error_page(status, *route.app, route.process, boot.what, html_, boot.log),
+            x, status,
+            upstream_error_page(status, *route.app, route.process, what, x.html, boot.log),
             keep_after_local);
         co_return keep_after_local;
       }
-      // Booting may have moved a port (one was taken meanwhile): route on the fresh snapshot.
-      const auto fresh = shared_.routes.load();
-      route = fresh->resolve(name);
-      if (route.kind != Route::Kind::app) {
-        co_await respond(404, not_found_page(*fresh, name, shared_.settings.display_port, html_),
-                         keep_after_local);
-        co_return keep_after_local;
-      }
+      // Booting may have moved a port (one was taken meanwhile): forward to the app as it is
+      // now, not as it was routed.
+      route.app = boot.app;
     }
+    co_return co_await forward(request, route, x, started);
+  }
 
-    auto instance = pick_instance(*route.app, route.process);
+  // Forwards the request to an instance of the routed process and relays its answer, or says
+  // why it could not. False: close the connection.
+  asio::awaitable<bool> forward(const http::Head& request, const Route& route, Exchange& x,
+                                Clock::time_point started) {
+    const bool keep_after_local = request.keep_alive && x.body_done;
+    auto instance = pick_instance(*route.app, route.process, thread_.round_robin);
     if (!instance) {
       co_await respond(
-          502,
+          x, 502,
           upstream_error_page(502, *route.app, route.process,
-                              "No instance of this process runs (formation 0?).", html_),
+                              "No instance of this process runs (formation 0?).", x.html),
           keep_after_local);
       co_return keep_after_local;
     }
     InFlight in_flight(instance, route.app->activity);
 
+    const bool has_body = request.chunked || request.content_length.value_or(0) > 0;
     for (int attempt = 0;; ++attempt) {
       auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
       if (upstream.result != Upstream::Result::connected) {
@@ -374,118 +289,91 @@ class Session : public std::enable_shared_from_this<Session> {
                                              instance->label, instance->port)
                                : fmt::format("{} is not listening on port {} ({}).",
                                              instance->label, instance->port, upstream.error);
-        co_await respond(status,
-                         upstream_error_page(status, *route.app, route.process, what, html_),
+        co_await respond(x, status,
+                         upstream_error_page(status, *route.app, route.process, what, x.html),
                          keep_after_local);
         co_return keep_after_local;
       }
-      auto outcome = co_await exchange(request, upstream.socket);
-      if (outcome == Outcome::stale && upstream.reused && attempt == 0 && !has_body &&
+      const ExchangeEnd end = co_await exchange(request, x, upstream.socket);
+      if (end == ExchangeEnd::stale && upstream.reused && attempt == 0 && !has_body &&
           idempotent(request.method)) {
-        continue;  // the app had closed the kept-alive connection: once more on a new one
+        // The app had closed the kept-alive connection: once more on a new one. Nothing came
+        // back, so the exchange holds nothing of the first attempt but its relay_error.
+        continue;
       }
-      if (outcome == Outcome::stale || outcome == Outcome::failed_before_response) {
-        co_await respond(502,
-                         upstream_error_page(502, *route.app, route.process,
-                                             fmt::format("{} closed the connection without an "
-                                                         "answer{}.",
-                                                         instance->label, relay_error_),
-                                             html_),
+      if (end == ExchangeEnd::stale || end == ExchangeEnd::failed_before_response) {
+        const std::string what = fmt::format("{} closed the connection without an answer{}.",
+                                             instance->label, x.relay_error);
+        co_await respond(x, 502, upstream_error_page(502, *route.app, route.process, what, x.html),
                          false);
         co_return false;
       }
-      if (outcome == Outcome::upgraded) {
-        co_await tunnel(client_, upstream.socket, buffered(), tunnel_leftover_);
+      if (end == ExchangeEnd::upgraded) {
+        co_await tunnel(client_, upstream.socket, buffered(), x.tunnel_leftover);
         co_return false;
       }
-      if (outcome != Outcome::complete) co_return false;
+      if (end != ExchangeEnd::complete) co_return false;
 
-      log_access(request, route.app->name, *instance, started);
-      if (upstream_reusable_) thread_.pool.release(instance, std::move(upstream.socket));
+      log_access(request, route.app->name, *instance, x, started);
+      if (x.upstream_reusable) thread_.pool.release(instance, std::move(upstream.socket));
       // An app may answer before the body is all here (413, say): the connection then closes,
       // after draining, so that the client still reads the answer.
-      if (!body_done_) linger_ = true;
-      co_return request.keep_alive&& body_done_ && !request.upgrade && client_keep_alive_;
+      if (!x.body_done) linger_ = true;
+      co_return request.keep_alive&& x.body_done && !request.upgrade && x.client_keep_alive;
     }
   }
-
-  std::shared_ptr<InstanceStatus> pick_instance(const AppStatus& app, const std::string& process) {
-    std::shared_ptr<InstanceStatus> best;
-    int best_outstanding = INT_MAX;
-    const auto& all = app.instances;
-    const std::size_t n = all.size();
-    if (n == 0) return nullptr;
-    // Least outstanding requests; ties go round-robin by where the scan starts.
-    const std::size_t start = thread_.round_robin++;
-    std::shared_ptr<InstanceStatus> any;
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& candidate = all[(start + i) % n];
-      if (candidate->process != process) continue;
-      if (!any) any = candidate;
-      auto state = candidate->state.load(std::memory_order_relaxed);
-      if (state != InstanceState::running && state != InstanceState::starting) continue;
-      int outstanding = candidate->outstanding.load(std::memory_order_relaxed);
-      if (outstanding < best_outstanding) {
-        best = candidate;
-        best_outstanding = outstanding;
-      }
-    }
-    return best ? best : any;  // none up: try one anyway, so the error page tells why
-  }
-
-  enum class Outcome { complete, upgraded, stale, failed_before_response, aborted };
 
   // Sends the request and relays the response; meanwhile the rest of the body streams up, and
   // then the client is watched so that its going away cancels the app's request.
-  asio::awaitable<Outcome> exchange(const http::Head& request, tcp::socket& upstream) {
+  asio::awaitable<ExchangeEnd> exchange(const http::Head& request, Exchange& x,
+                                        tcp::socket& upstream) {
     Output& out = to_upstream_;
     out.clear();  // whatever an aborted exchange left unsent
     out.add_own([&](std::string& text) {
       http::append_upstream_request(text, request, client_info_, shared_.pseudonym);
     });
-    for (auto part : body_) out.body(part, request.chunked);
-    if (body_done_ && request.chunked) out.add_view(kLastChunk);
+    for (auto part : x.body) out.body(part, request.chunked);
+    if (x.body_done && request.chunked) out.last_chunk();
     const auto ec = co_await out.flush(upstream);
     if (ec) {
-      relay_error_ = " (" + ec.message() + ")";
-      co_return Outcome::stale;
+      x.relay_error = " (" + ec.message() + ")";
+      co_return ExchangeEnd::stale;
     }
-    body_.clear();
-    client_gone_ = request_invalid_ = false;
-    upstream_reusable_ = false;
-    auto result = co_await (pump_then_watch(request, upstream) || relay(request, upstream));
+    x.body.clear();
+    auto result = co_await (pump_then_watch(request, x, upstream) ||
+                            relay_.relay(request, x, upstream, client_));
     if (result.index() == 0) {
       // The client went away or sent a broken body: the app's request is dropped with the
       // upstream connection.
-      if (request_invalid_ && !response_started_) {
-        co_await respond_error(400, "the request body is not valid: " + parser_.error(), false);
+      if (x.body_invalid && !x.response_started) {
+        co_await respond_error(x, 400, "the request body is not valid: " + parser_.error(), false);
       }
-      co_return Outcome::aborted;
+      co_return ExchangeEnd::aborted;
     }
     co_return std::get<1>(result);
   }
 
-  asio::awaitable<void> pump_then_watch(const http::Head& request, tcp::socket& upstream) {
+  // Streams the rest of the request body up as it arrives, then watches the client until the
+  // response is done. Returns when the client goes away or its body breaks.
+  asio::awaitable<void> pump_then_watch(const http::Head& request, Exchange& x,
+                                        tcp::socket& upstream) {
     bool upstream_gone = false;
-    while (!body_done_) {
+    while (!x.body_done) {
       auto space = free_space();
       auto [ec, n] = co_await client_.async_read_some(space, nothrow);
-      if (ec) {
-        client_gone_ = true;
-        co_return;
-      }
+      if (ec) co_return;
       end_ += n;
       auto step = parser_.feed(buffered());
       begin_ += step.consumed;
       if (step.status == http::Parser::Status::error) {
-        request_invalid_ = true;
+        x.body_invalid = true;
         co_return;
       }
-      body_done_ = step.status == http::Parser::Status::message_done;
+      x.body_done = step.status == http::Parser::Status::message_done;
       if (upstream_gone) continue;  // the app stopped reading; its answer may still come
       Output& out = to_upstream_;
       for (auto part : step.body) out.body(part, request.chunked);
-      if (body_done_ && request.chunked) out.add_view(kLastChunk);
+      if (x.body_done && request.chunked) out.last_chunk();
       const auto ec_up = co_await out.flush(upstream);
       if (ec_up) upstream_gone = true;
     }
@@ -498,107 +386,16 @@ class Session : public std::enable_shared_from_this<Session> {
         co_return;
       }
       auto [ec, n] = co_await client_.async_read_some(space, nothrow);
-      if (ec) {
-        client_gone_ = true;
-        co_return;
-      }
+      if (ec) co_return;
       end_ += n;
     }
   }
 
-  asio::awaitable<Outcome> relay(const http::Head& request, tcp::socket& upstream) {
-    http::Parser& parser = response_parser_;
-    parser.reset();
-    to_client_.clear();
-    parser.expect_no_body(head_request_);
-    const bool client_http11 = request.version_major == 1 && request.version_minor >= 1;
-    bool received = false;
-    bool chunked = false;
-    response_started_ = false;
-    response_status_ = 0;
-    response_bytes_ = 0;
-    relay_error_.clear();
-    for (;;) {
-      auto [ec, n] = co_await upstream.async_read_some(
-          asio::buffer(upstream_buffer_.get(), kBufferSize), nothrow);
-      Output& out = to_client_;
-      bool done = false;
-      if (ec) {
-        if (ec == asio::error::operation_aborted) co_return Outcome::aborted;
-        if (ec == asio::error::eof && parser.body_until_close()) {
-          parser.finish();
-          if (chunked) out.add_view(kLastChunk);
-          co_await out.flush(client_);
-          co_return Outcome::complete;
-        }
-        relay_error_ = " (" + ec.message() + ")";
-        if (!received) co_return Outcome::stale;
-        co_return response_started_ ? Outcome::aborted : Outcome::failed_before_response;
-      }
-      received = true;
-      std::string_view data(upstream_buffer_.get(), n);
-      while (!data.empty() && !done) {
-        auto step = parser.feed(data);
-        data.remove_prefix(step.consumed);
-        if (step.status == http::Parser::Status::error) {
-          relay_error_ = " (its response is not valid HTTP: " + parser.error() + ")";
-          if (!response_started_) co_return Outcome::failed_before_response;
-          co_await out.flush(client_);
-          co_return Outcome::aborted;
-        }
-        const bool message_done = step.status == http::Parser::Status::message_done ||
-                                  step.status == http::Parser::Status::upgrade;
-        const http::Head& head = parser.head();
-        if (!response_started_ &&
-            (message_done || (!parser.in_head() && parser.message_started()))) {
-          if (head.status >= 100 && head.status < 200 && head.status != 101) {
-            // Interim (100 Continue, 103 Early Hints): passed on; the real answer follows.
-            out.add_own([&](std::string& text) {
-              http::append_client_response(text, head, http::Framing::none, true);
-            });
-            continue;
-          }
-          auto framing = http::response_framing(head, head_request_, client_http11);
-          chunked = framing == http::Framing::chunked;
-          client_keep_alive_ = framing != http::Framing::until_close;
-          response_status_ = head.status;
-          const bool keep_alive = request.keep_alive && client_keep_alive_ && body_done_;
-          out.add_own([&](std::string& text) {
-            http::append_client_response(text, head, framing, keep_alive, !client_http11);
-          });
-          response_started_ = true;
-        }
-        for (auto part : step.body) {
-          response_bytes_ += part.size();
-          out.body(part, chunked);
-        }
-        if (message_done) {
-          done = true;
-          if (head.status == 101) {
-            tunnel_leftover_.assign(data);
-            const auto e = co_await out.flush(client_);
-            co_return e ? Outcome::aborted : Outcome::upgraded;
-          }
-          if (chunked) out.add_view(kLastChunk);
-          upstream_reusable_ = head.keep_alive && data.empty() && body_done_;
-        }
-      }
-      const auto e = co_await out.flush(client_);
-      if (e) {
-        client_gone_ = true;
-        co_return Outcome::aborted;
-      }
-      if (done) co_return Outcome::complete;
-    }
-  }
-
   void log_access(const http::Head& request, const std::string& app, const InstanceStatus& instance,
-                  Clock::time_point started) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(app,
-                           fmt::format("{} {} {} {} {:.1f} ms {}", request.method, request.target,
-                                       response_status_, human_bytes(response_bytes_),
-                                       static_cast<double>(us.count()) / 1000, instance.label));
+                  const Exchange& x, Clock::time_point started) {
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    thread_.access_log.add(app, access_text(request.method, request.target, x.response_status,
+                                            x.response_bytes, took, instance.label));
   }
 
   ProxyThread& thread_;
@@ -610,29 +407,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool linger_ = false;
 
-  std::unique_ptr<char[]> buffer_;
+  // What serves every request of the connection, its memory reused request after request.
+  std::unique_ptr<char[]> buffer_;  // the client's bytes
   std::size_t begin_ = 0, end_ = 0;
-  std::unique_ptr<char[]> upstream_buffer_;
   http::Parser parser_{http::Parser::Kind::request};
-  http::Parser response_parser_{http::Parser::Kind::response};
-  Output to_upstream_;  // used by exchange() and then the body pump, never both at once
-  Output to_client_;    // used by relay()
+  Output to_upstream_;   // used by exchange() and then the body pump, never both at once
+  ResponseRelay relay_;  // the app's answer, back to the client
   http::ClientInfo client_info_;
-
-  // The request in progress.
-  bool head_request_ = false;
-  bool html_ = false;
-  std::vector<std::string_view> body_;  // parsed body bytes not yet sent (views into buffer_)
-  bool body_done_ = false;
-  bool client_gone_ = false;
-  bool request_invalid_ = false;
-  bool response_started_ = false;
-  bool upstream_reusable_ = false;
-  bool client_keep_alive_ = true;
-  int response_status_ = 0;
-  std::uint64_t response_bytes_ = 0;
-  std::string relay_error_;
-  std::string tunnel_leftover_;
 };
 
 asio::awaitable<void> refuse(tcp::socket socket, std::string response) {

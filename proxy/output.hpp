@@ -1,0 +1,54 @@
+// Bytes to send in one gathered write: rp's own (heads, chunk sizes), kept in one string, and
+// views of bytes that stay put until the write completes (bodies in a read buffer). One Output
+// serves a connection for its life, so that its memory is reused request after request instead
+// of allocated for each: the forwarding path does no allocation once a connection is warm.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rp::proxy {
+
+class Output {
+ public:
+  // Appends rp's own bytes, written by `write(std::string&)`.
+  template <typename Write>
+  void add_own(Write&& write) {
+    const std::size_t from = own_.size();
+    write(own_);
+    pieces_.push_back({nullptr, from, own_.size() - from});
+  }
+  // Appends bytes that must stay where they are until flush() completes.
+  void add_view(std::string_view v) {
+    if (!v.empty()) pieces_.push_back({v.data(), 0, v.size()});
+  }
+  // Body bytes in the given framing.
+  void body(std::string_view data, bool chunked);
+  // The terminating chunk of a chunked body.
+  void last_chunk();
+  // Forgets what is gathered and not sent (left by an exchange that was cut short).
+  void clear() {
+    own_.clear();
+    pieces_.clear();
+  }
+  // Writes everything gathered, in order, and starts over.
+  boost::asio::awaitable<boost::system::error_code> flush(boost::asio::ip::tcp::socket& socket);
+
+ private:
+  struct Piece {
+    const char* data;  // nullptr: own_[offset, offset + size), resolved when written
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::string own_;
+  std::vector<Piece> pieces_;
+  std::vector<boost::asio::const_buffer> buffers_;
+};
+
+}  // namespace rp::proxy

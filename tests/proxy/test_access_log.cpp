@@ -1,0 +1,22 @@
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "proxy/access_log.hpp"
+
+using rp::proxy::access_text;
+using std::chrono::microseconds;
+
+TEST_CASE("an access line says what was asked, the answer, its size, the time and the instance") {
+  CHECK(access_text("GET", "/some/path?x=1", 200, 12, microseconds(2340), "web.1") ==
+        "GET /some/path?x=1 200 12 B 2.3 ms web.1");
+}
+
+TEST_CASE("an access line gives sizes in B, KiB or MiB") {
+  CHECK(access_text("GET", "/", 200, 0, microseconds(0), "web.1") == "GET / 200 0 B 0.0 ms web.1");
+  CHECK(access_text("GET", "/", 200, 1023, microseconds(0), "web.1") ==
+        "GET / 200 1023 B 0.0 ms web.1");
+  CHECK(access_text("GET", "/", 200, 1536, microseconds(0), "web.1") ==
+        "GET / 200 1.5 KiB 0.0 ms web.1");
+  CHECK(access_text("POST", "/up", 201, 3 * 1024 * 1024, microseconds(1'250'000), "api.2") ==
+        "POST /up 201 3.0 MiB 1250.0 ms api.2");
+}
