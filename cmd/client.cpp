@@ -13,7 +13,8 @@
 #include <cstring>
 #include <thread>
 
-#include "cmd/daemon/control_api.hpp"
+#include "cmd/daemon/socket_path.hpp"
+#include "proxy/http/message.hpp"
 #include "supervisor/project/environment.hpp"
 #include "supervisor/project/global_config.hpp"
 #include "supervisor/project/text.hpp"
@@ -54,7 +55,8 @@ std::string wedged(const EnvMap& env, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-DaemonClient::DaemonClient(const EnvMap& env, bool autostart) : env_(env), autostart_(autostart) {}
+DaemonClient::DaemonClient(const EnvMap& env, bool autostart)
+    : env_(env), autostart_(autostart), reader_(std::make_unique<http::ResponseReader>()) {}
 
 DaemonClient::~DaemonClient() {
   if (fd_ >= 0) ::close(fd_);
@@ -76,7 +78,7 @@ bool DaemonClient::connect(std::string& error) {
     ::close(fd_);
     fd_ = -1;
   }
-  buffer_.clear();
+  reader_ = std::make_unique<http::ResponseReader>();
   eof_ = false;
   int holder = -1;
   const std::string path = reachable_socket_path(socket_path(env_), holder);
@@ -153,10 +155,12 @@ bool DaemonClient::send_request(const std::string& method, const std::string& pa
       std::this_thread::sleep_for(20ms);
     }
   }
-  std::string request = fmt::format(
-      "{} {} HTTP/1.1\r\nHost: rp\r\nContent-Type: application/json\r\nContent-Length: "
-      "{}\r\nConnection: close\r\n\r\n{}",
-      method, path, body.size(), body);
+  std::string request = http::request_head(method, path,
+                                           {{"Host", "rp"},
+                                            {"Content-Type", "application/json"},
+                                            {"Content-Length", std::to_string(body.size())},
+                                            {"Connection", "close"}});
+  request += body;
   std::string_view rest = request;
   while (!rest.empty()) {
     ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
@@ -174,32 +178,28 @@ Reply DaemonClient::read_head(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   Reply reply;
   for (;;) {
-    auto end = buffer_.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      if (std::sscanf(buffer_.c_str(), "HTTP/1.%*d %d", &reply.status) != 1) {
-        reply.status = 0;
-        reply.error = "the rp daemon answered something that is not HTTP";
-      }
-      buffer_.erase(0, end + 4);
+    if (reader_->has_head()) {
+      reply.status = reader_->head().status;
       return reply;
     }
     if (eof_) {
       reply.error = "the rp daemon closed the connection without an answer";
       return reply;
     }
+    if (reader_->failed()) {
+      reply.error = "the rp daemon answered something that is not HTTP";
+      return reply;
+    }
     if (!wait_readable(fd_, deadline)) {
       reply.error = wedged(env_, timeout);
       return reply;
     }
-    char chunk[8192];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      eof_ = true;
-      continue;
-    }
-    buffer_.append(chunk, static_cast<std::size_t>(n));
+    receive();
   }
+}
+
+bool DaemonClient::ended() const {
+  return eof_ || reader_->done() || reader_->failed();
 }
 
 Reply DaemonClient::call(const std::string& method, const std::string& path,
@@ -209,19 +209,14 @@ Reply DaemonClient::call(const std::string& method, const std::string& path,
   if (!send_request(method, path, body, reply.error)) return reply;
   reply = read_head(timeout);
   if (reply.status == 0) return reply;
-  // The daemon closes after each answer: the body is what comes until then.
-  while (!eof_) {
+  while (!ended()) {
     if (!wait_readable(fd_, deadline)) {
       return {0, {}, wedged(env_, timeout)};
     }
-    char chunk[8192];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    buffer_.append(chunk, static_cast<std::size_t>(n));
+    receive();
   }
-  reply.body = std::move(buffer_);
-  buffer_.clear();
+  reply.body = std::move(reader_->body());
+  reader_->body().clear();
   return reply;
 }
 
@@ -240,37 +235,39 @@ Reply DaemonClient::open(const std::string& method, const std::string& path,
 }
 
 std::optional<std::string> DaemonClient::take_line() {
-  auto newline = buffer_.find('\n');
+  std::string& body = reader_->body();
+  auto newline = body.find('\n');
   if (newline != std::string::npos) {
-    std::string line = buffer_.substr(0, newline);
-    buffer_.erase(0, newline + 1);
+    std::string line = body.substr(0, newline);
+    body.erase(0, newline + 1);
     return line;
   }
-  if (eof_ && !buffer_.empty()) {
-    std::string line = std::move(buffer_);
-    buffer_.clear();
+  if (ended() && !body.empty()) {
+    std::string line = std::move(body);
+    body.clear();
     return line;
   }
   return std::nullopt;
 }
 
 bool DaemonClient::receive() {
-  if (eof_) return false;
+  if (eof_ || reader_->failed()) return false;
   char chunk[16384];
   ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
   if (n < 0 && errno == EINTR) return true;
   if (n <= 0) {
     eof_ = true;
+    reader_->finish();
     return false;
   }
-  buffer_.append(chunk, static_cast<std::size_t>(n));
-  return true;
+  reader_->feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+  return !reader_->failed();
 }
 
 std::optional<std::string> DaemonClient::next_line() {
   for (;;) {
     if (auto line = take_line()) return line;
-    if (eof_) return std::nullopt;
+    if (ended()) return std::nullopt;
     receive();
   }
 }

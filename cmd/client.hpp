@@ -5,10 +5,15 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "supervisor/project/dotenv.hpp"
+
+namespace rp::http {
+class ResponseReader;
+}
 
 namespace rp::cmd {
 
@@ -56,11 +61,14 @@ class DaemonClient {
   bool send_request(const std::string& method, const std::string& path, const std::string& body,
                     std::string& error);
   Reply read_head(std::chrono::milliseconds timeout);
+  // The answer is over: complete, cut short, or not HTTP.
+  bool ended() const;
 
   EnvMap env_;
   bool autostart_;
   int fd_ = -1;
-  std::string buffer_;  // read but not yet returned
+  // The answer on this connection; its body() holds what was read but not yet returned.
+  std::unique_ptr<http::ResponseReader> reader_;
   bool eof_ = false;
 };
 

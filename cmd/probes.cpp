@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include "proxy/http/message.hpp"
 
 namespace rp::cmd {
 namespace {
@@ -78,11 +81,6 @@ bool readable(int fd, Clock::time_point deadline) {
   if (left.count() <= 0) return false;
   pollfd p{fd, POLLIN, 0};
   return ::poll(&p, 1, static_cast<int>(left.count())) == 1;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -167,38 +165,42 @@ HttpAnswer http_probe(const std::string& address, int port, const std::string& h
   Fd s{connect_to(address, port, SOCK_STREAM, deadline, answer.error)};
   if (s.fd < 0) return answer;
   answer.connected = true;
-  std::string request =
-      "GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: rp-doctor\r\nConnection: close\r\n\r\n";
+  std::string request = http::request_head(
+      "GET", "/", {{"Host", host}, {"User-Agent", "rp-doctor"}, {"Connection", "close"}});
   if (::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
     answer.error = std::strerror(errno);
     return answer;
   }
-  std::string head;
+  // Only the head matters; a head that does not end within 16 KiB is not worth waiting for.
+  http::ResponseReader reader;
+  std::size_t received = 0;
   char buf[4096];
-  while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
+  while (!reader.has_head() && !reader.failed() && received < 16384) {
     if (!readable(s.fd, deadline)) {
-      answer.error = head.empty() ? "no answer" : "an incomplete answer";
-      break;
+      answer.error = received == 0 ? "no answer" : "an incomplete answer";
+      return answer;
     }
     ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
     if (n <= 0) {
-      if (head.empty()) answer.error = n == 0 ? "closed without answering" : std::strerror(errno);
+      if (received == 0) {
+        answer.error = n == 0 ? "closed without answering" : std::strerror(errno);
+        return answer;
+      }
+      reader.finish();
       break;
     }
-    head.append(buf, static_cast<std::size_t>(n));
+    received += static_cast<std::size_t>(n);
+    reader.feed(std::string_view(buf, static_cast<std::size_t>(n)));
   }
-  if (!head.starts_with("HTTP/")) {
-    if (!head.empty()) answer.error = "an answer that is not HTTP";
+  if (!reader.has_head()) {
+    answer.error = "an answer that is not HTTP";
     return answer;
   }
-  answer.status_line = head.substr(0, head.find("\r\n"));
-  auto at = lower(head).find("\r\nserver:");
-  if (at != std::string::npos) {
-    auto start = head.find_first_not_of(' ', at + 9);
-    if (start != std::string::npos) {
-      answer.server = head.substr(start, head.find("\r\n", start) - start);
-    }
-  }
+  const http::Head& head = reader.head();
+  answer.status_line =
+      fmt::format("HTTP/{}.{} {}", head.version_major, head.version_minor, head.status);
+  if (!head.reason.empty()) answer.status_line += " " + head.reason;
+  if (const std::string* server = head.find("server")) answer.server = *server;
   answer.error.clear();
   return answer;
 }

@@ -118,6 +118,22 @@ int up(const UpArgs& args) {
     return std::nullopt;
   };
 
+  // Every complete line read so far, shown; the exit status once the stream says it.
+  auto drain = [&]() -> std::optional<int> {
+    std::optional<int> exit_code;
+    while (!exit_code) {
+      auto line = client.take_line();
+      if (!line) break;
+      exit_code = show(*line);
+    }
+    console.write(pending);
+    pending.clear();
+    return exit_code;
+  };
+  // The first lines may have come with the answer's head: they are shown now, not when the
+  // next line comes (which may be never).
+  if (auto exit_code = drain()) return *exit_code;
+
   int interrupts = 0;
   for (;;) {
     pollfd fds[2] = {{client.fd(), POLLIN, 0}, {signals, POLLIN, 0}};
@@ -139,15 +155,7 @@ int up(const UpArgs& args) {
     }
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     const bool open = client.receive();
-    std::optional<int> exit_code;
-    while (!exit_code) {
-      auto line = client.take_line();
-      if (!line) break;
-      exit_code = show(*line);
-    }
-    console.write(pending);
-    pending.clear();
-    if (exit_code) return *exit_code;
+    if (auto exit_code = drain()) return *exit_code;
     if (!open) {
       console.event("lost the connection to the rp daemon; its log is in RP_HOME/logs/daemon.log");
       return 1;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
 
 namespace rp::http {
@@ -49,11 +50,6 @@ std::string client_response(const Head& response, Framing framing, bool keep_ali
 void append_client_response(std::string& out, const Head& response, Framing framing,
                             bool keep_alive, bool announce_keep_alive = false);
 
-// A complete small response rp makes itself (errors, 404 lists), marked `Server: rp` so that
-// `rp doctor` can tell rp from another server on the port.
-std::string simple_response(int status, std::string_view reason, std::string_view content_type,
-                            std::string_view body, bool keep_alive, bool head_request = false);
-
-std::string_view reason_phrase(int status);
+// simple_response and reason_phrase, rp's own answers, are in proxy/http/message.hpp.
 
 }  // namespace rp::http

@@ -1,7 +1,8 @@
-// `rp daemon`: the one process per RP_HOME that owns the proxy, the DNS responder and every app's
-// processes; the other commands are its clients over RP_HOME/rp.sock. In the background (the
-// default, and how other commands start it) it detaches and logs to RP_HOME/logs/daemon.log;
-// `--foreground` is for a systemd user unit. `rp daemon stop` stops it and everything it runs.
+// The daemon's life: its start (configuration, RP_HOME's lock, what a killed daemon left), its
+// parts wired together in Daemon, the event loop, and its stop. daemon.hpp says what the parts
+// are; daemon_command.cpp how `rp daemon` starts and stops it.
+#include "cmd/daemon/daemon.hpp"
+
 #include <fcntl.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -10,26 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/json.hpp>
-#include <set>
+#include <boost/asio/post.hpp>
+#include <functional>
+#include <map>
 #include <thread>
 
-#include "cmd/client.hpp"
-#include "cmd/commands.hpp"
-#include "cmd/daemon/control_api.hpp"
 #include "cmd/load.hpp"
-#include "dnsproxy/dns_server.hpp"
-#include "proxy/readiness_probe.hpp"
-#include "proxy/server.hpp"
+#include "proxy/router.hpp"
 #include "supervisor/app/ports.hpp"
-#include "supervisor/app/process_host.hpp"
-#include "supervisor/apps.hpp"
-#include "supervisor/process/guardian.hpp"
 #include "supervisor/process/process_tree.hpp"
 #include "supervisor/project/environment.hpp"
-#include "supervisor/state/group_record.hpp"
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -152,7 +143,116 @@ std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global, proxy::Ac
   return server;
 }
 
-// The daemon itself, until it is told to stop. `ready_fd` (or -1) hears how the start went.
+// Before anything of this daemon runs: the processes a killed daemon left are gone, and this
+// process is their subreaper (orphans of the processes it starts are re-parented to it, so a
+// stop finds them all). The prefix of every RP_RUN_ID this daemon gives.
+std::string take_over(GroupRecord& groups) {
+  reclaim_orphans(groups);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  return new_run_id() + "-";
+}
+
+}  // namespace
+
+Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
+    : global_(std::move(global)),
+      home_(std::move(home)),
+      lock_(lock),
+      groups_(home_ / "run" / "groups"),
+      run_id_prefix_(take_over(groups_)),
+      // Forked before Asio starts a thread, while this process has a single thread.
+      guardian_(Guardian::start(run_id_prefix_)),
+      proxy_(start_proxy(global_, std::bind_front(&Daemon::take_access_lines, this), notices_)),
+      dns_(start_dns(io_, global_, notices_)),
+      http_port_(proxy_ ? effective_http_port(global_, may_bind_privileged_port()) : 0),
+      processes_(guardian_, groups_, run_id_prefix_),
+      readiness_(io_),
+      context_{processes_,         readiness_,    run_id_prefix_, url_suffix(),
+               global_.port_range, ports_in_use_, home_ / "logs", {}},
+      registry_(home_),
+      apps_(io_, context_, global_, registry_, std::bind_front(&Daemon::publish_routes, this)),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+  for (const auto& n : notices_) say(n);
+  for (const auto& problem : apps_.start()) say(problem.str());
+}
+
+std::string Daemon::url_suffix() const {
+  std::string suffix = "." + global_.tlds.front();
+  if (http_port_ != 80 && http_port_ != 0) suffix += fmt::format(":{}", http_port_);
+  return suffix;
+}
+
+void Daemon::take_access_lines(std::vector<proxy::AccessLine> lines) {
+  asio::post(io_, [this, lines = std::move(lines)]() mutable {
+    // Grouped per app: one hand-over to each app for the whole batch.
+    std::map<std::string, std::vector<std::string>> by_app;
+    for (auto& l : lines) by_app[l.app].push_back(std::move(l.text));
+    for (auto& [name, texts] : by_app) {
+      if (App* app = apps_.find(name)) app->access(std::move(texts));
+    }
+  });
+}
+
+void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
+  if (proxy_) {
+    proxy_->set_routes(std::make_shared<const proxy::RouteTable>(global_.tlds, std::move(all)));
+  }
+}
+
+bool Daemon::open_control(std::string& error) {
+  DaemonInfo info{home_,        RP_VERSION, http_port_, dns_ ? global_.dns_port : 0,
+                  Clock::now(), notices_};
+  api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this));
+  if (!api_->listen(home_ / "rp.sock", error)) {
+    guardian_.release();
+    return false;
+  }
+  watch_signals();
+  say(fmt::format("listening on {}", (home_ / "rp.sock").string()));
+  return true;
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  say("stopping every app");
+  if (api_) api_->close();
+  apps_.stop_all([this] { io_.stop(); });
+}
+
+void Daemon::watch_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (stopping_) {
+      say("signalled again: killing every process");
+      apps_.kill_all();
+    }
+    shutdown();
+    watch_signals();
+  });
+}
+
+int Daemon::run() {
+  // A mistake of rp's that escapes a handler is logged and the daemon goes on: it owns every
+  // app's processes and must not take them down with it.
+  for (;;) {
+    try {
+      io_.run();
+      break;
+    } catch (const std::exception& e) {
+      say(fmt::format("internal error (please report it): {}", e.what()));
+    }
+  }
+  if (proxy_) proxy_->stop();
+  guardian_.release();
+  groups_.clear();
+  std::error_code fs_error;
+  std::filesystem::remove(home_ / "rp.sock", fs_error);
+  say("stopped");
+  ::close(lock_);
+  return 0;
+}
+
 int serve(const EnvMap& env, int ready_fd) {
   StartReport report(ready_fd);
   Diagnostics errors;
@@ -187,204 +287,16 @@ int serve(const EnvMap& env, int ready_fd) {
   if (std::filesystem::exists(home / "rp.sock", fs_error)) {
     say("removing the control socket a daemon that was killed left behind");
   }
-  GroupRecord groups(home / "run" / "groups");
-  reclaim_orphans(groups);
 
-  // Orphans of the processes the daemon starts are re-parented to it, so a stop finds them all.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  const std::string run_id_prefix = new_run_id() + "-";
-  // Forked before Asio starts a thread, while this process has a single thread.
-  Guardian guardian = Guardian::start(run_id_prefix);
-
-  asio::io_context io;
-  std::vector<std::string> notices;
-  Apps* apps_ptr = nullptr;
-  auto proxy = start_proxy(
-      global,
-      [&io, &apps_ptr](std::vector<proxy::AccessLine> lines) {
-        asio::post(io, [&apps_ptr, lines = std::move(lines)]() mutable {
-          // Grouped per app: one hand-over to each app for the whole batch.
-          std::map<std::string, std::vector<std::string>> by_app;
-          for (auto& l : lines) by_app[l.app].push_back(std::move(l.text));
-          for (auto& [name, texts] : by_app) {
-            if (App* app = apps_ptr ? apps_ptr->find(name) : nullptr) app->access(std::move(texts));
-          }
-        });
-      },
-      notices);
-  auto dns = start_dns(io, global, notices);
-  for (const auto& n : notices) say(n);
-
-  const int http_port = proxy ? effective_http_port(global, may_bind_privileged_port()) : 0;
-  std::string url_suffix = "." + global.tlds.front();
-  if (http_port != 80 && http_port != 0) url_suffix += fmt::format(":{}", http_port);
-  std::set<int> ports_in_use;
-  SystemProcessHost processes(guardian, groups, run_id_prefix);
-  proxy::HttpReadinessProbe readiness(io);
-  AppContext context{processes,         readiness,    run_id_prefix, url_suffix,
-                     global.port_range, ports_in_use, home / "logs", {}};
-  Registry registry(home);
-  Apps apps(
-      io, context, global, registry,
-      [&proxy, &global](std::vector<std::shared_ptr<const AppStatus>> all) {
-        if (proxy) {
-          proxy->set_routes(std::make_shared<const proxy::RouteTable>(global.tlds, std::move(all)));
-        }
-      });
-  apps_ptr = &apps;
-  for (const auto& problem : apps.start()) say(problem.str());
-
-  bool stopping = false;
-  std::unique_ptr<ControlApi> api;
-  auto shutdown = [&] {
-    if (stopping) return;
-    stopping = true;
-    say("stopping every app");
-    if (api) api->close();
-    apps.stop_all([&] { io.stop(); });
-  };
-  DaemonInfo info{home, RP_VERSION, http_port, dns ? global.dns_port : 0, Clock::now(), notices};
-  api = std::make_unique<ControlApi>(io, apps, info, shutdown);
+  Daemon daemon(std::move(global), home, lock);
   std::string error;
-  if (!api->listen(home / "rp.sock", error)) {
+  if (!daemon.open_control(error)) {
     say(error);
     report.send("error " + error);
-    guardian.release();
     return 1;
   }
-
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  std::function<void()> watch_signals = [&] {
-    signals.async_wait([&](boost::system::error_code ec, int) {
-      if (ec) return;
-      if (stopping) {
-        say("signalled again: killing every process");
-        apps.kill_all();
-      }
-      shutdown();
-      watch_signals();
-    });
-  };
-  watch_signals();
-
-  say(fmt::format("listening on {}", (home / "rp.sock").string()));
   report.send(fmt::format("ok {}", ::getpid()));
-  // A mistake of rp's that escapes a handler is logged and the daemon goes on: it owns every
-  // app's processes and must not take them down with it.
-  for (;;) {
-    try {
-      io.run();
-      break;
-    } catch (const std::exception& e) {
-      say(fmt::format("internal error (please report it): {}", e.what()));
-    }
-  }
-
-  if (proxy) proxy->stop();
-  guardian.release();
-  groups.clear();
-  std::filesystem::remove(home / "rp.sock", fs_error);
-  say("stopped");
-  ::close(lock);
-  return 0;
-}
-
-// Starts the daemon detached from this terminal and returns once it listens (0) or failed (1).
-int start_in_background(const EnvMap& env, bool quiet) {
-  const auto home = rp_home(env);
-  std::error_code fs_error;
-  std::filesystem::create_directories(home / "logs", fs_error);
-  ::chmod(home.c_str(), 0700);
-  const auto log_path = home / "logs" / "daemon.log";
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    fmt::print(stderr, "rp daemon: pipe: {}\n", std::strerror(errno));
-    return 1;
-  }
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    fmt::print(stderr, "rp daemon: fork: {}\n", std::strerror(errno));
-    return 1;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    ::setsid();
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (null >= 0) ::dup2(null, 0);
-    if (log >= 0) {
-      ::dup2(log, 1);
-      ::dup2(log, 2);
-    }
-    if (::chdir("/") != 0) ::_exit(1);
-    std::fflush(stdout);
-    ::_exit(serve(env, fds[1]));
-  }
-  ::close(fds[1]);
-  std::string answer;
-  char chunk[256];
-  ssize_t n;
-  while ((n = ::read(fds[0], chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) answer.append(chunk, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  while (!answer.empty() && answer.back() == '\n') answer.pop_back();
-  if (answer.starts_with("ok ")) {
-    if (!quiet) {
-      fmt::print(stderr, "rp: started the daemon (pid {}); its log is {}\n", answer.substr(3),
-                 log_path.string());
-    }
-    return 0;
-  }
-  if (answer.starts_with("running ")) {
-    if (!quiet) fmt::print(stderr, "rp daemon already runs (pid {})\n", answer.substr(8));
-    return 0;
-  }
-  fmt::print(stderr, "rp daemon did not start: {}\n  (its log: {})\n",
-             answer.starts_with("error ") ? answer.substr(6) : std::string("no answer"),
-             log_path.string());
-  return 1;
-}
-
-int stop_daemon(const EnvMap& env) {
-  auto pid = DaemonClient::daemon_pid(env);
-  DaemonClient client(env, false);
-  auto reply = client.call("POST", "/v1/daemon/stop");
-  if (reply.status == 0 && !pid) {
-    fmt::print("rp daemon is not running\n");
-    return 0;
-  }
-  if (reply.status == 0) {
-    // Wedged: the kernel can still stop it, and its guardian then stops the apps.
-    fmt::print(stderr, "rp: {}\nrp: sending SIGTERM to pid {}\n", reply.error, *pid);
-    ::kill(*pid, SIGTERM);
-  }
-  const auto deadline = Clock::now() + 30s;
-  bool term_sent = reply.status == 0;
-  while (pid && ::kill(*pid, 0) == 0 && DaemonClient::daemon_pid(env)) {
-    if (Clock::now() > deadline) {
-      if (!term_sent) {
-        ::kill(*pid, SIGTERM);
-        term_sent = true;
-        continue;
-      }
-      fmt::print(stderr, "rp: the daemon (pid {}) is still there: killing it\n", *pid);
-      ::kill(*pid, SIGKILL);
-      break;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  fmt::print("rp daemon stopped\n");
-  return 0;
-}
-
-}  // namespace
-
-int daemon(const DaemonArgs& args) {
-  EnvMap env = current_environment();
-  if (args.stop) return stop_daemon(env);
-  if (args.foreground) return serve(env, -1);
-  return start_in_background(env, args.quiet);
+  return daemon.run();
 }
 
 }  // namespace rp::cmd

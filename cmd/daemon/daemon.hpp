@@ -1,0 +1,84 @@
+// The daemon: the one process per RP_HOME that owns the proxy, the DNS responder and every app's
+// processes; the `rp` commands are its clients over RP_HOME/rp.sock. A Daemon is its parts,
+// built in the order they depend on each other: the group record and the guardian (forked while
+// the process has one thread), the event loop, the proxy and DNS listeners, the apps, and the
+// control API last, once there is something to control. Data flows one way: the proxy hands its
+// access lines to the apps, the apps publish their routes to the proxy, each through a member
+// function here.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cmd/daemon/control_api.hpp"
+#include "dnsproxy/dns_server.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/readiness_probe.hpp"
+#include "proxy/server.hpp"
+#include "supervisor/app/process_host.hpp"
+#include "supervisor/apps.hpp"
+#include "supervisor/process/guardian.hpp"
+#include "supervisor/state/group_record.hpp"
+#include "supervisor/state/registry.hpp"
+
+namespace rp::cmd {
+
+class Daemon {
+ public:
+  // Everything up to taking requests: the processes a killed daemon left are reclaimed, the
+  // listeners opened (what could not be had becomes a notice), the linked apps registered.
+  // `lock` is RP_HOME/rp.lock, held.
+  Daemon(GlobalConfig global, std::filesystem::path home, int lock);
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Listens on RP_HOME/rp.sock; false, with `error`, when it cannot (the daemon then ends).
+  bool open_control(std::string& error);
+  // Runs until `rp daemon stop` or a signal, and has every app stopped; the exit status.
+  int run();
+
+ private:
+  // The proxy's access lines, from its threads: handed to their apps on the daemon's thread.
+  void take_access_lines(std::vector<proxy::AccessLine> lines);
+  // What the proxy routes to, each time it changes.
+  void publish_routes(std::vector<std::shared_ptr<const AppStatus>> all);
+  // Stops every app, then the loop; once.
+  void shutdown();
+  // SIGINT, SIGTERM, SIGHUP stop the daemon; a second one kills what is still stopping.
+  void watch_signals();
+
+  std::string url_suffix() const;
+
+  GlobalConfig global_;
+  std::filesystem::path home_;
+  int lock_;
+  GroupRecord groups_;
+  std::string run_id_prefix_;
+  Guardian guardian_;
+  boost::asio::io_context io_;
+  std::vector<std::string> notices_;
+  std::unique_ptr<proxy::Server> proxy_;
+  std::unique_ptr<dns::DnsServer> dns_;
+  int http_port_;
+  std::set<int> ports_in_use_;
+  SystemProcessHost processes_;
+  proxy::HttpReadinessProbe readiness_;
+  AppContext context_;
+  Registry registry_;
+  Apps apps_;
+  std::unique_ptr<ControlApi> api_;
+  boost::asio::signal_set signals_;
+  bool stopping_ = false;
+};
+
+// `rp daemon --foreground`, and the child of a background start: runs the daemon in this
+// process until it stops. `ready_fd` (or -1) hears how the start went: "ok PID", "running PID"
+// (another daemon has RP_HOME) or "error WHY".
+int serve(const EnvMap& env, int ready_fd);
+
+}  // namespace rp::cmd

@@ -1,0 +1,23 @@
+// What the daemon says about itself in `GET /v1/status` and at the top of every `rp up`: set
+// once the listeners are up, read by the control API.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace rp::cmd {
+
+struct DaemonInfo {
+  std::filesystem::path home;
+  std::string version;
+  int http_port = 0;  // 0 when the proxy is off or could not listen
+  int dns_port = 0;   // likewise
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // What a user should know about the listeners (a port that could not be had, `rp setup`):
+  // shown at the top of every `rp up`.
+  std::vector<std::string> notices;
+};
+
+}  // namespace rp::cmd

@@ -1,0 +1,111 @@
+#include "cmd/daemon/log_stream.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+
+#include "cmd/daemon/api_json.hpp"
+#include "proxy/http/message.hpp"
+#include "proxy/nothrow.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+namespace rp::cmd {
+namespace {
+
+using proxy::nothrow;
+
+// What a stream may queue for a client that does not read before lines are dropped.
+constexpr std::size_t kMaxQueued = 4 << 20;
+
+}  // namespace
+
+Stream::Stream(Socket socket)
+    : socket_(std::move(socket)), wake_(socket_.get_executor(), Clock::time_point::max()) {}
+
+void Stream::push(const json::value& v) {
+  push_line(json::serialize(v) + "\n");
+}
+
+void Stream::push_line(std::string line) {
+  if (closed_ || finishing_) return;
+  if (queued_ > kMaxQueued) {
+    ++dropped_;
+    return;
+  }
+  queued_ += line.size();
+  queue_.push_back(std::move(line));
+  wake_.cancel();
+}
+
+void Stream::finish() {
+  finishing_ = true;
+  wake_.cancel();
+}
+
+asio::awaitable<void> Stream::write_loop() {
+  auto self = shared_from_this();
+  std::string head = http::response_head(200, {{"Content-Type", "application/x-ndjson"},
+                                               {"Cache-Control", "no-store"},
+                                               {"Connection", "close"}});
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(head), nothrow);
+  if (ec) closed_ = true;
+  while (!closed_) {
+    if (queue_.empty()) {
+      if (finishing_) break;
+      co_await wake_.async_wait(nothrow);
+      wake_.expires_at(Clock::time_point::max());
+      continue;
+    }
+    std::string batch;
+    if (dropped_ > 0) {
+      std::string text = fmt::format("{} lines dropped: this terminal did not keep up", dropped_);
+      batch = json::serialize(json::object{{"type", "line"}, {"source", "rp"}, {"text", text}});
+      batch += "\n";
+      dropped_ = 0;
+    }
+    for (auto& line : queue_) batch += line;
+    queue_.clear();
+    queued_ = 0;
+    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(batch), nothrow);
+    if (wec) closed_ = true;
+  }
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(Socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+asio::awaitable<void> Stream::watch_client(std::function<void()> gone) {
+  auto self = shared_from_this();
+  std::array<char, 512> sink;
+  for (;;) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), nothrow);
+    if (ec) break;
+  }
+  if (!finishing_) gone();
+}
+
+StreamListener::StreamListener(std::shared_ptr<Stream> stream, std::string app, std::string process,
+                               bool ends_stream)
+    : stream_(std::move(stream)),
+      app_(std::move(app)),
+      process_(std::move(process)),
+      ends_stream_(ends_stream) {}
+
+void StreamListener::entry(const LogEntry& e) {
+  if (e.of(process_)) stream_->push_line(entry_line(e, app_));
+}
+
+void StreamListener::ended(int exit_code) {
+  if (!ends_stream_) return;
+  stream_->push(json::object{{"type", "exit"}, {"code", exit_code}});
+  stream_->finish();
+  if (on_end) on_end();
+}
+
+}  // namespace rp::cmd

@@ -1,0 +1,124 @@
+#include "proxy/http/message.hpp"
+
+#include <fmt/format.h>
+
+#include <iterator>
+
+namespace rp::http {
+namespace {
+
+void append_fields(std::string& out, std::initializer_list<Field> fields) {
+  for (const auto& f : fields) {
+    out.append(f.name);
+    out.append(": ");
+    out.append(f.value);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+}  // namespace
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Content Too Large";
+    case 422:
+      return "Unprocessable Content";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 508:
+      return "Loop Detected";
+    default:
+      return "Status";
+  }
+}
+
+std::string request_head(std::string_view method, std::string_view target,
+                         std::initializer_list<Field> fields) {
+  std::string out;
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  append_fields(out, fields);
+  return out;
+}
+
+std::string response_head(int status, std::initializer_list<Field> fields) {
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, reason_phrase(status));
+  append_fields(out, fields);
+  return out;
+}
+
+std::string simple_response(int status, std::string_view reason, std::string_view content_type,
+                            std::string_view body, bool keep_alive, bool head_request) {
+  std::string out = fmt::format(
+      "HTTP/1.1 {} {}\r\nServer: rp\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+      "Cache-Control: no-store\r\n{}\r\n",
+      status, reason, content_type, body.size(), keep_alive ? "" : "Connection: close\r\n");
+  if (!head_request) out.append(body);
+  return out;
+}
+
+void ResponseReader::take(const Parser::Step& step) {
+  for (auto part : step.body) body_.append(part);
+  if (!parser_.in_head() && (parser_.message_started() || step.status != Parser::Status::need_more))
+    has_head_ = true;
+  switch (step.status) {
+    case Parser::Status::need_more:
+    case Parser::Status::head_done:
+      break;
+    case Parser::Status::message_done:
+    case Parser::Status::upgrade:
+      done_ = true;
+      break;
+    case Parser::Status::error:
+      error_ = parser_.error().empty() ? "malformed response" : parser_.error();
+      break;
+  }
+}
+
+void ResponseReader::feed(std::string_view data) {
+  if (done_ || failed() || data.empty()) return;
+  take(parser_.feed(data));
+}
+
+void ResponseReader::finish() {
+  if (done_ || failed()) return;
+  if (!parser_.message_started()) {
+    error_ = "the connection closed without an answer";
+    return;
+  }
+  take(parser_.finish());
+  if (!done_ && !failed()) error_ = "the connection closed in the middle of the answer";
+}
+
+}  // namespace rp::http
