@@ -13,7 +13,7 @@
 #include <cstring>
 #include <thread>
 
-#include "cmd/daemon/socket_path.hpp"
+#include "cmd/socket_path.hpp"
 #include "proxy/http/message.hpp"
 #include "supervisor/project/environment.hpp"
 #include "supervisor/project/global_config.hpp"

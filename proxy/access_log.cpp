@@ -24,7 +24,7 @@ std::string access_text(std::string_view method, std::string_view target, int st
 }
 
 void AccessLog::add(const std::string& app, std::string text) {
-  if (!sink_ || !*sink_) return;
+  if (!supervisor_) return;
   pending_.push_back({app, std::move(text)});
   if (pending_.size() >= kBatch) return flush();
   arm();
@@ -41,8 +41,8 @@ void AccessLog::arm() {
 }
 
 void AccessLog::flush() {
-  if (pending_.empty() || !sink_ || !*sink_) return;
-  (*sink_)(std::move(pending_));
+  if (pending_.empty() || !supervisor_) return;
+  supervisor_->access(std::move(pending_));
   pending_.clear();
 }
 

@@ -8,17 +8,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace rp::proxy {
+#include "supervisor/link.hpp"
 
-struct AccessLine {
-  std::string app;
-  std::string text;
-};
+namespace rp::proxy {
 
 // The text of one request's line: "GET /path?x=1 200 1.5 KiB 2.3 ms web.1" (what it asked, the
 // status and body size of the answer, how long it took, which instance answered).
@@ -26,13 +22,11 @@ std::string access_text(std::string_view method, std::string_view target, int st
                         std::uint64_t bytes, std::chrono::microseconds took,
                         std::string_view instance);
 
-// Receives a batch of lines, on the proxy thread that gathered them.
-using AccessSink = std::function<void(std::vector<AccessLine>)>;
-
 class AccessLog {
  public:
-  AccessLog(boost::asio::any_io_executor executor, const AccessSink* sink)
-      : sink_(sink), timer_(executor) {}
+  // Lines go to `supervisor` (none: they are dropped, as in tests of the proxy alone).
+  AccessLog(boost::asio::any_io_executor executor, SupervisorLink* supervisor)
+      : supervisor_(supervisor), timer_(executor) {}
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
   ~AccessLog() { flush(); }
@@ -43,7 +37,7 @@ class AccessLog {
   void arm();
   void flush();
 
-  const AccessSink* sink_;
+  SupervisorLink* supervisor_;
   std::vector<AccessLine> pending_;
   boost::asio::steady_timer timer_;
   bool armed_ = false;

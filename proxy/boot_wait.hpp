@@ -1,7 +1,7 @@
 // A request for a stopped app waits for it to boot. Booting is the daemon's work, done on the
-// daemon's thread, which answers through a callback (AppActivity::wake); a session is a coroutine
-// on a proxy thread. async_result_of bridges the two for any callback-style start: the coroutine
-// suspends, the callback may come on any thread, and the result is posted back to the
+// daemon's thread, which answers through a callback (SupervisorLink::wake); a session is a
+// coroutine on a proxy thread. async_result_of bridges the two for any callback-style start: the
+// coroutine suspends, the callback may come on any thread, and the result is posted back to the
 // coroutine's own executor, so that the session goes on where its sockets live, without locks.
 #pragma once
 
@@ -13,7 +13,7 @@
 #include <memory>
 #include <utility>
 
-#include "supervisor/app/app_status.hpp"
+#include "supervisor/link.hpp"
 
 namespace rp::proxy {
 
@@ -38,8 +38,10 @@ boost::asio::awaitable<T> async_result_of(Start start) {
 
 // Asks the daemon to wake an app (it starts it if need be) and resumes once it says how the boot
 // went. Requests that arrive meanwhile wait for the same boot.
-inline boost::asio::awaitable<BootResult> wait_for_boot(AppActivity& activity) {
-  return async_result_of<BootResult>([&activity](auto done) { activity.wake(std::move(done)); });
+inline boost::asio::awaitable<BootResult> wait_for_boot(SupervisorLink& supervisor,
+                                                        const std::string& app) {
+  return async_result_of<BootResult>(
+      [&supervisor, &app](auto done) { supervisor.wake(app, std::move(done)); });
 }
 
 }  // namespace rp::proxy

@@ -23,7 +23,7 @@ namespace {
 struct Worker {
   explicit Worker(ProxyShared& shared)
       : thread{shared, UpstreamPool(shared.settings.connect_timeout),
-               AccessLog(io.get_executor(), &shared.access_sink), 0} {}
+               AccessLog(io.get_executor(), shared.supervisor), 0} {}
   asio::io_context io{1};
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
@@ -58,11 +58,11 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
 };
 
-Server::Server(ListenConfig listen, ProxySettings settings, AccessSink access_sink)
+Server::Server(ListenConfig listen, ProxySettings settings, SupervisorLink& supervisor)
     : impl_(std::make_unique<Impl>()) {
   impl_->listen = std::move(listen);
   impl_->shared.settings = settings;
-  impl_->shared.access_sink = std::move(access_sink);
+  impl_->shared.supervisor = &supervisor;
   std::random_device rd;
   impl_->shared.pseudonym.token = fmt::format("rp-{:08x}", rd());
   impl_->shared.routes.store(std::make_shared<const RouteTable>(

@@ -20,7 +20,7 @@ struct ListenConfig {
 
 class Server {
  public:
-  Server(ListenConfig listen, ProxySettings settings, AccessSink access_sink);
+  Server(ListenConfig listen, ProxySettings settings, SupervisorLink& supervisor);
   ~Server();
 
   // Binds every address on every thread. False, with `error` saying why, when the port cannot be

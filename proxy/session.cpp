@@ -245,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
         activity && activity->phase.load(std::memory_order_acquire) != AppPhase::ready) {
       // A stopped app starts now; the request waits for its web process, as do the others that
       // arrive meanwhile (one boot for all).
-      const BootResult boot = co_await wait_for_boot(*activity);
+      const BootResult boot = co_await wait_for_boot(*shared_.supervisor, route.app->name);
       if (!boot.ok() || !boot.app) {
         const int status = boot.ok() ? 502 : status_of(boot.outcome);
         const std::string what =

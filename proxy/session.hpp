@@ -30,7 +30,7 @@ struct ProxySettings {
 struct ProxyShared {
   ProxySettings settings;
   http::Pseudonym pseudonym;
-  AccessSink access_sink;
+  SupervisorLink* supervisor = nullptr;  // wakes apps, takes access lines
   std::atomic<std::shared_ptr<const RouteTable>> routes;
   std::atomic<int> connections{0};
 };

@@ -4,8 +4,8 @@
 // (Ctrl-C in its terminal or a lost client, `rp down`, idle_timeout) and when it reloads (its
 // files changed, tmp/restart.txt), and it publishes what the proxy routes to.
 //
-// All of it runs on the daemon's thread; the proxy reaches it only through AppActivity::wake,
-// which posts here.
+// All of it runs on the daemon's thread; the proxy reaches it only through SupervisorLink, whose
+// calls post here.
 #pragma once
 
 #include <filesystem>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "supervisor/app/app.hpp"
+#include "supervisor/link.hpp"
 #include "supervisor/project/global_config.hpp"
 #include "supervisor/state/registry.hpp"
 
@@ -53,14 +54,14 @@ struct AppView {
   std::vector<App::InstanceInfo> instances;
 };
 
-class Apps {
+class Apps : public SupervisorLink {
  public:
   // `publish` receives every name the proxy should route, each time that changes.
   using Publish = std::function<void(std::vector<std::shared_ptr<const AppStatus>>)>;
 
   Apps(boost::asio::io_context& io, AppContext& context, GlobalConfig global, Registry& registry,
        Publish publish);
-  ~Apps();
+  ~Apps() override;
 
   // Registers the linked apps and static routes from RP_HOME (stopped: a request wakes them)
   // and starts watching for exits and idleness. Problems in RP_HOME's files come back as
@@ -116,6 +117,10 @@ class Apps {
   bool down(const std::string& name, std::function<void()> done);
 
   App* find(const std::string& name);
+
+  // SupervisorLink, from any thread.
+  void wake(const std::string& app, std::function<void(BootResult)> done) override;
+  void access(std::vector<AccessLine> lines) override;
   // The app registered from `dir`, if any.
   std::optional<std::string> name_of(const std::filesystem::path& dir) const;
 

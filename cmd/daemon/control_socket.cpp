@@ -13,7 +13,7 @@
 #include <boost/json/parse.hpp>
 
 #include "cmd/daemon/api_json.hpp"
-#include "cmd/daemon/socket_path.hpp"
+#include "cmd/socket_path.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/nothrow.hpp"
 

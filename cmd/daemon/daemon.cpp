@@ -11,9 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <functional>
-#include <map>
 #include <thread>
 
 #include "cmd/load.hpp"
@@ -119,14 +117,15 @@ std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConf
   return server;
 }
 
-std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global, proxy::AccessSink sink,
-                                           std::vector<std::string>& notices) {
+// The HTTP listener, bound but not yet serving (Daemon starts it once the apps are there).
+std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global, SupervisorLink& supervisor,
+                                          std::vector<std::string>& notices) {
   const int port = effective_http_port(global, may_bind_privileged_port());
   if (port == 0) return nullptr;
   proxy::ProxySettings settings{port, global.header_timeout, global.keepalive_timeout,
                                 global.connect_timeout, global.max_connections};
   auto server = std::make_unique<proxy::Server>(
-      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings, std::move(sink));
+      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings, supervisor);
   std::string error;
   if (!server->listen(error)) {
     notices.push_back(fmt::format(
@@ -139,7 +138,6 @@ std::unique_ptr<proxy::Server> start_proxy(const GlobalConfig& global, proxy::Ac
         fmt::format("HTTP on port {}: port 80 needs `rp setup` (once, as root)", port));
   }
   say(fmt::format("HTTP: listening on port {}", port));
-  server->start();
   return server;
 }
 
@@ -162,7 +160,8 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),
-      proxy_(start_proxy(global_, std::bind_front(&Daemon::take_access_lines, this), notices_)),
+      // Given the apps before they are built; it serves no request until the body below.
+      proxy_(open_proxy(global_, apps_, notices_)),
       dns_(start_dns(io_, global_, notices_)),
       http_port_(proxy_ ? effective_http_port(global_, may_bind_privileged_port()) : 0),
       processes_(guardian_, groups_, run_id_prefix_),
@@ -174,23 +173,17 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   for (const auto& n : notices_) say(n);
   for (const auto& problem : apps_.start()) say(problem.str());
+  if (proxy_) proxy_->start();
+}
+
+Daemon::~Daemon() {
+  if (proxy_) proxy_->stop();
 }
 
 std::string Daemon::url_suffix() const {
   std::string suffix = "." + global_.tlds.front();
   if (http_port_ != 80 && http_port_ != 0) suffix += fmt::format(":{}", http_port_);
   return suffix;
-}
-
-void Daemon::take_access_lines(std::vector<proxy::AccessLine> lines) {
-  asio::post(io_, [this, lines = std::move(lines)]() mutable {
-    // Grouped per app: one hand-over to each app for the whole batch.
-    std::map<std::string, std::vector<std::string>> by_app;
-    for (auto& l : lines) by_app[l.app].push_back(std::move(l.text));
-    for (auto& [name, texts] : by_app) {
-      if (App* app = apps_.find(name)) app->access(std::move(texts));
-    }
-  });
 }
 
 void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {

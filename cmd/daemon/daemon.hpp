@@ -2,9 +2,9 @@
 // processes; the `rp` commands are its clients over RP_HOME/rp.sock. A Daemon is its parts,
 // built in the order they depend on each other: the group record and the guardian (forked while
 // the process has one thread), the event loop, the proxy and DNS listeners, the apps, and the
-// control API last, once there is something to control. Data flows one way: the proxy hands its
-// access lines to the apps, the apps publish their routes to the proxy, each through a member
-// function here.
+// control API last, once there is something to control. The proxy reaches the apps through
+// SupervisorLink (Apps posts each call to the daemon's thread); the apps publish their routes to
+// the proxy through publish_routes here.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,7 +17,6 @@
 
 #include "cmd/daemon/control_api.hpp"
 #include "dnsproxy/dns_server.hpp"
-#include "proxy/access_log.hpp"
 #include "proxy/readiness_probe.hpp"
 #include "proxy/server.hpp"
 #include "supervisor/app/process_host.hpp"
@@ -34,6 +33,8 @@ class Daemon {
   // listeners opened (what could not be had becomes a notice), the linked apps registered.
   // `lock` is RP_HOME/rp.lock, held.
   Daemon(GlobalConfig global, std::filesystem::path home, int lock);
+  // The proxy's threads stop first: they reach into the apps.
+  ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -43,8 +44,6 @@ class Daemon {
   int run();
 
  private:
-  // The proxy's access lines, from its threads: handed to their apps on the daemon's thread.
-  void take_access_lines(std::vector<proxy::AccessLine> lines);
   // What the proxy routes to, each time it changes.
   void publish_routes(std::vector<std::shared_ptr<const AppStatus>> all);
   // Stops every app, then the loop; once.

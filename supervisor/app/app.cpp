@@ -2,7 +2,7 @@
 // the web process) -> ready; an exit restarts the instance after a back-off, and too many exits
 // within a minute leave it crashed (the app failed, when it is the web process). Requests that
 // arrive meanwhile wait as Waiters until ready, a failure or boot_timeout. Stopping and the
-// controls of one process are in app_stop.cpp.
+// controls of one process are in app_stop.cpp, instances and their ports in app_ports.cpp.
 #include "supervisor/app/app.hpp"
 
 #include <fmt/format.h>
@@ -12,7 +12,6 @@
 #include <csignal>
 
 #include "supervisor/app/app_impl.hpp"
-#include "supervisor/app/ports.hpp"
 #include "supervisor/app/process_host.hpp"
 #include "supervisor/app/readiness.hpp"
 #include "supervisor/project/environment.hpp"
@@ -86,80 +85,6 @@ void App::Impl::set_phase(AppPhase p) {
   if (activity->phase.load() == p) return;
   activity->phase.store(p);
   phase_since = AppClock::now();
-}
-
-// --- instances and ports ----------------------------------------------------------------------
-
-void App::Impl::build_instances() {
-  release_ports();
-  ++boot;  // a readiness round under way asks about instances that are gone
-  tasks.clear();
-  services.clear();
-  int color = 0;
-  auto add = [&](const ProcessSpec& spec, std::vector<std::unique_ptr<Instance>>& into) {
-    for (int n = 1; n <= spec.count; ++n) {
-      into.push_back(std::make_unique<Instance>(io, spec, n, color));
-    }
-    ++color;
-  };
-  for (const auto& t : project.tasks) add(t, tasks);
-  for (const auto& s : project.services) add(s, services);
-  for (auto& inst : services) {
-    int port = preferred_port(project.name, inst->spec.name, inst->number, ctx.port_range);
-    if (ctx.ports_in_use.contains(port)) port = next_port(*inst, port);
-    inst->status->port = port;
-    ctx.ports_in_use.insert(port);
-  }
-  for (auto& inst : tasks) inst->status->port = 0;
-  publish();
-}
-
-int App::Impl::next_port(const Instance& inst, int taken) {
-  auto port = assign_port(project.name, inst.spec.name, inst.number, ctx.port_range,
-                          ctx.ports_in_use, [this](int p) { return ctx.processes.port_free(p); });
-  return port ? *port : taken;
-}
-
-void App::Impl::release_ports() {
-  for (auto& inst : services) ctx.ports_in_use.erase(inst->status->port);
-}
-
-// Ports stay what they were unless something else took one since: then the instance moves, and
-// the holder is named where /proc shows it.
-void App::Impl::check_ports() {
-  bool moved = false;
-  for (auto& inst : services) {
-    const int port = inst->status->port;
-    if (ctx.processes.port_free(port)) continue;
-    ctx.ports_in_use.erase(port);
-    int replacement = next_port(*inst, port);
-    ctx.ports_in_use.insert(replacement);
-    event(fmt::format("port {} of {} is held by {}; {} uses port {} this time", port, inst->label,
-                      ctx.processes.port_holder(port).value_or("another process"), inst->label,
-                      replacement));
-    if (replacement != port) {
-      // The proxy reads ports without a lock: a moved port needs a new snapshot.
-      auto fresh = std::make_shared<InstanceStatus>();
-      fresh->process = inst->status->process;
-      fresh->label = inst->label;
-      fresh->port = replacement;
-      fresh->state = inst->state();
-      inst->status = fresh;
-      moved = true;
-    }
-  }
-  if (moved) publish();
-}
-
-void App::Impl::publish() {
-  auto app = std::make_shared<AppStatus>();
-  app->name = project.name;
-  app->aliases = project.aliases;
-  app->web = project.web;
-  for (auto& inst : services) app->instances.push_back(inst->status);
-  app->activity = activity;
-  status = app;
-  if (ctx.on_status_change) ctx.on_status_change();
 }
 
 // --- starting ---------------------------------------------------------------------------------

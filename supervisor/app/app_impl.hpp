@@ -1,6 +1,7 @@
-// The state of an App and its transitions, shared by the two files that define them: app.cpp
-// (starting, readiness, waiters, exits and restarts) and app_stop.cpp (stopping, and the
-// controls of one process). Private to supervisor/app/.
+// The state of an App and its transitions, shared by the files that define them: app.cpp
+// (starting, readiness, waiters, exits and restarts), app_ports.cpp (instances, their ports, the
+// snapshot the proxy reads) and app_stop.cpp (stopping, and the controls of one process). Private
+// to supervisor/app/.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -69,15 +70,10 @@ struct App::Impl {
   std::vector<Instance*> instances_of(const std::string& process);
   std::vector<Instance*> web_instances();
 
-  // --- app.cpp: phases, instances, starting, readiness, waiters, exits ---
+  // --- app.cpp: phases, starting, readiness, waiters, exits ---
   void event(std::string text) { output.event(std::move(text)); }
   void set_phase(AppPhase phase);
   AppPhase phase() const { return activity->phase.load(); }
-  void build_instances();
-  int next_port(const Instance& inst, int taken);
-  void release_ports();
-  void check_ports();
-  void publish();
   void start();
   bool spawn(Instance& inst);
   void start_next_task();
@@ -93,6 +89,13 @@ struct App::Impl {
   bool on_child_exit(pid_t pid, int status);
   void forget_group(Instance& inst);
   void schedule_restart(Instance& inst, AppClock::time_point started);
+
+  // --- app_ports.cpp: instances, ports, the snapshot ---
+  void build_instances();
+  int next_port(const Instance& inst, int taken);
+  void release_ports();
+  void check_ports();
+  void publish();
 
   // --- app_stop.cpp: stopping, one process ---
   void stop_on_its_own(int code);

@@ -75,17 +75,14 @@ struct BootResult {
   }
 };
 
-// What the proxy and the daemon share about one app beyond its processes: its phase, the traffic
-// that keeps it awake, and how to wake it. It outlives reloads of the app's definition.
+// What the proxy and the daemon share about one app beyond its processes: its phase and the
+// traffic that keeps it awake (an app not ready is woken through SupervisorLink). It outlives
+// reloads of the app's definition.
 struct AppActivity {
   std::atomic<AppPhase> phase{AppPhase::ready};
   std::atomic<int> in_flight{0};                 // requests and tunnels open through the proxy
   std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last ended
-  // Starts the app if need be and calls `done` on the daemon's thread once its web process is
-  // ready or the boot failed; set once, before the app is published.
-  std::function<void(std::function<void(BootResult)>)> wake;
-
-  void touch();  // a request ended now
+  void touch();                                  // a request ended now
 
   // Whether an app ready since `ready_since` has gone `timeout` with no request in flight and
   // none ending: idle_timeout has passed and it may stop. A timeout of 0 never passes.

@@ -1,4 +1,4 @@
-#include "cmd/daemon/socket_path.hpp"
+#include "cmd/socket_path.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
