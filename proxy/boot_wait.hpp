@@ -1,40 +1,16 @@
 // A request for a stopped app waits for it to boot. Booting is the daemon's work, done on the
 // daemon's thread, which answers through a callback (SupervisorLink::wake); a session is a
-// coroutine on a proxy thread. async_result_of bridges the two for any callback-style start: the
-// coroutine suspends, the callback may come on any thread, and the result is posted back to the
-// coroutine's own executor, so that the session goes on where its sockets live, without locks.
+// coroutine on a proxy thread, and async_result_of (proxy/async_result.hpp) brings the answer
+// back to it.
 #pragma once
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <memory>
-#include <utility>
+#include <string>
 
+#include "proxy/async_result.hpp"
 #include "supervisor/link.hpp"
 
 namespace rp::proxy {
-
-// Calls `start(done)` and resumes with the T that `done(T)` is given. `done` is copyable (it
-// fits a std::function) and must be called exactly once, from any thread.
-template <typename T, typename Start>
-boost::asio::awaitable<T> async_result_of(Start start) {
-  namespace asio = boost::asio;
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
-      [&start, executor](auto handler) {
-        // The handler is move-only; a std::function needs a copyable callable.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start([shared, executor](T result) {
-          asio::post(executor, [shared, result = std::move(result)]() mutable {
-            (*shared)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
-}
 
 // Asks the daemon to wake an app (it starts it if need be) and resumes once it says how the boot
 // went. Requests that arrive meanwhile wait for the same boot.

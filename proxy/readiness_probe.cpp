@@ -1,16 +1,15 @@
 #include "proxy/readiness_probe.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
+#include "proxy/loopback_dial.hpp"
 #include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;
@@ -39,33 +38,25 @@ asio::awaitable<bool> answers_below_500(tcp::socket& socket) {
 }
 
 asio::awaitable<ReadinessAnswer> probe(ReadinessCheck check) {
-  auto executor = co_await asio::this_coro::executor;
-  for (auto address : {asio::ip::address(asio::ip::address_v4::loopback()),
-                       asio::ip::address(asio::ip::address_v6::loopback())}) {
-    tcp::socket socket(executor);
-    // A server that does not accept (a full backlog) or accepts and never answers must not hold
-    // the probe: past the limit the socket is closed, and the probe says "not yet".
-    asio::steady_timer limit(executor, kProbeTimeout);
-    limit.async_wait([&socket](boost::system::error_code e) {
-      if (!e) socket.close();
-    });
-    auto [ec] = co_await socket.async_connect(
-        tcp::endpoint(address, static_cast<std::uint16_t>(check.port)), nothrow);
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return ReadinessAnswer{};  // timed out
-      continue;
-    }
-    ReadinessAnswer answer{true, address.is_v4() ? 4 : 6};
-    if (!check.http_path) co_return answer;
-    const std::string request = fmt::format(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: rp-readiness\r\nConnection: close\r\n\r\n",
-        *check.http_path, check.host);
-    auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(request), nothrow);
-    if (wec) co_return ReadinessAnswer{false, answer.family};
-    answer.ready = co_await answers_below_500(socket);
-    co_return answer;
-  }
-  co_return ReadinessAnswer{};
+  const auto deadline = std::chrono::steady_clock::now() + kProbeTimeout;
+  auto dialed = co_await dial_loopback(check.port, 0, kProbeTimeout);
+  if (dialed.result != Dialed::Result::connected) co_return ReadinessAnswer{};
+  ReadinessAnswer answer{true, dialed.family};
+  if (!check.http_path) co_return answer;
+  // An app that accepts and never answers must not hold the probe: at the deadline the socket is
+  // closed, and the probe says "not yet".
+  tcp::socket& socket = dialed.socket;
+  asio::steady_timer limit(socket.get_executor(), deadline);
+  limit.async_wait([&socket](boost::system::error_code e) {
+    if (!e) socket.close();
+  });
+  const std::string request = http::request_head(
+      "GET", *check.http_path,
+      {{"Host", check.host}, {"User-Agent", "rp-readiness"}, {"Connection", "close"}});
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(request), nothrow);
+  if (ec) co_return ReadinessAnswer{false, answer.family};
+  answer.ready = co_await answers_below_500(socket);
+  co_return answer;
 }
 
 }  // namespace

@@ -2,16 +2,10 @@
 
 #include <sys/socket.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include "proxy/nothrow.hpp"
+#include "proxy/loopback_dial.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 namespace rp::proxy {
 namespace {
@@ -53,32 +47,15 @@ void UpstreamPool::release(const std::shared_ptr<InstanceStatus>& instance, tcp:
 }
 
 asio::awaitable<Upstream> UpstreamPool::dial(const std::shared_ptr<InstanceStatus>& instance) {
-  auto executor = co_await asio::this_coro::executor;
-  const auto port = static_cast<unsigned short>(instance->port);
-  tcp::endpoint v4(asio::ip::address_v4::loopback(), port);
-  tcp::endpoint v6(asio::ip::address_v6::loopback(), port);
-  const bool v6_first = instance->family.load(std::memory_order_relaxed) == 6;
-  const tcp::endpoint order[] = {v6_first ? v6 : v4, v6_first ? v4 : v6};
-
-  Upstream out{Upstream::Result::refused, tcp::socket(executor), false, {}};
-  asio::steady_timer timer(executor, connect_timeout_);
-  for (const auto& ep : order) {
-    tcp::socket s(executor);
-    auto result = co_await (s.async_connect(ep, nothrow) || timer.async_wait(nothrow));
-    if (result.index() == 1) {
-      out.result = Upstream::Result::timed_out;
-      out.error = "the app did not accept the connection in time";
-      co_return out;
-    }
-    auto [ec] = std::get<0>(result);
-    if (!ec) {
-      s.set_option(tcp::no_delay(true));
-      instance->family.store(ep.address().is_v6() ? 6 : 4, std::memory_order_relaxed);
-      co_return Upstream{Upstream::Result::connected, std::move(s), false, {}};
-    }
-    out.error += (out.error.empty() ? "" : "; ") + ep.address().to_string() + ": " + ec.message();
+  auto dialed = co_await dial_loopback(
+      instance->port, instance->family.load(std::memory_order_relaxed), connect_timeout_);
+  if (dialed.result != Dialed::Result::connected) {
+    co_return Upstream{dialed.result == Dialed::Result::timed_out ? Upstream::Result::timed_out
+                                                                  : Upstream::Result::refused,
+                       std::move(dialed.socket), false, std::move(dialed.error)};
   }
-  co_return out;
+  instance->family.store(dialed.family, std::memory_order_relaxed);
+  co_return Upstream{Upstream::Result::connected, std::move(dialed.socket), false, {}};
 }
 
 }  // namespace rp::proxy

@@ -1,6 +1,6 @@
 // Connections to the app processes, per proxy thread: kept-alive connections are reused, new ones
-// are dialled on 127.0.0.1 and then ::1 (many dev servers bind only one of them; which one
-// answered is remembered per instance), with a connect timeout.
+// are dialled on loopback (proxy/loopback_dial.hpp; which family answered is remembered per
+// instance), with a connect timeout.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

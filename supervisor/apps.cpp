@@ -328,24 +328,6 @@ bool Apps::down(const std::string& name, std::function<void()> done) {
   return impl_->down(name, std::move(done));
 }
 
-void Apps::wake(const std::string& app, std::function<void(BootResult)> done) {
-  asio::post(impl_->io, [impl = impl_.get(), app, done = std::move(done)]() mutable {
-    impl->wake(app, std::move(done));
-  });
-}
-
-void Apps::access(std::vector<AccessLine> lines) {
-  asio::post(impl_->io, [impl = impl_.get(), lines = std::move(lines)]() mutable {
-    // Grouped per app: one hand-over to each app for the whole batch.
-    std::map<std::string, std::vector<std::string>> by_app;
-    for (auto& l : lines) by_app[l.app].push_back(std::move(l.text));
-    for (auto& [name, texts] : by_app) {
-      auto it = impl->entries.find(name);
-      if (it != impl->entries.end() && it->second.app) it->second.app->access(std::move(texts));
-    }
-  });
-}
-
 App* Apps::find(const std::string& name) {
   auto it = impl_->entries.find(name);
   return it == impl_->entries.end() ? nullptr : it->second.app.get();

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <boost/asio/post.hpp>
 #include <set>
 
 #include "supervisor/apps_impl.hpp"
@@ -227,6 +228,26 @@ void Apps::Impl::check_idle() {
       e.app->stop();
     }
     check_idle();
+  });
+}
+
+// --- SupervisorLink: from the proxy's threads ---------------------------------------------------
+
+void Apps::wake(const std::string& app, std::function<void(BootResult)> done) {
+  asio::post(impl_->io, [impl = impl_.get(), app, done = std::move(done)]() mutable {
+    impl->wake(app, std::move(done));
+  });
+}
+
+void Apps::access(std::vector<AccessLine> lines) {
+  asio::post(impl_->io, [impl = impl_.get(), lines = std::move(lines)]() mutable {
+    // Grouped per app: one hand-over to each app for the whole batch.
+    std::map<std::string, std::vector<std::string>> by_app;
+    for (auto& l : lines) by_app[l.app].push_back(std::move(l.text));
+    for (auto& [name, texts] : by_app) {
+      auto it = impl->entries.find(name);
+      if (it != impl->entries.end() && it->second.app) it->second.app->access(std::move(texts));
+    }
   });
 }
 

@@ -7,13 +7,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <span>
 
 #include "cmd/daemon/api_json.hpp"
 #include "cmd/daemon/control_socket.hpp"
 #include "cmd/daemon/log_stream.hpp"
+#include "proxy/async_result.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/nothrow.hpp"
 #include "supervisor/apps.hpp"
@@ -144,19 +144,6 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (call.then) call.then();
   }
 
-  // Waits on the daemon's thread for a callback-style operation to call back.
-  template <typename T, typename Start>
-  asio::awaitable<T> wait_for(Start start) {
-    auto timer = std::make_shared<asio::steady_timer>(io, Clock::time_point::max());
-    auto result = std::make_shared<std::optional<T>>();
-    start([timer, result](T value) {
-      *result = std::move(value);
-      timer->cancel();
-    });
-    if (!*result) co_await timer->async_wait(nothrow);
-    co_return std::move(**result);
-  }
-
   // --- Handlers ---------------------------------------------------------------------------------
 
   // GET /v1/status
@@ -174,13 +161,14 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     auto reg = registration_from(call.request.body, error);
     if (!reg) co_return error_answer(400, error);
     const bool detach = bool_field(call.request.body, "detach");
-    auto outcome = co_await wait_for<Apps::Outcome>(
+    auto outcome = co_await proxy::async_result_of<Apps::Outcome>(
         [&](auto done) { apps.up(*reg, !detach, std::move(done)); });
     App* app = outcome.app ? apps.find(outcome.name) : nullptr;
     if (!app) co_return refusal_answer(outcome);
     const std::string name = outcome.name;
     if (detach) {
-      auto result = co_await wait_for<BootResult>([&](auto done) { app->wake(std::move(done)); });
+      auto result = co_await proxy::async_result_of<BootResult>(
+          [&](auto done) { app->wake(std::move(done)); });
       if (!result.ok()) co_return boot_failure(name, result);
       co_return json_answer(200, json::object{{"app", name}, {"url", apps.url_of(name)}});
     }
@@ -227,7 +215,8 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (auto process = string_field(call.request.body, "process")) {
       co_return process_answer(name, *process, app->start_process(*process));
     }
-    auto result = co_await wait_for<BootResult>([&](auto done) { app->wake(std::move(done)); });
+    auto result =
+        co_await proxy::async_result_of<BootResult>([&](auto done) { app->wake(std::move(done)); });
     if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
@@ -240,7 +229,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (auto process = string_field(call.request.body, "process")) {
       co_return process_answer(name, *process, app->stop_process(*process));
     }
-    co_await wait_for<bool>([&](auto done) { app->stop([done] { done(true); }); });
+    co_await proxy::async_result_of<bool>([&](auto done) { app->stop([done] { done(true); }); });
     co_return json_answer(200, json::object{{"app", name}});
   }
 
@@ -252,9 +241,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (auto process = string_field(call.request.body, "process")) {
       co_return process_answer(name, *process, app->restart_process(*process));
     }
-    co_await wait_for<bool>([&](auto done) { app->stop([done] { done(true); }); });
+    co_await proxy::async_result_of<bool>([&](auto done) { app->stop([done] { done(true); }); });
     if (App* again = apps.find(name)) {
-      auto result = co_await wait_for<BootResult>([&](auto done) { again->wake(std::move(done)); });
+      auto result = co_await proxy::async_result_of<BootResult>(
+          [&](auto done) { again->wake(std::move(done)); });
       if (!result.ok()) co_return boot_failure(name, result);
     }
     co_return json_answer(200, json::object{{"app", name}});
@@ -264,7 +254,8 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<std::string> down(Call& call) {
     const std::string& name = call.args[0];
     if (!apps.find(name)) co_return no_app(name);
-    co_await wait_for<bool>([&](auto done) { apps.down(name, [done] { done(true); }); });
+    co_await proxy::async_result_of<bool>(
+        [&](auto done) { apps.down(name, [done] { done(true); }); });
     co_return json_answer(200, json::object{{"app", name}, {"state", "stopped"}});
   }
 
