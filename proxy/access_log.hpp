@@ -24,20 +24,21 @@ std::string access_text(std::string_view method, std::string_view target, int st
 
 class AccessLog {
  public:
-  // Lines go to `supervisor` (none: they are dropped, as in tests of the proxy alone).
-  AccessLog(boost::asio::any_io_executor executor, SupervisorLink* supervisor)
-      : supervisor_(supervisor), timer_(executor) {}
+  explicit AccessLog(boost::asio::any_io_executor executor) : timer_(executor) {}
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
-  ~AccessLog() { flush(); }
+  // Lines still batched when the proxy stops are dropped, not handed over: the daemon's loop that
+  // would take them has stopped, and the supervisor may be gone.
 
+  // Lines go to `supervisor` from now on; before, they are dropped. Called before the thread runs.
+  void attach(SupervisorLink* supervisor) { supervisor_ = supervisor; }
   void add(const std::string& app, std::string text);
 
  private:
   void arm();
   void flush();
 
-  SupervisorLink* supervisor_;
+  SupervisorLink* supervisor_ = nullptr;
   std::vector<AccessLine> pending_;
   boost::asio::steady_timer timer_;
   bool armed_ = false;

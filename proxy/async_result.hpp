@@ -16,7 +16,10 @@
 namespace rp::proxy {
 
 // Calls `start(done)` and resumes with the T that `done(T)` is given. `done` is copyable (it
-// fits a std::function) and must be called exactly once, from any thread.
+// fits a std::function) and is called at most once, from any thread. If every copy of it is
+// destroyed uncalled (an app removed with its waiters), the coroutine is destroyed with it,
+// never resumed: a session's connection then closes. That must happen where the coroutine's
+// executor runs or after it has stopped, never while it runs on another thread.
 template <typename T, typename Start>
 boost::asio::awaitable<T> async_result_of(Start start) {
   namespace asio = boost::asio;

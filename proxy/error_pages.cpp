@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "proxy/forwarding.hpp"
+#include "proxy/http/message.hpp"
 
 namespace rp::proxy {
 namespace {

@@ -4,6 +4,8 @@
 
 #include <iterator>
 
+#include "proxy/http/message.hpp"
+
 namespace rp::http {
 namespace {
 

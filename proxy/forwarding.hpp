@@ -9,7 +9,6 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
 
 namespace rp::http {
@@ -49,7 +48,5 @@ std::string client_response(const Head& response, Framing framing, bool keep_ali
                             bool announce_keep_alive = false);
 void append_client_response(std::string& out, const Head& response, Framing framing,
                             bool keep_alive, bool announce_keep_alive = false);
-
-// simple_response and reason_phrase, rp's own answers, are in proxy/http/message.hpp.
 
 }  // namespace rp::http

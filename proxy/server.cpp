@@ -22,8 +22,8 @@ namespace {
 
 struct Worker {
   explicit Worker(ProxyShared& shared)
-      : thread{shared, UpstreamPool(shared.settings.connect_timeout),
-               AccessLog(io.get_executor(), shared.supervisor), 0} {}
+      : thread{shared, UpstreamPool(shared.settings.connect_timeout), AccessLog(io.get_executor()),
+               0} {}
   asio::io_context io{1};
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
@@ -58,11 +58,9 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
 };
 
-Server::Server(ListenConfig listen, ProxySettings settings, SupervisorLink& supervisor)
-    : impl_(std::make_unique<Impl>()) {
+Server::Server(ListenConfig listen, ProxySettings settings) : impl_(std::make_unique<Impl>()) {
   impl_->listen = std::move(listen);
   impl_->shared.settings = settings;
-  impl_->shared.supervisor = &supervisor;
   std::random_device rd;
   impl_->shared.pseudonym.token = fmt::format("rp-{:08x}", rd());
   impl_->shared.routes.store(std::make_shared<const RouteTable>(
@@ -125,12 +123,18 @@ bool Server::listen(std::string& error) {
   return any;
 }
 
+int Server::port() const {
+  return impl_->listen.port;
+}
+
 void Server::set_routes(std::shared_ptr<const RouteTable> routes) {
   impl_->shared.routes.store(std::move(routes));
 }
 
-void Server::start() {
+void Server::start(SupervisorLink& supervisor) {
+  impl_->shared.supervisor = &supervisor;
   for (auto& worker : impl_->workers) {
+    worker->thread.access_log.attach(&supervisor);
     for (auto& acceptor : worker->acceptors) {
       asio::co_spawn(worker->io, accept_loop(*worker, acceptor), asio::detached);
     }

@@ -20,14 +20,17 @@ struct ListenConfig {
 
 class Server {
  public:
-  Server(ListenConfig listen, ProxySettings settings, SupervisorLink& supervisor);
+  Server(ListenConfig listen, ProxySettings settings);
   ~Server();
 
   // Binds every address on every thread. False, with `error` saying why, when the port cannot be
   // had on any address.
   bool listen(std::string& error);
+  int port() const;
   void set_routes(std::shared_ptr<const RouteTable> routes);
-  void start();
+  // Serves: the threads run, and reach the supervisor (wakes, access lines) through `supervisor`,
+  // which must outlive stop().
+  void start(SupervisorLink& supervisor);
   void stop();
 
  private:

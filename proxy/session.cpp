@@ -13,6 +13,7 @@
 #include "proxy/boot_wait.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/http/message.hpp"
 #include "proxy/in_flight.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/output.hpp"

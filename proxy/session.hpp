@@ -30,7 +30,7 @@ struct ProxySettings {
 struct ProxyShared {
   ProxySettings settings;
   http::Pseudonym pseudonym;
-  SupervisorLink* supervisor = nullptr;  // wakes apps, takes access lines
+  SupervisorLink* supervisor = nullptr;  // wakes apps, takes access lines; set by Server::start
   std::atomic<std::shared_ptr<const RouteTable>> routes;
   std::atomic<int> connections{0};
 };

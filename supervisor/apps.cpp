@@ -328,6 +328,51 @@ bool Apps::down(const std::string& name, std::function<void()> done) {
   return impl_->down(name, std::move(done));
 }
 
+bool Apps::start(const std::string& name, std::function<void(BootResult)> done) {
+  App* app = find(name);
+  if (!app) return false;
+  app->wake(std::move(done));
+  return true;
+}
+
+bool Apps::stop(const std::string& name, std::function<void()> done) {
+  App* app = find(name);
+  if (!app) return false;
+  app->stop(std::move(done));
+  return true;
+}
+
+bool Apps::restart(const std::string& name, std::function<void(BootResult)> done) {
+  App* app = find(name);
+  if (!app) return false;
+  app->stop([this, name, done = std::move(done)] {
+    // Not from inside the app's own stop; and the app may have gone meanwhile (rp unlink).
+    asio::post(impl_->io, [this, name, done] {
+      if (!start(name, done)) done(BootResult::ready());
+    });
+  });
+  return true;
+}
+
+Apps::Found Apps::control_process(const std::string& name, const std::string& process,
+                                  Control what) {
+  App* app = find(name);
+  if (!app) return Found::no_app;
+  bool found = false;
+  switch (what) {
+    case Control::start:
+      found = app->start_process(process);
+      break;
+    case Control::stop:
+      found = app->stop_process(process);
+      break;
+    case Control::restart:
+      found = app->restart_process(process);
+      break;
+  }
+  return found ? Found::yes : Found::no_process;
+}
+
 App* Apps::find(const std::string& name) {
   auto it = impl_->entries.find(name);
   return it == impl_->entries.end() ? nullptr : it->second.app.get();

@@ -116,6 +116,16 @@ class Apps : public SupervisorLink {
   // `rp down`: stops the app; one that is not linked is forgotten once stopped.
   bool down(const std::string& name, std::function<void()> done);
 
+  // `rp start|stop|restart APP`. False when there is no such app; else `done` runs once the app
+  // is ready or its boot failed (start, restart), or once every process is gone (stop).
+  bool start(const std::string& name, std::function<void(BootResult)> done);
+  bool stop(const std::string& name, std::function<void()> done);
+  bool restart(const std::string& name, std::function<void(BootResult)> done);
+  // `rp start|stop|restart APP/PROC`, at once: that process's instances only.
+  enum class Control { start, stop, restart };
+  enum class Found { yes, no_app, no_process };
+  Found control_process(const std::string& name, const std::string& process, Control what);
+
   App* find(const std::string& name);
 
   // SupervisorLink, from any thread.

@@ -15,7 +15,6 @@
 #include "cmd/daemon/log_stream.hpp"
 #include "proxy/async_result.hpp"
 #include "proxy/error_pages.hpp"
-#include "proxy/nothrow.hpp"
 #include "supervisor/apps.hpp"
 #include "supervisor/project/project_config.hpp"
 
@@ -24,10 +23,7 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 namespace rp::cmd {
-using proxy::nothrow;
 namespace {
-
-using proxy::nothrow;
 
 // One request being answered: what was asked, the names the path's "*" segments stood for, and
 // the connection, which a stream takes for its own.
@@ -163,12 +159,14 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     const bool detach = bool_field(call.request.body, "detach");
     auto outcome = co_await proxy::async_result_of<Apps::Outcome>(
         [&](auto done) { apps.up(*reg, !detach, std::move(done)); });
-    App* app = outcome.app ? apps.find(outcome.name) : nullptr;
-    if (!app) co_return refusal_answer(outcome);
+    if (!outcome.ok()) co_return refusal_answer(outcome);
+    // The answer came by way of the event loop: the app may have gone meanwhile (rp down).
+    App* app = apps.find(outcome.name);
+    if (!app) co_return error_answer(410, outcome.name + " was removed meanwhile");
     const std::string name = outcome.name;
     if (detach) {
       auto result = co_await proxy::async_result_of<BootResult>(
-          [&](auto done) { app->wake(std::move(done)); });
+          [&](auto done) { start_or_fail(name, done); });
       if (!result.ok()) co_return boot_failure(name, result);
       co_return json_answer(200, json::object{{"app", name}, {"url", apps.url_of(name)}});
     }
@@ -210,13 +208,13 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   // {"process": "worker"}, starts that process only, at once.
   asio::awaitable<std::string> start(Call& call) {
     const std::string& name = call.args[0];
-    App* app = apps.find(name);
-    if (!app) co_return no_app(name);
     if (auto process = string_field(call.request.body, "process")) {
-      co_return process_answer(name, *process, app->start_process(*process));
+      co_return process_answer(name, *process,
+                               apps.control_process(name, *process, Apps::Control::start));
     }
+    if (!apps.find(name)) co_return no_app(name);
     auto result =
-        co_await proxy::async_result_of<BootResult>([&](auto done) { app->wake(std::move(done)); });
+        co_await proxy::async_result_of<BootResult>([&](auto done) { start_or_fail(name, done); });
     if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
@@ -224,29 +222,27 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   // POST /v1/apps/NAME/stop: answers once every process is gone.
   asio::awaitable<std::string> stop(Call& call) {
     const std::string& name = call.args[0];
-    App* app = apps.find(name);
-    if (!app) co_return no_app(name);
     if (auto process = string_field(call.request.body, "process")) {
-      co_return process_answer(name, *process, app->stop_process(*process));
+      co_return process_answer(name, *process,
+                               apps.control_process(name, *process, Apps::Control::stop));
     }
-    co_await proxy::async_result_of<bool>([&](auto done) { app->stop([done] { done(true); }); });
+    if (!apps.find(name)) co_return no_app(name);
+    co_await proxy::async_result_of<bool>(
+        [&](auto done) { apps.stop(name, [done] { done(true); }); });
     co_return json_answer(200, json::object{{"app", name}});
   }
 
   // POST /v1/apps/NAME/restart: a stop, then a start as above.
   asio::awaitable<std::string> restart(Call& call) {
     const std::string& name = call.args[0];
-    App* app = apps.find(name);
-    if (!app) co_return no_app(name);
     if (auto process = string_field(call.request.body, "process")) {
-      co_return process_answer(name, *process, app->restart_process(*process));
+      co_return process_answer(name, *process,
+                               apps.control_process(name, *process, Apps::Control::restart));
     }
-    co_await proxy::async_result_of<bool>([&](auto done) { app->stop([done] { done(true); }); });
-    if (App* again = apps.find(name)) {
-      auto result = co_await proxy::async_result_of<BootResult>(
-          [&](auto done) { again->wake(std::move(done)); });
-      if (!result.ok()) co_return boot_failure(name, result);
-    }
+    if (!apps.find(name)) co_return no_app(name);
+    auto result = co_await proxy::async_result_of<BootResult>(
+        [&](auto done) { restart_or_fail(name, done); });
+    if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
 
@@ -386,9 +382,29 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
                        json::object{{"error", result.what}, {"log", std::move(log)}});
   }
 
+  // The app was found just before, on this thread; should it be gone, the caller still hears.
+  template <typename Done>
+  void start_or_fail(const std::string& name, Done done) {
+    if (!apps.start(name, done)) done(gone());
+  }
+  template <typename Done>
+  void restart_or_fail(const std::string& name, Done done) {
+    if (!apps.restart(name, done)) done(gone());
+  }
+  static BootResult gone() {
+    return BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp.");
+  }
+
   static std::string process_answer(const std::string& name, const std::string& process,
-                                    bool found) {
-    if (!found) return error_answer(404, fmt::format("{} has no process named {}", name, process));
+                                    Apps::Found found) {
+    switch (found) {
+      case Apps::Found::no_app:
+        return no_app(name);
+      case Apps::Found::no_process:
+        return error_answer(404, fmt::format("{} has no process named {}", name, process));
+      case Apps::Found::yes:
+        break;
+    }
     return json_answer(200, json::object{{"app", name}, {"process", process}});
   }
 

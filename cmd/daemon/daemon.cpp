@@ -14,6 +14,7 @@
 #include <functional>
 #include <thread>
 
+#include "cmd/daemon/serve.hpp"
 #include "cmd/load.hpp"
 #include "proxy/router.hpp"
 #include "supervisor/app/ports.hpp"
@@ -76,10 +77,8 @@ int take_lock(const std::filesystem::path& home, pid_t& holder) {
 // period, then SIGKILL.
 void reclaim_orphans(GroupRecord& groups) {
   std::set<std::string> markers;
-  std::set<pid_t> group_ids;
   for (const auto& entry : groups.load()) {
     markers.insert(entry.marker);
-    group_ids.insert(entry.pgid);
   }
   auto find = [&] {
     std::set<pid_t> pids;
@@ -118,14 +117,14 @@ std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConf
 }
 
 // The HTTP listener, bound but not yet serving (Daemon starts it once the apps are there).
-std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global, SupervisorLink& supervisor,
+std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
                                           std::vector<std::string>& notices) {
   const int port = effective_http_port(global, may_bind_privileged_port());
   if (port == 0) return nullptr;
   proxy::ProxySettings settings{port, global.header_timeout, global.keepalive_timeout,
                                 global.connect_timeout, global.max_connections};
   auto server = std::make_unique<proxy::Server>(
-      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings, supervisor);
+      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
   std::string error;
   if (!server->listen(error)) {
     notices.push_back(fmt::format(
@@ -160,10 +159,9 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),
-      // Given the apps before they are built; it serves no request until the body below.
-      proxy_(open_proxy(global_, apps_, notices_)),
+      proxy_(open_proxy(global_, notices_)),
       dns_(start_dns(io_, global_, notices_)),
-      http_port_(proxy_ ? effective_http_port(global_, may_bind_privileged_port()) : 0),
+      http_port_(proxy_ ? proxy_->port() : 0),
       processes_(guardian_, groups_, run_id_prefix_),
       readiness_(io_),
       context_{processes_,         readiness_,    run_id_prefix_, url_suffix(),
@@ -173,7 +171,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   for (const auto& n : notices_) say(n);
   for (const auto& problem : apps_.start()) say(problem.str());
-  if (proxy_) proxy_->start();
+  if (proxy_) proxy_->start(apps_);
 }
 
 Daemon::~Daemon() {

@@ -75,9 +75,4 @@ class Daemon {
   bool stopping_ = false;
 };
 
-// `rp daemon --foreground`, and the child of a background start: runs the daemon in this
-// process until it stops. `ready_fd` (or -1) hears how the start went: "ok PID", "running PID"
-// (another daemon has RP_HOME) or "error WHY".
-int serve(const EnvMap& env, int ready_fd);
-
 }  // namespace rp::cmd

@@ -14,7 +14,7 @@
 
 #include "cmd/client.hpp"
 #include "cmd/commands.hpp"
-#include "cmd/daemon/daemon.hpp"
+#include "cmd/daemon/serve.hpp"
 #include "cmd/load.hpp"
 #include "supervisor/project/environment.hpp"
 #include "supervisor/project/global_config.hpp"

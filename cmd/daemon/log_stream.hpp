@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "supervisor/app/app.hpp"
+#include "supervisor/app/log_entry.hpp"
 
 namespace rp::cmd {
 

@@ -198,12 +198,13 @@ void App::Impl::probe_round(std::uint64_t this_boot) {
   auto pending = std::make_shared<std::size_t>(asking.size());
   for (Instance* inst : asking) {
     ReadinessCheck check{inst->status->port, inst->spec.ready_http, project.name + ctx.url_suffix};
-    // The instance is only touched while this boot lasts: rebuilt instances bump `boot`.
-    ctx.readiness.check(check, [this, life = alive, this_boot, inst, status = inst->status,
-                                pending](ReadinessAnswer answer) {
+    // The instance is only touched while this boot lasts (rebuilt instances bump `boot`), and an
+    // answer counts only for the process it asked about, not one respawned meanwhile.
+    ctx.readiness.check(check, [this, life = alive, this_boot, inst, pid = inst->pid,
+                                status = inst->status, pending](ReadinessAnswer answer) {
       if (!*life || boot != this_boot) return;
       if (answer.family != 0) status->family.store(answer.family);
-      if (inst->status == status) inst->ready = answer.ready;
+      if (inst->status == status && inst->pid == pid) inst->ready = answer.ready;
       if (--*pending == 0) after_probes(this_boot);
     });
   }

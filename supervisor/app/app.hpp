@@ -72,8 +72,8 @@ class App {
 
   // Starts every process (tasks first) unless it is already starting or running.
   void start();
-  // Calls `done` once the web process is ready (status 0) or the boot failed (502) or took longer
-  // than boot_timeout (504); starts the app first when it is stopped.
+  // Calls `done` once the web process is ready, the boot failed, or it took longer than
+  // boot_timeout (BootOutcome); starts the app first when it is stopped.
   void wake(std::function<void(BootResult)> done);
   // Stops every process: the stop signal, then SIGKILL after stop_timeout. `done` runs once
   // everything is gone (at once when nothing runs).

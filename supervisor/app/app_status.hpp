@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,11 +47,11 @@ struct InstanceStatus {
 enum class AppPhase { stopped, starting, ready, stopping, failed };
 std::string_view to_string(AppPhase phase);
 
+struct AppStatus;
+
 // How a wake-up ended: the web process is ready, or the boot failed (a crash, a failed task, a
 // stop, an app that cannot start) or did not finish within boot_timeout. The edges choose what
 // that means to their clients (proxy/error_pages.hpp: 502 and 504).
-struct AppStatus;
-
 enum class BootOutcome { ready, failed, timed_out };
 
 struct BootResult {

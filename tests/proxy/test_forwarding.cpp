@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "proxy/forwarding.hpp"
+#include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
 
 using rp::http::client_response;
