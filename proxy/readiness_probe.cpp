@@ -4,13 +4,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/loopback_dial.hpp"
 #include "proxy/nothrow.hpp"
+#include "proxy/socket_deadline.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -46,10 +46,7 @@ asio::awaitable<ReadinessAnswer> probe(ReadinessCheck check) {
   // An app that accepts and never answers must not hold the probe: at the deadline the socket is
   // closed, and the probe says "not yet".
   tcp::socket& socket = dialed.socket;
-  asio::steady_timer limit(socket.get_executor(), deadline);
-  limit.async_wait([&socket](boost::system::error_code e) {
-    if (!e) socket.close();
-  });
+  SocketDeadline limit(socket, deadline);
   const std::string request = http::request_head(
       "GET", *check.http_path,
       {{"Host", check.host}, {"User-Agent", "rp-readiness"}, {"Connection", "close"}});

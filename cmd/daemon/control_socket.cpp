@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 
@@ -16,6 +15,7 @@
 #include "cmd/socket_path.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/nothrow.hpp"
+#include "proxy/socket_deadline.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -80,10 +80,7 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
     std::string body;
     std::array<char, 8192> buffer;
     // A client that connects and never finishes its request must not hold a connection forever.
-    asio::steady_timer limit(io, kRequestTimeout);
-    limit.async_wait([&socket](boost::system::error_code e) {
-      if (!e) socket.close();
-    });
+    proxy::SocketDeadline limit(socket, std::chrono::steady_clock::now() + kRequestTimeout);
     bool done = false;
     while (!done) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), nothrow);

@@ -71,6 +71,8 @@ class Daemon {
   Registry registry_;
   Apps apps_;
   std::unique_ptr<ControlApi> api_;
+  // Caught from construction on: a signal while the daemon starts is handled once it runs (or
+  // dropped with it, if it cannot open its control socket).
   boost::asio::signal_set signals_;
   bool stopping_ = false;
 };
