@@ -2,8 +2,6 @@
 
 #include <sys/socket.h>
 
-#include "proxy/loopback_dial.hpp"
-
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
@@ -32,7 +30,8 @@ asio::awaitable<Upstream> UpstreamPool::acquire(const std::shared_ptr<InstanceSt
       Idle idle = std::move(it->second.back());
       it->second.pop_back();
       if (std::chrono::steady_clock::now() - idle.since < kSurelyOpen || still_open(idle.socket)) {
-        co_return Upstream{Upstream::Result::connected, std::move(idle.socket), true, {}};
+        Upstream pooled{{Dialed::Result::connected, std::move(idle.socket), 0, {}}, true};
+        co_return pooled;
       }
     }
   }
@@ -47,15 +46,13 @@ void UpstreamPool::release(const std::shared_ptr<InstanceStatus>& instance, tcp:
 }
 
 asio::awaitable<Upstream> UpstreamPool::dial(const std::shared_ptr<InstanceStatus>& instance) {
-  auto dialed = co_await dial_loopback(
+  Dialed dialed = co_await dial_loopback(
       instance->port, instance->family.load(std::memory_order_relaxed), connect_timeout_);
-  if (dialed.result != Dialed::Result::connected) {
-    co_return Upstream{dialed.result == Dialed::Result::timed_out ? Upstream::Result::timed_out
-                                                                  : Upstream::Result::refused,
-                       std::move(dialed.socket), false, std::move(dialed.error)};
+  Upstream fresh{std::move(dialed), false};
+  if (fresh.result == Dialed::Result::connected) {
+    instance->family.store(fresh.family, std::memory_order_relaxed);
   }
-  instance->family.store(dialed.family, std::memory_order_relaxed);
-  co_return Upstream{Upstream::Result::connected, std::move(dialed.socket), false, {}};
+  co_return fresh;
 }
 
 }  // namespace rp::proxy

@@ -9,16 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/loopback_dial.hpp"
 #include "supervisor/app/app_status.hpp"
 
 namespace rp::proxy {
 
-struct Upstream {
-  enum class Result { connected, refused, timed_out };
-  Result result = Result::refused;
-  boost::asio::ip::tcp::socket socket;
+// A connection to an app, as dial_loopback makes one, or from the pool.
+struct Upstream : Dialed {
   bool reused = false;  // from the pool: the app may have closed it meanwhile
-  std::string error;    // what the dial said, for the error page
 };
 
 class UpstreamPool {
