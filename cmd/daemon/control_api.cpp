@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
+#include <optional>
 #include <span>
 
 #include "cmd/daemon/api_json.hpp"
@@ -166,7 +167,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     const std::string name = outcome.name;
     if (detach) {
       auto result = co_await proxy::async_result_of<BootResult>(
-          [&](auto done) { start_or_fail(name, done); });
+          [&](auto done) { boot(name, Apps::Control::start, done); });
       if (!result.ok()) co_return boot_failure(name, result);
       co_return json_answer(200, json::object{{"app", name}, {"url", apps.url_of(name)}});
     }
@@ -204,29 +205,31 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     co_return std::string();
   }
 
-  // POST /v1/apps/NAME/start: answers once the web process is ready (or 502/504). With
-  // {"process": "worker"}, starts that process only, at once.
-  asio::awaitable<std::string> start(Call& call) {
+  // What a control of an app answers before it acts: with {"process": "worker"}, the control of
+  // that process alone, done at once; for an unknown app, 404. Nothing: the whole app it is.
+  std::optional<std::string> answered_early(Call& call, Apps::Control what) {
     const std::string& name = call.args[0];
     if (auto process = string_field(call.request.body, "process")) {
-      co_return process_answer(name, *process,
-                               apps.control_process(name, *process, Apps::Control::start));
+      return process_answer(name, *process, apps.control_process(name, *process, what));
     }
-    if (!apps.find(name)) co_return no_app(name);
-    auto result =
-        co_await proxy::async_result_of<BootResult>([&](auto done) { start_or_fail(name, done); });
+    if (!apps.find(name)) return no_app(name);
+    return std::nullopt;
+  }
+
+  // POST /v1/apps/NAME/start: answers once the web process is ready (or 502/504).
+  asio::awaitable<std::string> start(Call& call) {
+    if (auto answer = answered_early(call, Apps::Control::start)) co_return std::move(*answer);
+    const std::string& name = call.args[0];
+    auto result = co_await proxy::async_result_of<BootResult>(
+        [&](auto done) { boot(name, Apps::Control::start, done); });
     if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
 
   // POST /v1/apps/NAME/stop: answers once every process is gone.
   asio::awaitable<std::string> stop(Call& call) {
+    if (auto answer = answered_early(call, Apps::Control::stop)) co_return std::move(*answer);
     const std::string& name = call.args[0];
-    if (auto process = string_field(call.request.body, "process")) {
-      co_return process_answer(name, *process,
-                               apps.control_process(name, *process, Apps::Control::stop));
-    }
-    if (!apps.find(name)) co_return no_app(name);
     co_await proxy::async_result_of<bool>(
         [&](auto done) { apps.stop(name, [done] { done(true); }); });
     co_return json_answer(200, json::object{{"app", name}});
@@ -234,14 +237,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
 
   // POST /v1/apps/NAME/restart: a stop, then a start as above.
   asio::awaitable<std::string> restart(Call& call) {
+    if (auto answer = answered_early(call, Apps::Control::restart)) co_return std::move(*answer);
     const std::string& name = call.args[0];
-    if (auto process = string_field(call.request.body, "process")) {
-      co_return process_answer(name, *process,
-                               apps.control_process(name, *process, Apps::Control::restart));
-    }
-    if (!apps.find(name)) co_return no_app(name);
     auto result = co_await proxy::async_result_of<BootResult>(
-        [&](auto done) { restart_or_fail(name, done); });
+        [&](auto done) { boot(name, Apps::Control::restart, done); });
     if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
@@ -382,17 +381,15 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
                        json::object{{"error", result.what}, {"log", std::move(log)}});
   }
 
-  // The app was found just before, on this thread; should it be gone, the caller still hears.
+  // Starts (or restarts) the app, which was found just before on this thread; should it be gone,
+  // the caller still hears.
   template <typename Done>
-  void start_or_fail(const std::string& name, Done done) {
-    if (!apps.start(name, done)) done(gone());
-  }
-  template <typename Done>
-  void restart_or_fail(const std::string& name, Done done) {
-    if (!apps.restart(name, done)) done(gone());
-  }
-  static BootResult gone() {
-    return BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp.");
+  void boot(const std::string& name, Apps::Control what, Done done) {
+    const bool found =
+        what == Apps::Control::restart ? apps.restart(name, done) : apps.start(name, done);
+    if (!found) {
+      done(BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp."));
+    }
   }
 
   static std::string process_answer(const std::string& name, const std::string& process,
