@@ -217,14 +217,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // POST /v1/apps/NAME/start: answers once the web process is ready (or 502/504).
-  asio::awaitable<std::string> start(Call& call) {
-    if (auto answer = answered_early(call, Apps::Control::start)) co_return std::move(*answer);
-    const std::string& name = call.args[0];
-    auto result = co_await proxy::async_result_of<BootResult>(
-        [&](auto done) { boot(name, Apps::Control::start, done); });
-    if (!result.ok()) co_return boot_failure(name, result);
-    co_return json_answer(200, json::object{{"app", name}});
-  }
+  asio::awaitable<std::string> start(Call& call) { return until_ready(call, Apps::Control::start); }
 
   // POST /v1/apps/NAME/stop: answers once every process is gone.
   asio::awaitable<std::string> stop(Call& call) {
@@ -237,10 +230,15 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
 
   // POST /v1/apps/NAME/restart: a stop, then a start as above.
   asio::awaitable<std::string> restart(Call& call) {
-    if (auto answer = answered_early(call, Apps::Control::restart)) co_return std::move(*answer);
+    return until_ready(call, Apps::Control::restart);
+  }
+
+  // A start or a restart of the whole app, answered once it is ready or its boot failed.
+  asio::awaitable<std::string> until_ready(Call& call, Apps::Control what) {
+    if (auto answer = answered_early(call, what)) co_return std::move(*answer);
     const std::string& name = call.args[0];
-    auto result = co_await proxy::async_result_of<BootResult>(
-        [&](auto done) { boot(name, Apps::Control::restart, done); });
+    auto result =
+        co_await proxy::async_result_of<BootResult>([&](auto done) { boot(name, what, done); });
     if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
