@@ -222,6 +222,16 @@ std::optional<KeyPair> make_leaf(const KeyPair& authority, const LeafRequest& re
   return pem;
 }
 
+bool signed_by(const std::string& certificate, const KeyPair& authority) {
+  Cert cert = load_certificate(certificate);
+  Cert ca = load_certificate(authority.certificate);
+  if (!cert || !ca) return false;
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca.get());
+  const bool ok = ca_key && X509_verify(cert.get(), ca_key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate) {
   Cert cert = load_certificate(certificate);
   if (!cert) return std::nullopt;

@@ -38,6 +38,9 @@ struct LeafRequest {
 std::optional<KeyPair> make_leaf(const KeyPair& authority, const LeafRequest& request,
                                  std::string& error);
 
+// Whether `certificate` (PEM) carries a valid signature of `authority`'s key.
+bool signed_by(const std::string& certificate, const KeyPair& authority);
+
 // When a PEM certificate stops being valid; nullopt when it does not parse.
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate);
 

@@ -1,0 +1,108 @@
+#include "proxy/tls/local_ca.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "supervisor/state/state_files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace rp::tls {
+namespace {
+
+constexpr std::string_view kKeyBegin = "-----BEGIN PRIVATE KEY-----";
+
+std::optional<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A leaf's file: its certificate, then its key.
+std::optional<KeyPair> split_leaf(const std::string& text) {
+  const auto at = text.find(kKeyBegin);
+  if (at == std::string::npos) return std::nullopt;
+  return KeyPair{text.substr(0, at), text.substr(at)};
+}
+
+}  // namespace
+
+LocalCa::LocalCa(fs::path dir, KeyPair authority)
+    : dir_(std::move(dir)),
+      certificate_file_(dir_ / "rp-ca.pem"),
+      authority_(std::move(authority)) {}
+
+std::optional<LocalCa> LocalCa::open(const fs::path& dir, const std::vector<std::string>& tlds,
+                                     std::string& error) {
+  const fs::path cert_path = dir / "rp-ca.pem";
+  const fs::path key_path = dir / "rp-ca.key";
+  std::error_code ec;
+  const bool has_cert = fs::exists(cert_path, ec);
+  const bool has_key = fs::exists(key_path, ec);
+  if (has_cert || has_key) {
+    auto cert = read_file(cert_path);
+    auto key = read_file(key_path);
+    // Whole and matching: a leaf made with it verifies against it.
+    KeyPair authority{cert.value_or(""), key.value_or("")};
+    std::string probe_error;
+    auto probe = make_leaf(authority, {{"localhost"}, {}, 1}, probe_error);
+    if (!cert || !key || !probe || !signed_by(probe->certificate, authority)) {
+      error = (dir / "rp-ca.*").string() +
+              ": rp's CA is incomplete or damaged — remove the directory to have a new CA made "
+              "at the next start (and run `rp trust --apply` again)";
+      return std::nullopt;
+    }
+    return LocalCa(dir, std::move(authority));
+  }
+  auto made = make_authority(tlds, error);
+  if (!made) return std::nullopt;
+  // The key first: a certificate without its key would be a damaged CA at the next start.
+  if (!write_file_atomically(key_path, made->key, error) ||
+      !write_file_atomically(cert_path, made->certificate, error)) {
+    return std::nullopt;
+  }
+  // Anyone may read the certificate (it is what gets trusted); the key stays 0600.
+  fs::permissions(cert_path,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::others_read,
+                  ec);
+  return LocalCa(dir, std::move(*made));
+}
+
+std::optional<KeyPair> LocalCa::for_app(const std::string& name, std::string& error) {
+  return leaf(name + ".pem", {{name, "*." + name}, {}, 397}, error);
+}
+
+std::optional<KeyPair> LocalCa::for_loopback(std::string& error) {
+  return leaf("localhost.pem", {{"localhost"}, {"127.0.0.1", "::1"}, 397}, error);
+}
+
+bool LocalCa::current(const KeyPair& leaf) const {
+  auto until = not_after(leaf.certificate);
+  return until && *until - std::chrono::system_clock::now() > kRenewBefore &&
+         signed_by(leaf.certificate, authority_);
+}
+
+std::optional<KeyPair> LocalCa::leaf(const std::string& file, const LeafRequest& request,
+                                     std::string& error) {
+  if (auto it = leaves_.find(file); it != leaves_.end() && current(it->second)) return it->second;
+  const fs::path path = dir_ / "certs" / file;
+  if (auto text = read_file(path)) {
+    if (auto kept = split_leaf(*text); kept && current(*kept)) {
+      leaves_[file] = *kept;
+      return kept;
+    }
+  }
+  auto made = make_leaf(authority_, request, error);
+  if (!made) return std::nullopt;
+  // A leaf that cannot be kept on disk still serves: it is made again at the next start.
+  std::string ignored;
+  write_file_atomically(path, made->certificate + made->key, ignored);
+  leaves_[file] = *made;
+  return made;
+}
+
+}  // namespace rp::tls

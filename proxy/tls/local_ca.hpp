@@ -1,0 +1,54 @@
+// rp's certificate authority as it lives in RP_HOME/ca/: rp-ca.pem (the certificate, the file
+// users and `rp trust` install) and rp-ca.key (mode 0600, never copied anywhere), made on the
+// first start; and the leaf certificates it signs, kept in memory and in RP_HOME/ca/certs/
+// (certificate and key in one file, mode 0600), renewed when fewer than 30 days remain or when
+// they were signed by another CA (RP_HOME/ca was made anew).
+//
+// Which certificate a handshake gets (the app of an SNI name) is the listener's to decide; this
+// makes and keeps them.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/tls/certificates.hpp"
+
+namespace rp::tls {
+
+class LocalCa {
+ public:
+  // A leaf with fewer days than this left is made anew.
+  static constexpr auto kRenewBefore = std::chrono::hours(24 * 30);
+
+  // Loads the CA from `dir`, or makes it there (for `tlds`) when there is none. nullopt and
+  // `error` when its files are damaged or cannot be read or written. A damaged CA is never
+  // replaced on its own: browsers may trust it, and the user decides.
+  static std::optional<LocalCa> open(const std::filesystem::path& dir,
+                                     const std::vector<std::string>& tlds, std::string& error);
+
+  const std::filesystem::path& certificate_file() const { return certificate_file_; }
+  const KeyPair& authority() const { return authority_; }
+
+  // The certificate for an app's name ("shop.test"): it covers the name and every name one
+  // label below it (*.shop.test: its processes and wildcard subdomains).
+  std::optional<KeyPair> for_app(const std::string& name, std::string& error);
+  // The certificate for a handshake that names nothing: localhost, 127.0.0.1 and ::1.
+  std::optional<KeyPair> for_loopback(std::string& error);
+
+ private:
+  LocalCa(std::filesystem::path dir, KeyPair authority);
+  std::optional<KeyPair> leaf(const std::string& file, const LeafRequest& request,
+                              std::string& error);
+  bool current(const KeyPair& leaf) const;
+
+  std::filesystem::path dir_;
+  std::filesystem::path certificate_file_;
+  KeyPair authority_;
+  std::map<std::string, KeyPair> leaves_;  // by file name
+};
+
+}  // namespace rp::tls

@@ -1,0 +1,130 @@
+// rp's CA in a directory of its own: made once, loaded after, never replaced when damaged; its
+// leaves made on first use, kept, and made anew when they near their end or another CA signed
+// them.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "proxy/tls/local_ca.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace rp::tls;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+LocalCa open_ca(const fs::path& dir) {
+  std::string error;
+  auto ca = LocalCa::open(dir, {"test", "localhost"}, error);
+  INFO(error);
+  REQUIRE(ca);
+  return std::move(*ca);
+}
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+}  // namespace
+
+TEST_CASE("the CA is made on first open, its key 0600, and loaded the same after") {
+  rp::test::TempDir home;
+  const fs::path dir = home.path / "ca";
+  LocalCa first = open_ca(dir);
+  CHECK(first.certificate_file() == dir / "rp-ca.pem");
+  CHECK(mode_of(dir / "rp-ca.key") == 0600);
+  CHECK(mode_of(dir / "rp-ca.pem") == 0644);
+  CHECK(read(dir / "rp-ca.pem") == first.authority().certificate);
+  LocalCa again = open_ca(dir);
+  CHECK(again.authority().certificate == first.authority().certificate);
+  CHECK(again.authority().key == first.authority().key);
+}
+
+TEST_CASE("an app's leaf is made once, kept on disk, and found there by the next daemon") {
+  rp::test::TempDir home;
+  LocalCa ca = open_ca(home.path);
+  std::string error;
+  auto shop = ca.for_app("shop.test", error);
+  REQUIRE(shop);
+  CHECK(signed_by(shop->certificate, ca.authority()));
+  auto again = ca.for_app("shop.test", error);
+  REQUIRE(again);
+  CHECK(again->certificate == shop->certificate);
+  const fs::path file = home.path / "certs" / "shop.test.pem";
+  CHECK(mode_of(file) == 0600);
+  CHECK(read(file) == shop->certificate + shop->key);
+  LocalCa next = open_ca(home.path);
+  auto loaded = next.for_app("shop.test", error);
+  REQUIRE(loaded);
+  CHECK(loaded->certificate == shop->certificate);
+  CHECK(loaded->key == shop->key);
+  auto loopback = ca.for_loopback(error);
+  REQUIRE(loopback);
+  CHECK(loopback->certificate != shop->certificate);
+}
+
+TEST_CASE("a leaf near its end, or signed by another CA, or damaged, is made anew") {
+  rp::test::TempDir home;
+  LocalCa ca = open_ca(home.path);
+  std::string error;
+  const fs::path file = home.path / "certs" / "shop.test.pem";
+
+  auto short_lived = make_leaf(ca.authority(), {{"shop.test", "*.shop.test"}, {}, 10}, error);
+  REQUIRE(short_lived);
+  write(file, short_lived->certificate + short_lived->key);
+  auto renewed = ca.for_app("shop.test", error);
+  REQUIRE(renewed);
+  CHECK(renewed->certificate != short_lived->certificate);
+  auto until = not_after(renewed->certificate);
+  REQUIRE(until);
+  CHECK(*until - std::chrono::system_clock::now() > LocalCa::kRenewBefore);
+
+  auto other = make_authority({"test"}, error);
+  REQUIRE(other);
+  auto foreign = make_leaf(*other, {{"web.test", "*.web.test"}, {}, 397}, error);
+  REQUIRE(foreign);
+  write(home.path / "certs" / "web.test.pem", foreign->certificate + foreign->key);
+  auto replaced = ca.for_app("web.test", error);
+  REQUIRE(replaced);
+  CHECK(signed_by(replaced->certificate, ca.authority()));
+
+  write(home.path / "certs" / "api.test.pem", "not a certificate");
+  auto remade = ca.for_app("api.test", error);
+  REQUIRE(remade);
+  CHECK(signed_by(remade->certificate, ca.authority()));
+}
+
+TEST_CASE("a damaged or half CA is an error naming the directory, and is left as it is") {
+  rp::test::TempDir home;
+  const fs::path dir = home.path / "ca";
+  open_ca(dir);
+  const std::string cert = read(dir / "rp-ca.pem");
+  write(dir / "rp-ca.key", "garbage");
+  std::string error;
+  CHECK_FALSE(LocalCa::open(dir, {"test"}, error));
+  CHECK(error.find((dir / "rp-ca.*").string()) == 0);
+  CHECK(error.find("damaged") != std::string::npos);
+  CHECK(read(dir / "rp-ca.pem") == cert);
+  CHECK(read(dir / "rp-ca.key") == "garbage");
+
+  fs::remove(dir / "rp-ca.key");
+  error.clear();
+  CHECK_FALSE(LocalCa::open(dir, {"test"}, error));
+  CHECK_FALSE(error.empty());
+}
