@@ -101,6 +101,18 @@ std::optional<KeyPair> to_pem(X509* cert, EVP_PKEY* key) {
   return KeyPair{text(cert_bio.get()), text(key_bio.get())};
 }
 
+// Signs `cert` with `signer`, then writes it and its own `key` as PEM; `what` names it in errors.
+std::optional<KeyPair> sign_and_export(X509* cert, EVP_PKEY* key, EVP_PKEY* signer,
+                                       const std::string& what, std::string& error) {
+  if (X509_sign(cert, signer, EVP_sha256()) == 0) {
+    error = openssl_error("cannot sign " + what);
+    return std::nullopt;
+  }
+  auto pem = to_pem(cert, key);
+  if (!pem) error = openssl_error("cannot write " + what + " as PEM");
+  return pem;
+}
+
 Cert load_certificate(const std::string& pem) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   return Cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -157,13 +169,7 @@ std::optional<KeyPair> make_authority(const std::vector<std::string>& tlds, std:
     error = openssl_error("cannot set the CA's extensions");
     return std::nullopt;
   }
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
-    error = openssl_error("cannot sign the CA certificate");
-    return std::nullopt;
-  }
-  auto pem = to_pem(cert.get(), key.get());
-  if (!pem) error = openssl_error("cannot write the CA as PEM");
-  return pem;
+  return sign_and_export(cert.get(), key.get(), key.get(), "the CA certificate", error);
 }
 
 std::optional<KeyPair> make_leaf(const KeyPair& authority, const LeafRequest& request,
@@ -213,13 +219,7 @@ std::optional<KeyPair> make_leaf(const KeyPair& authority, const LeafRequest& re
     error = openssl_error("cannot set the certificate's names");
     return std::nullopt;
   }
-  if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0) {
-    error = openssl_error("cannot sign the certificate");
-    return std::nullopt;
-  }
-  auto pem = to_pem(cert.get(), key.get());
-  if (!pem) error = openssl_error("cannot write the certificate as PEM");
-  return pem;
+  return sign_and_export(cert.get(), key.get(), ca_key.get(), "the certificate", error);
 }
 
 bool signed_by(const std::string& certificate, const KeyPair& authority) {
