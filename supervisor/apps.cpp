@@ -328,30 +328,29 @@ bool Apps::down(const std::string& name, std::function<void()> done) {
   return impl_->down(name, std::move(done));
 }
 
-bool Apps::start(const std::string& name, std::function<void(BootResult)> done) {
+void Apps::start(const std::string& name, std::function<void(BootResult)> done) {
   App* app = find(name);
-  if (!app) return false;
+  if (!app) return done(not_registered());
   app->wake(std::move(done));
-  return true;
 }
 
-bool Apps::stop(const std::string& name, std::function<void()> done) {
+void Apps::stop(const std::string& name, std::function<void()> done) {
   App* app = find(name);
-  if (!app) return false;
+  if (!app) return done();
   app->stop(std::move(done));
-  return true;
 }
 
-bool Apps::restart(const std::string& name, std::function<void(BootResult)> done) {
+void Apps::restart(const std::string& name, std::function<void(BootResult)> done) {
   App* app = find(name);
-  if (!app) return false;
+  if (!app) return done(not_registered());
   app->stop([this, name, done = std::move(done)] {
-    // Not from inside the app's own stop; and the app may have gone meanwhile (rp unlink).
+    // Not from inside the app's own stop. An app removed meanwhile (rp unlink) has had the
+    // restart it was asked for: it is stopped, and stays so.
     asio::post(impl_->io, [this, name, done] {
-      if (!start(name, done)) done(BootResult::ready());
+      if (!find(name)) return done(BootResult::ready());
+      start(name, done);
     });
   });
-  return true;
 }
 
 Apps::Found Apps::control_process(const std::string& name, const std::string& process,

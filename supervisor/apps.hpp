@@ -116,11 +116,12 @@ class Apps : public SupervisorLink {
   // `rp down`: stops the app; one that is not linked is forgotten once stopped.
   bool down(const std::string& name, std::function<void()> done);
 
-  // `rp start|stop|restart APP`. False when there is no such app; else `done` runs once the app
-  // is ready or its boot failed (start, restart), or once every process is gone (stop).
-  bool start(const std::string& name, std::function<void(BootResult)> done);
-  bool stop(const std::string& name, std::function<void()> done);
-  bool restart(const std::string& name, std::function<void(BootResult)> done);
+  // `rp start|restart APP`: `done` once the app is ready or its boot failed (failed at once when
+  // there is no such app). `rp stop APP`: `done` once every process is gone (at once when there
+  // is no such app).
+  void start(const std::string& name, std::function<void(BootResult)> done);
+  void stop(const std::string& name, std::function<void()> done);
+  void restart(const std::string& name, std::function<void(BootResult)> done);
   // `rp start|stop|restart APP/PROC`, at once: that process's instances only.
   enum class Control { start, stop, restart };
   enum class Found { yes, no_app, no_process };

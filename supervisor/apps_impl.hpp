@@ -26,6 +26,11 @@ inline bool is_readable_directory(const std::filesystem::path& dir) {
   return std::filesystem::is_directory(dir, ec);
 }
 
+// What a wake of a name no app has any more comes to.
+inline BootResult not_registered() {
+  return BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp.");
+}
+
 struct Apps::Impl {
   struct Entry {
     Registration reg;

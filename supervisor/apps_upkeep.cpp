@@ -94,9 +94,7 @@ std::string Apps::Impl::fallback_name(const Registration& reg) {
 
 void Apps::Impl::wake(const std::string& name, std::function<void(BootResult)> done) {
   auto it = entries.find(name);
-  if (it == entries.end())
-    return done(
-        BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp."));
+  if (it == entries.end()) return done(not_registered());
   Entry& e = it->second;
   if (e.leaving)
     return done(

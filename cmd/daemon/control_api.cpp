@@ -167,7 +167,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     const std::string name = outcome.name;
     if (detach) {
       auto result = co_await proxy::async_result_of<BootResult>(
-          [&](auto done) { boot(name, Apps::Control::start, done); });
+          [&](auto done) { apps.start(name, std::move(done)); });
       if (!result.ok()) co_return boot_failure(name, result);
       co_return json_answer(200, json::object{{"app", name}, {"url", apps.url_of(name)}});
     }
@@ -237,8 +237,10 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<std::string> until_ready(Call& call, Apps::Control what) {
     if (auto answer = answered_early(call, what)) co_return std::move(*answer);
     const std::string& name = call.args[0];
-    auto result =
-        co_await proxy::async_result_of<BootResult>([&](auto done) { boot(name, what, done); });
+    auto result = co_await proxy::async_result_of<BootResult>([&](auto done) {
+      if (what == Apps::Control::restart) return apps.restart(name, std::move(done));
+      apps.start(name, std::move(done));
+    });
     if (!result.ok()) co_return boot_failure(name, result);
     co_return json_answer(200, json::object{{"app", name}});
   }
@@ -377,17 +379,6 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     }
     return json_answer(proxy::status_of(result.outcome),
                        json::object{{"error", result.what}, {"log", std::move(log)}});
-  }
-
-  // Starts (or restarts) the app, which was found just before on this thread; should it be gone,
-  // the caller still hears.
-  template <typename Done>
-  void boot(const std::string& name, Apps::Control what, Done done) {
-    const bool found =
-        what == Apps::Control::restart ? apps.restart(name, done) : apps.start(name, done);
-    if (!found) {
-      done(BootResult::failure(BootOutcome::failed, "The app is no longer registered with rp."));
-    }
   }
 
   static std::string process_answer(const std::string& name, const std::string& process,
