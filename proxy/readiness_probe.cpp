@@ -7,7 +7,6 @@
 #include <boost/asio/write.hpp>
 
 #include "proxy/http/message.hpp"
-#include "proxy/http/parser.hpp"
 #include "proxy/loopback_dial.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/socket_deadline.hpp"
@@ -23,18 +22,16 @@ constexpr auto kProbeTimeout = std::chrono::seconds(2);
 
 // Whether the response to a readiness GET, read from `socket`, has a status below 500.
 asio::awaitable<bool> answers_below_500(tcp::socket& socket) {
-  http::Parser parser(http::Parser::Kind::response);
+  http::ResponseReader reader;
   std::array<char, 4096> buffer;
-  for (;;) {
+  while (!reader.has_head()) {
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), nothrow);
     if (ec) co_return false;
-    auto step = parser.feed({buffer.data(), n});
-    if (step.status == http::Parser::Status::error) co_return false;
-    if (!parser.in_head() || step.status != http::Parser::Status::need_more) {
-      const int status = parser.head().status;
-      co_return status > 0 && status < 500;
-    }
+    reader.feed({buffer.data(), n});
+    if (reader.failed()) co_return false;
   }
+  const int status = reader.head().status;
+  co_return status > 0 && status < 500;
 }
 
 asio::awaitable<ReadinessAnswer> probe(ReadinessCheck check) {
