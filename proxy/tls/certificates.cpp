@@ -222,6 +222,14 @@ std::optional<KeyPair> make_leaf(const KeyPair& authority, const LeafRequest& re
   return sign_and_export(cert.get(), key.get(), ca_key.get(), "the certificate", error);
 }
 
+bool is_whole(const KeyPair& pair) {
+  Cert cert = load_certificate(pair.certificate);
+  Key key = load_key(pair.key);
+  const bool ok = cert && key && X509_check_private_key(cert.get(), key.get()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
 bool signed_by(const std::string& certificate, const KeyPair& authority) {
   Cert cert = load_certificate(certificate);
   Cert ca = load_certificate(authority.certificate);

@@ -38,6 +38,9 @@ struct LeafRequest {
 std::optional<KeyPair> make_leaf(const KeyPair& authority, const LeafRequest& request,
                                  std::string& error);
 
+// Whether both halves of `pair` load and the key is the certificate's own.
+bool is_whole(const KeyPair& pair);
+
 // Whether `certificate` (PEM) carries a valid signature of `authority`'s key.
 bool signed_by(const std::string& certificate, const KeyPair& authority);
 

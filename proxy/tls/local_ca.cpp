@@ -1,9 +1,8 @@
 #include "proxy/tls/local_ca.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
+#include "supervisor/project/text.hpp"
 #include "supervisor/state/state_files.hpp"
 
 namespace fs = std::filesystem;
@@ -12,14 +11,6 @@ namespace rp::tls {
 namespace {
 
 constexpr std::string_view kKeyBegin = "-----BEGIN PRIVATE KEY-----";
-
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A leaf's file: its certificate, then its key.
 std::optional<KeyPair> split_leaf(const std::string& text) {
@@ -43,13 +34,10 @@ std::optional<LocalCa> LocalCa::open(const fs::path& dir, const std::vector<std:
   const bool has_cert = fs::exists(cert_path, ec);
   const bool has_key = fs::exists(key_path, ec);
   if (has_cert || has_key) {
-    auto cert = read_file(cert_path);
-    auto key = read_file(key_path);
-    // Whole and matching: a leaf made with it verifies against it.
+    auto cert = read_text_file(cert_path);
+    auto key = read_text_file(key_path);
     KeyPair authority{cert.value_or(""), key.value_or("")};
-    std::string probe_error;
-    auto probe = make_leaf(authority, {{"localhost"}, {}, 1}, probe_error);
-    if (!cert || !key || !probe || !signed_by(probe->certificate, authority)) {
+    if (!is_whole(authority)) {
       error = (dir / "rp-ca.*").string() +
               ": rp's CA is incomplete or damaged — remove the directory to have a new CA made "
               "at the next start (and run `rp trust --apply` again)";
@@ -90,7 +78,7 @@ std::optional<KeyPair> LocalCa::leaf(const std::string& file, const LeafRequest&
                                      std::string& error) {
   if (auto it = leaves_.find(file); it != leaves_.end() && current(it->second)) return it->second;
   const fs::path path = dir_ / "certs" / file;
-  if (auto text = read_file(path)) {
+  if (auto text = read_text_file(path)) {
     if (auto kept = split_leaf(*text); kept && current(*kept)) {
       leaves_[file] = *kept;
       return kept;

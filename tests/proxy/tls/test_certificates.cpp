@@ -165,3 +165,12 @@ TEST_CASE("bad input is an error, not a certificate") {
   CHECK_FALSE(make_authority({"te st"}, error));
   CHECK_FALSE(not_after("not a certificate"));
 }
+
+TEST_CASE("a key pair is whole only when the key is the certificate's own") {
+  const KeyPair ca = authority();
+  const KeyPair other = authority();
+  CHECK(is_whole(ca));
+  CHECK_FALSE(is_whole({ca.certificate, other.key}));
+  CHECK_FALSE(is_whole({ca.certificate, "garbage"}));
+  CHECK_FALSE(is_whole({"", ca.key}));
+}
