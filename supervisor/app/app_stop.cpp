@@ -33,7 +33,9 @@ void App::Impl::stop(std::function<void()> done) {
   if (stopping_app) return;
   bool anything = false;
   each_instance([&](Instance& inst) { anything = anything || inst.has_processes(); });
-  if (!anything && ctx.processes.escaped(run_id).empty()) {
+  // One look through /proc: it reads every process's environment.
+  const auto escaped = ctx.processes.escaped(run_id);
+  if (!anything && escaped.empty()) {
     stopping_app = true;  // so that finish_stop's callbacks see a consistent state
     return finish_stop();
   }
@@ -46,7 +48,7 @@ void App::Impl::stop(std::function<void()> done) {
     if (inst.state() == InstanceState::backing_off) inst.set_state(InstanceState::stopped);
     if (inst.has_processes()) begin_instance_stop(inst);
   });
-  for (pid_t p : ctx.processes.escaped(run_id)) ctx.processes.signal(p, SIGTERM);
+  for (pid_t p : escaped) ctx.processes.signal(p, SIGTERM);
   poll_stop();
 }
 
