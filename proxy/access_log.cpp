@@ -18,9 +18,10 @@ std::string human_bytes(std::uint64_t n) {
 
 std::string access_text(std::string_view method, std::string_view target, int status,
                         std::uint64_t bytes, std::chrono::microseconds took,
-                        std::string_view instance) {
-  return fmt::format("{} {} {} {} {:.1f} ms {}", method, target, status, human_bytes(bytes),
-                     static_cast<double>(took.count()) / 1000, instance);
+                        std::string_view instance, std::string_view via) {
+  return fmt::format("{} {} {} {} {:.1f} ms {}{}{}", method, target, status, human_bytes(bytes),
+                     static_cast<double>(took.count()) / 1000, instance, via.empty() ? "" : " ",
+                     via);
 }
 
 void AccessLog::add(const std::string& app, std::string text) {

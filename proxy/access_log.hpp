@@ -17,10 +17,11 @@
 namespace rp::proxy {
 
 // The text of one request's line: "GET /path?x=1 200 1.5 KiB 2.3 ms web.1" (what it asked, the
-// status and body size of the answer, how long it took, which instance answered).
+// status and body size of the answer, how long it took, which instance answered), and how it
+// came when that was not plain HTTP/1 ("... web.1 https").
 std::string access_text(std::string_view method, std::string_view target, int status,
                         std::uint64_t bytes, std::chrono::microseconds took,
-                        std::string_view instance);
+                        std::string_view instance, std::string_view via = {});
 
 class AccessLog {
  public:

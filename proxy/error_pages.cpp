@@ -42,9 +42,10 @@ std::string html_page(std::string_view title, std::string_view body_html) {
       escape_html(title), body_html);
 }
 
-std::string url_of(std::string_view name, std::string_view tld, int port) {
-  return port == 80 ? fmt::format("http://{}.{}/", name, tld)
-                    : fmt::format("http://{}.{}:{}/", name, tld, port);
+std::string url_of(std::string_view name, std::string_view tld, int port, std::string_view scheme) {
+  const bool usual = port == (scheme == "https" ? 443 : 80);
+  return usual ? fmt::format("{}://{}.{}/", scheme, name, tld)
+               : fmt::format("{}://{}.{}:{}/", scheme, name, tld, port);
 }
 
 }  // namespace
@@ -57,7 +58,8 @@ bool wants_html(std::string_view accept) {
   return accept.find("text/html") != std::string_view::npos;
 }
 
-Page not_found_page(const RouteTable& routes, std::string_view host, int http_port, bool html) {
+Page not_found_page(const RouteTable& routes, std::string_view host, int port, bool html,
+                    std::string_view scheme) {
   const std::string tld = routes.tlds().empty() ? "test" : routes.tlds().front();
   if (!html) {
     std::string text = fmt::format("rp: no app is named '{}'.\n", host);
@@ -66,14 +68,14 @@ Page not_found_page(const RouteTable& routes, std::string_view host, int http_po
     } else {
       text += "Known apps:\n";
       for (const auto& app : routes.apps()) {
-        text += fmt::format("  {}  {}\n", app->name, url_of(app->name, tld, http_port));
+        text += fmt::format("  {}  {}\n", app->name, url_of(app->name, tld, port, scheme));
       }
     }
     return {"text/plain; charset=utf-8", text};
   }
   std::string list;
   for (const auto& app : routes.apps()) {
-    auto url = url_of(app->name, tld, http_port);
+    auto url = url_of(app->name, tld, port, scheme);
     list += fmt::format("<li><a href=\"{0}\">{1}</a> <code>{0}</code></li>\n", escape_html(url),
                         escape_html(app->name));
   }

@@ -22,7 +22,9 @@ int status_of(BootOutcome outcome);
 // A browser says so in Accept.
 bool wants_html(std::string_view accept);
 
-Page not_found_page(const RouteTable& routes, std::string_view host, int http_port, bool html);
+// `port` and `scheme`: how the request came, so that the listed URLs are alike.
+Page not_found_page(const RouteTable& routes, std::string_view host, int port, bool html,
+                    std::string_view scheme = "http");
 
 // 502 and 504: what went wrong talking to `process` of `app`, with the last output of its
 // instances after `boot_log` (lines of another process that explain it: a task that failed).

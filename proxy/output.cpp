@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <iterator>
 
+#include "proxy/client_stream.hpp"
 #include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;
@@ -31,17 +33,31 @@ void Output::last_chunk() {
   add_view(kLastChunk);
 }
 
-asio::awaitable<boost::system::error_code> Output::flush(asio::ip::tcp::socket& socket) {
+template <typename Stream>
+asio::awaitable<boost::system::error_code> Output::flush(Stream& stream) {
   if (pieces_.empty()) co_return boost::system::error_code{};
   // Own bytes are resolved only now: own_ may have moved while it grew.
-  buffers_.clear();
-  for (const auto& p : pieces_) {
-    buffers_.push_back(asio::buffer(p.data ? p.data : own_.data() + p.offset, p.size));
+  auto piece = [this](const Piece& p) {
+    return std::string_view(p.data ? p.data : own_.data() + p.offset, p.size);
+  };
+  boost::system::error_code ec;
+  if constexpr (is_tls<Stream>) {
+    joined_.clear();
+    for (const auto& p : pieces_) joined_ += piece(p);
+    auto [e, n] = co_await asio::async_write(stream, asio::buffer(joined_), nothrow);
+    ec = e;
+  } else {
+    buffers_.clear();
+    for (const auto& p : pieces_) buffers_.push_back(asio::buffer(piece(p)));
+    auto [e, n] = co_await asio::async_write(stream, buffers_, nothrow);
+    ec = e;
   }
-  auto [ec, n] = co_await asio::async_write(socket, buffers_, nothrow);
   own_.clear();
   pieces_.clear();
   co_return ec;
 }
+
+template asio::awaitable<boost::system::error_code> Output::flush(asio::ip::tcp::socket&);
+template asio::awaitable<boost::system::error_code> Output::flush(TlsStream&);
 
 }  // namespace rp::proxy

@@ -2,6 +2,8 @@
 // views of bytes that stay put until the write completes (bodies in a read buffer). One Output
 // serves a connection for its life, so that its memory is reused request after request instead
 // of allocated for each: the forwarding path does no allocation once a connection is warm.
+// Over TLS the pieces are first copied into one buffer: OpenSSL writes one buffer at a time, and a
+// record per piece would cost a system call and a record header each.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -37,8 +39,10 @@ class Output {
     own_.clear();
     pieces_.clear();
   }
-  // Writes everything gathered, in order, and starts over.
-  boost::asio::awaitable<boost::system::error_code> flush(boost::asio::ip::tcp::socket& socket);
+  // Writes everything gathered, in order, and starts over. `Stream`: a TCP socket or a TlsStream
+  // (proxy/client_stream.hpp).
+  template <typename Stream>
+  boost::asio::awaitable<boost::system::error_code> flush(Stream& stream);
 
  private:
   struct Piece {
@@ -49,6 +53,7 @@ class Output {
   std::string own_;
   std::vector<Piece> pieces_;
   std::vector<boost::asio::const_buffer> buffers_;
+  std::string joined_;  // over TLS: the pieces in one buffer
 };
 
 }  // namespace rp::proxy

@@ -2,8 +2,10 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <string_view>
 
+#include "proxy/client_stream.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/nothrow.hpp"
 
@@ -14,8 +16,9 @@ namespace rp::proxy {
 
 ResponseRelay::ResponseRelay() : buffer_(new char[kBufferSize]) {}
 
+template <typename Client>
 asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exchange& x,
-                                                  tcp::socket& upstream, tcp::socket& client) {
+                                                  tcp::socket& upstream, Client& client) {
   http::Parser& parser = parser_;
   Output& out = out_;
   parser.reset();
@@ -96,5 +99,10 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
     if (done) co_return ExchangeEnd::complete;
   }
 }
+
+template asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head&, Exchange&,
+                                                           tcp::socket&, tcp::socket&);
+template asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head&, Exchange&,
+                                                           tcp::socket&, TlsStream&);
 
 }  // namespace rp::proxy

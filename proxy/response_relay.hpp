@@ -23,9 +23,10 @@ class ResponseRelay {
   // Relays the response to `request` from `upstream` to `client`, recording in `exchange` what
   // the session needs afterwards (status, size, whether either connection can go on).
   // `exchange.body_done` may turn true meanwhile: the request body streams up alongside.
+  // `Client`: a TCP socket or a TlsStream (proxy/client_stream.hpp).
+  template <typename Client>
   boost::asio::awaitable<ExchangeEnd> relay(const http::Head& request, Exchange& exchange,
-                                            boost::asio::ip::tcp::socket& upstream,
-                                            boost::asio::ip::tcp::socket& client);
+                                            boost::asio::ip::tcp::socket& upstream, Client& client);
 
  private:
   static constexpr std::size_t kBufferSize = 80 * 1024;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "proxy/nothrow.hpp"
+#include "proxy/tls/tls_context.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -27,10 +28,11 @@ struct Worker {
   asio::io_context io{1};
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
+  std::vector<tcp::acceptor> tls_acceptors;
   std::thread runner;
 };
 
-asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
+asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool tls) {
   ProxyShared& shared = worker.thread.shared;
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(nothrow);
@@ -43,10 +45,15 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
       continue;
     }
     if (shared.connections.load(std::memory_order_relaxed) >= shared.settings.max_connections) {
-      refuse_connection(std::move(socket));
+      // (Over TLS there is nobody to read a plain answer: the connection just closes.)
+      if (!tls) refuse_connection(std::move(socket));
       continue;
     }
-    start_session(worker.thread, std::move(socket));
+    if (tls) {
+      start_tls_session(worker.thread, std::move(socket));
+    } else {
+      start_session(worker.thread, std::move(socket));
+    }
   }
 }
 
@@ -54,8 +61,17 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
 
 struct Server::Impl {
   ListenConfig listen;
+  bool http_bound = false;
+  int tls_port = 0;
   ProxyShared shared;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Destroyed before the workers, once their threads have stopped: its minting thread is joined
+  // while the workers' io_contexts it posts to still exist.
+  std::shared_ptr<tls::TlsContext> tls;
+
+  // Binds `port` on every address on every thread, into each worker's `list`. False, with
+  // `error`, when no address could be had.
+  bool bind(int port, std::vector<tcp::acceptor> Worker::*list, std::string& error);
 };
 
 Server::Server(ListenConfig listen, ProxySettings settings) : impl_(std::make_unique<Impl>()) {
@@ -77,18 +93,32 @@ Server::~Server() {
 }
 
 bool Server::listen(std::string& error) {
+  impl_->http_bound = impl_->bind(impl_->listen.port, &Worker::acceptors, error);
+  return impl_->http_bound;
+}
+
+bool Server::listen_tls(int port, std::shared_ptr<tls::TlsContext> tls, std::string& error) {
+  if (!impl_->bind(port, &Worker::tls_acceptors, error)) return false;
+  impl_->tls_port = port;
+  impl_->tls = std::move(tls);
+  impl_->shared.tls = impl_->tls.get();
+  impl_->shared.settings.https_display_port = port;
+  return true;
+}
+
+bool Server::Impl::bind(int port, std::vector<tcp::acceptor> Worker::*list, std::string& error) {
   std::string failures;
   bool any = false;
-  for (const auto& text : impl_->listen.addresses) {
+  for (const auto& text : listen.addresses) {
     boost::system::error_code ec;
     auto address = asio::ip::make_address(text, ec);
     if (ec) {
       failures += fmt::format("{}{}: not an address", failures.empty() ? "" : "; ", text);
       continue;
     }
-    tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->listen.port));
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
     bool bound_here = true;
-    for (auto& worker : impl_->workers) {
+    for (auto& worker : workers) {
       tcp::acceptor acceptor(worker->io);
       acceptor.open(endpoint.protocol(), ec);
       if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -100,17 +130,17 @@ bool Server::listen(std::string& error) {
       if (!ec) acceptor.bind(endpoint, ec);
       if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        failures += fmt::format("{}{}:{}: {}", failures.empty() ? "" : "; ", text,
-                                impl_->listen.port, ec.message());
+        failures +=
+            fmt::format("{}{}:{}: {}", failures.empty() ? "" : "; ", text, port, ec.message());
         bound_here = false;
         break;
       }
-      worker->acceptors.push_back(std::move(acceptor));
+      ((*worker).*list).push_back(std::move(acceptor));
     }
     if (!bound_here) {
       // All threads or none: a half-bound address would take only some connections.
-      for (auto& worker : impl_->workers) {
-        std::erase_if(worker->acceptors, [&](tcp::acceptor& a) {
+      for (auto& worker : workers) {
+        std::erase_if((*worker).*list, [&](tcp::acceptor& a) {
           boost::system::error_code e;
           return a.local_endpoint(e).address() == address;
         });
@@ -124,7 +154,11 @@ bool Server::listen(std::string& error) {
 }
 
 int Server::port() const {
-  return impl_->listen.port;
+  return impl_->http_bound ? impl_->listen.port : 0;
+}
+
+int Server::tls_port() const {
+  return impl_->tls_port;
 }
 
 void Server::set_routes(std::shared_ptr<const RouteTable> routes) {
@@ -136,7 +170,10 @@ void Server::start(SupervisorLink& supervisor) {
   for (auto& worker : impl_->workers) {
     worker->thread.access_log.attach(&supervisor);
     for (auto& acceptor : worker->acceptors) {
-      asio::co_spawn(worker->io, accept_loop(*worker, acceptor), asio::detached);
+      asio::co_spawn(worker->io, accept_loop(*worker, acceptor, false), asio::detached);
+    }
+    for (auto& acceptor : worker->tls_acceptors) {
+      asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true), asio::detached);
     }
     worker->runner = std::thread([w = worker.get()] { w->io.run(); });
   }

@@ -1,7 +1,7 @@
-// The HTTP listener: one thread per core, each with its own io_context and its own acceptors on
-// the same address and port (SO_REUSEPORT lets the kernel spread connections), so requests never
-// cross threads and nothing on the forwarding path takes a lock. Routes arrive as immutable
-// snapshots from the supervisor.
+// The HTTP and HTTPS listener: one thread per core, each with its own io_context and its own
+// acceptors on the same address and port (SO_REUSEPORT lets the kernel spread connections), so
+// requests never cross threads and nothing on the forwarding path takes a lock. Routes arrive as
+// immutable snapshots from the supervisor.
 #pragma once
 
 #include <memory>
@@ -26,7 +26,10 @@ class Server {
   // Binds every address on every thread. False, with `error` saying why, when the port cannot be
   // had on any address.
   bool listen(std::string& error);
-  int port() const;
+  // The same for HTTPS on `port`, its handshakes served by `tls`.
+  bool listen_tls(int port, std::shared_ptr<tls::TlsContext> tls, std::string& error);
+  int port() const;      // 0: no HTTP
+  int tls_port() const;  // 0: no HTTPS
   void set_routes(std::shared_ptr<const RouteTable> routes);
   // Serves: the threads run, and reach the supervisor (wakes, access lines) through `supervisor`,
   // which must outlive stop().

@@ -5,12 +5,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
 #include "proxy/balancer.hpp"
 #include "proxy/boot_wait.hpp"
+#include "proxy/client_stream.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/http/message.hpp"
@@ -18,6 +20,8 @@
 #include "proxy/nothrow.hpp"
 #include "proxy/output.hpp"
 #include "proxy/response_relay.hpp"
+#include "proxy/tls/client_hello.hpp"
+#include "proxy/tls/tls_context.hpp"
 #include "proxy/tunnel.hpp"
 
 namespace asio = boost::asio;
@@ -39,40 +43,106 @@ bool idempotent(std::string_view method) {
          method == "PUT" || method == "DELETE";
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// A session over `Stream`: a TCP socket, or a TlsStream whose handshake is the session's first
+// step (proxy/client_stream.hpp).
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(ProxyThread& thread, tcp::socket socket)
+  template <typename... StreamArgs>
+  Session(ProxyThread& thread, StreamArgs&&... stream)
       : thread_(thread),
         shared_(thread.shared),
-        client_(std::move(socket)),
+        client_(std::forward<StreamArgs>(stream)...),
         timer_(client_.get_executor()),
-        buffer_(new char[kBufferSize]) {}
+        buffer_(new char[kBufferSize]) {
+    if constexpr (is_tls<Stream>) client_info_.proto = "https";
+  }
 
   ~Session() { shared_.connections.fetch_sub(1, std::memory_order_relaxed); }
 
   asio::awaitable<void> run() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     boost::system::error_code ec;
-    auto remote = client_.remote_endpoint(ec);
-    auto local = client_.local_endpoint(ec);
+    auto remote = socket().remote_endpoint(ec);
+    auto local = socket().local_endpoint(ec);
     client_info_.address = remote.address().to_string();
     client_info_.local_port = local.port();
-    client_.set_option(tcp::no_delay(true), ec);
+    socket().set_option(tcp::no_delay(true), ec);
     asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
+    bool serving = true;
+    if constexpr (is_tls<Stream>) serving = co_await handshake();
     // One statement per co_await: GCC 12 runs a co_await inside `&&` twice.
-    for (;;) {
+    while (serving) {
       const bool head = co_await read_head();
       if (!head) break;
       const bool keep_alive = co_await handle_request();
       if (!keep_alive) break;
     }
     if (linger_) co_await linger();
+    if (serving && !linger_ && !timed_out_) {
+      set_deadline_after(std::chrono::seconds(2));
+      co_await close_connection(client_);
+    }
     closed_ = true;
     timer_.cancel();
-    client_.close(ec);
+    socket().close(ec);
   }
 
  private:
+  tcp::socket& socket() { return socket_of(client_); }
+
+  // --- TLS: the handshake, under the header timeout (a client that stalls in it, or sends
+  // something else, is let go). The ClientHello is peeked at first, so that a certificate that
+  // must be made is made on the TLS context's own thread, not this one. False: close.
+  asio::awaitable<bool> handshake() {
+    tls::TlsContext& tls = *shared_.tls;
+    set_deadline_after(shared_.settings.header_timeout);
+    std::size_t seen = 0;
+    for (;;) {
+      auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
+      if (wait_ec || timed_out_) co_return false;
+      boost::system::error_code ec;
+      const std::size_t n =
+          socket().receive(asio::buffer(buffer_.get(), kBufferSize), tcp::socket::message_peek, ec);
+      if (ec || n == 0) co_return false;
+      const std::string_view peeked(buffer_.get(), n);
+      const auto hello = tls::read_client_hello(peeked);
+      if (hello.status == tls::ClientHello::Status::not_tls) {
+        if (tls::looks_like_http(peeked)) co_await refuse_plain_http();
+        co_return false;
+      }
+      if (hello.status == tls::ClientHello::Status::need_more) {
+        if (n == seen) {
+          // The rest of the record has not come: wait a little rather than spin on the peek.
+          asio::steady_timer pause(client_.get_executor(), std::chrono::milliseconds(2));
+          co_await pause.async_wait(nothrow);
+        }
+        seen = n;
+        continue;
+      }
+      if (hello.status == tls::ClientHello::Status::hello && !tls.ready(hello.server_name)) {
+        co_await async_result_of<bool>([&](auto done) {
+          tls.prepare(hello.server_name, client_.get_executor(), [done] { done(true); });
+        });
+      }
+      break;
+    }
+    auto [ec] = co_await client_.async_handshake(asio::ssl::stream_base::server, nothrow);
+    if (ec) co_return false;
+    clear_deadline();
+    co_return true;
+  }
+
+  // Plain HTTP sent to the HTTPS port: a 400 that says so, in plain HTTP.
+  asio::awaitable<void> refuse_plain_http() {
+    const std::string text =
+        http::simple_response(400, http::reason_phrase(400), "text/plain; charset=utf-8",
+                              "rp: this is the HTTPS port; use an https:// URL.\n", false);
+    co_await asio::async_write(socket(), asio::buffer(text), nothrow);
+    boost::system::error_code ec;
+    socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
   // --- timeouts: one deadline per phase, enforced by a watchdog that cancels the client's I/O.
   void set_deadline(Clock::time_point when) {
     deadline_ = when;
@@ -82,7 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void clear_deadline() { deadline_ = Clock::time_point::max(); }
 
   asio::awaitable<void> watchdog() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     while (!closed_) {
       timer_.expires_at(deadline_);
       co_await timer_.async_wait(nothrow);
@@ -91,7 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
         timed_out_ = true;
         clear_deadline();
         boost::system::error_code ec;
-        client_.cancel(ec);
+        socket().cancel(ec);
       }
     }
   }
@@ -168,6 +238,20 @@ class Session : public std::enable_shared_from_this<Session> {
     co_await asio::async_write(client_, asio::buffer(text), nothrow);
   }
 
+  // `https: redirect`: the same name, path and query on the HTTPS port (308 keeps the method).
+  asio::awaitable<void> redirect_to_https(const Exchange& x, std::string_view name,
+                                          std::string_view target, bool keep_alive) {
+    if (!keep_alive) linger_ = true;
+    const int port = shared_.settings.https_display_port;
+    const std::string_view path = target.starts_with('/') ? target : "/";
+    const std::string location = port == 443 ? fmt::format("https://{}{}", name, path)
+                                             : fmt::format("https://{}:{}{}", name, port, path);
+    const auto text = http::simple_response(
+        308, http::reason_phrase(308), "text/plain; charset=utf-8", "Moved to " + location + "\n",
+        keep_alive, x.head_request, "Location: " + location + "\r\n");
+    co_await asio::async_write(client_, asio::buffer(text), nothrow);
+  }
+
   asio::awaitable<void> respond_error(const Exchange& x, int status, std::string_view what,
                                       bool keep_alive) {
     co_await respond(x, status, plain_error_page(status, what, x.html), keep_alive);
@@ -176,14 +260,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // After an error answer the client may still be sending (a body, the rest of a huge head).
   // Closing with unread bytes would reset the connection and could destroy the answer before
   // the client reads it; so rp stops sending, and reads and drops for a moment first.
+  // (Over TLS the connection's bytes are dropped undecrypted, after rp's close_notify.)
   asio::awaitable<void> linger() {
-    boost::system::error_code ec;
-    client_.shutdown(tcp::socket::shutdown_send, ec);
     set_deadline_after(std::chrono::seconds(2));
+    if constexpr (is_tls<Stream>) co_await close_connection(client_);
+    boost::system::error_code ec;
+    socket().shutdown(tcp::socket::shutdown_send, ec);
     std::size_t drained = 0;
     while (drained < (4u << 20)) {
       auto [read_ec, n] =
-          co_await client_.async_read_some(asio::buffer(buffer_.get(), kBufferSize), nothrow);
+          co_await socket().async_read_some(asio::buffer(buffer_.get(), kBufferSize), nothrow);
       if (read_ec) break;
       drained += n;
     }
@@ -236,9 +322,15 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_after_local = request.keep_alive && x.body_done;
     if (route.kind != Route::Kind::app) {
       const bool dashboard = route.kind == Route::Kind::dashboard;
-      co_await respond(x, dashboard ? 200 : 404,
-                       not_found_page(*routes, name, shared_.settings.display_port, x.html),
-                       keep_after_local);
+      const Page page =
+          is_tls<Stream>
+              ? not_found_page(*routes, name, shared_.settings.https_display_port, x.html, "https")
+              : not_found_page(*routes, name, shared_.settings.display_port, x.html);
+      co_await respond(x, dashboard ? 200 : 404, page, keep_after_local);
+      co_return keep_after_local;
+    }
+    if (!is_tls<Stream> && route.app->https_redirect && shared_.settings.https_display_port != 0) {
+      co_await redirect_to_https(x, name, request.target, keep_after_local);
       co_return keep_after_local;
     }
 
@@ -395,13 +487,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void log_access(const http::Head& request, const std::string& app, const InstanceStatus& instance,
                   const Exchange& x, Clock::time_point started) {
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(app, access_text(request.method, request.target, x.response_status,
-                                            x.response_bytes, took, instance.label));
+    thread_.access_log.add(
+        app, access_text(request.method, request.target, x.response_status, x.response_bytes, took,
+                         instance.label, is_tls<Stream> ? "https" : ""));
   }
 
   ProxyThread& thread_;
   ProxyShared& shared_;
-  tcp::socket client_;
+  Stream client_;
   asio::steady_timer timer_;
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
@@ -428,7 +521,15 @@ asio::awaitable<void> refuse(tcp::socket socket, std::string response) {
 void start_session(ProxyThread& thread, tcp::socket socket) {
   thread.shared.connections.fetch_add(1, std::memory_order_relaxed);
   auto executor = socket.get_executor();
-  auto session = std::make_shared<Session>(thread, std::move(socket));
+  auto session = std::make_shared<Session<tcp::socket>>(thread, std::move(socket));
+  asio::co_spawn(executor, session->run(), asio::detached);
+}
+
+void start_tls_session(ProxyThread& thread, tcp::socket socket) {
+  thread.shared.connections.fetch_add(1, std::memory_order_relaxed);
+  auto executor = socket.get_executor();
+  auto session =
+      std::make_shared<Session<TlsStream>>(thread, std::move(socket), thread.shared.tls->context());
   asio::co_spawn(executor, session->run(), asio::detached);
 }
 

@@ -2,7 +2,8 @@
 // it to an app instance with its body streaming behind it, stream the response back, and go on
 // with the next request on the same connection (keep-alive, pipelining: one at a time, so the
 // responses keep their order). An upgrade becomes a tunnel. Timeouts are part of the flow: a
-// head that arrives too slowly gets 408, an idle keep-alive connection is closed.
+// head that arrives too slowly gets 408, an idle keep-alive connection is closed. Over HTTPS the
+// same session runs after its TLS handshake.
 #pragma once
 
 #include <atomic>
@@ -16,10 +17,15 @@
 #include "proxy/router.hpp"
 #include "proxy/upstream_pool.hpp"
 
+namespace rp::tls {
+class TlsContext;
+}
+
 namespace rp::proxy {
 
 struct ProxySettings {
-  int display_port = 80;  // the HTTP port as users type it, for URLs on pages
+  int display_port = 80;       // the HTTP port as users type it, for URLs on pages
+  int https_display_port = 0;  // the HTTPS port, where redirects go; 0: no HTTPS
   std::chrono::milliseconds header_timeout{30'000};
   std::chrono::milliseconds keepalive_timeout{75'000};
   std::chrono::milliseconds connect_timeout{5'000};
@@ -31,6 +37,7 @@ struct ProxyShared {
   ProxySettings settings;
   http::Pseudonym pseudonym;
   SupervisorLink* supervisor = nullptr;  // wakes apps, takes access lines; set by Server::start
+  tls::TlsContext* tls = nullptr;        // certificates for HTTPS; set by Server::listen_tls
   std::atomic<std::shared_ptr<const RouteTable>> routes;
   std::atomic<int> connections{0};
 };
@@ -45,6 +52,8 @@ struct ProxyThread {
 
 // Runs a session on `socket` until the connection closes.
 void start_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket);
+// The same over TLS: the handshake first (`thread.shared.tls` set).
+void start_tls_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket);
 
 // Answers a connection over the limit with 503 and closes it.
 void refuse_connection(boost::asio::ip::tcp::socket socket);

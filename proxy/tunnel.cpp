@@ -1,10 +1,12 @@
 #include "proxy/tunnel.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
 
+#include "proxy/client_stream.hpp"
 #include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;
@@ -14,13 +16,14 @@ using namespace asio::experimental::awaitable_operators;
 namespace rp::proxy {
 namespace {
 
-asio::awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view first) {
+template <typename From, typename To>
+asio::awaitable<void> pass_on(From& from, To& to, std::string_view first) {
   boost::system::error_code ignored;
   if (!first.empty()) {
     auto [ec, n] =
         co_await asio::async_write(to, asio::buffer(first.data(), first.size()), nothrow);
     if (ec) {
-      from.shutdown(tcp::socket::shutdown_receive, ignored);
+      socket_of(from).shutdown(tcp::socket::shutdown_receive, ignored);
       co_return;
     }
   }
@@ -31,13 +34,13 @@ asio::awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view 
       auto [wec, w] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), nothrow);
       if (wec) {
         // The other side is gone: stop reading from this one too.
-        from.shutdown(tcp::socket::shutdown_receive, ignored);
+        socket_of(from).shutdown(tcp::socket::shutdown_receive, ignored);
         co_return;
       }
     }
     if (ec) {
       // End of this direction: pass the half-close on.
-      to.shutdown(tcp::socket::shutdown_send, ignored);
+      socket_of(to).shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
   }
@@ -45,9 +48,14 @@ asio::awaitable<void> copy(tcp::socket& from, tcp::socket& to, std::string_view 
 
 }  // namespace
 
-asio::awaitable<void> tunnel(tcp::socket& client, tcp::socket& upstream,
-                             std::string_view to_upstream, std::string_view to_client) {
-  co_await (copy(client, upstream, to_upstream) && copy(upstream, client, to_client));
+template <typename Client>
+asio::awaitable<void> tunnel(Client& client, tcp::socket& upstream, std::string_view to_upstream,
+                             std::string_view to_client) {
+  co_await (pass_on(client, upstream, to_upstream) && pass_on(upstream, client, to_client));
 }
+
+template asio::awaitable<void> tunnel(tcp::socket&, tcp::socket&, std::string_view,
+                                      std::string_view);
+template asio::awaitable<void> tunnel(TlsStream&, tcp::socket&, std::string_view, std::string_view);
 
 }  // namespace rp::proxy

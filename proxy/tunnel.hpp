@@ -10,8 +10,11 @@
 namespace rp::proxy {
 
 // `to_upstream` and `to_client`: bytes that arrived with the handshake and belong to the tunnel.
-boost::asio::awaitable<void> tunnel(boost::asio::ip::tcp::socket& client,
-                                    boost::asio::ip::tcp::socket& upstream,
+// `Client`: a TCP socket or a TlsStream (proxy/client_stream.hpp); over TLS, the end of the app's
+// side is passed on as the end of the TCP connection's sending side (WebSocket has its own
+// closing handshake before it).
+template <typename Client>
+boost::asio::awaitable<void> tunnel(Client& client, boost::asio::ip::tcp::socket& upstream,
                                     std::string_view to_upstream, std::string_view to_client);
 
 }  // namespace rp::proxy

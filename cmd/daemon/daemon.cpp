@@ -17,6 +17,7 @@
 #include "cmd/daemon/serve.hpp"
 #include "cmd/load.hpp"
 #include "proxy/router.hpp"
+#include "proxy/tls/tls_context.hpp"
 #include "supervisor/app/ports.hpp"
 #include "supervisor/process/process_tree.hpp"
 #include "supervisor/project/environment.hpp"
@@ -116,27 +117,72 @@ std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConf
   return server;
 }
 
-// The HTTP listener, bound but not yet serving (Daemon starts it once the apps are there).
-std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
+// HTTPS's certificates, from the local CA in RP_HOME/ca (made now if there is none). nullptr, with
+// a notice, when the CA cannot be had: HTTP serves on.
+std::shared_ptr<tls::TlsContext> open_tls(const GlobalConfig& global,
+                                          const std::filesystem::path& home,
                                           std::vector<std::string>& notices) {
-  const int port = effective_http_port(global, may_bind_privileged_port());
-  if (port == 0) return nullptr;
-  proxy::ProxySettings settings{port, global.header_timeout, global.keepalive_timeout,
-                                global.connect_timeout, global.max_connections};
-  auto server = std::make_unique<proxy::Server>(
-      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
   std::string error;
-  if (!server->listen(error)) {
-    notices.push_back(fmt::format(
-        "HTTP: cannot listen on port {} ({}); the processes run without their names", port, error));
+  auto ca = tls::LocalCa::open(home / "ca", global.tlds, error);
+  if (!ca) {
+    notices.push_back(fmt::format("HTTPS: off: {}", error));
     return nullptr;
   }
-  if (!error.empty()) notices.push_back(fmt::format("HTTP: {}", error));
-  if (!global.http_port && port != 80) {
-    notices.push_back(
-        fmt::format("HTTP on port {}: port 80 needs `rp setup` (once, as root)", port));
+  for (const auto& warning : ca->warnings()) notices.push_back("HTTPS: " + warning);
+  return std::make_shared<tls::TlsContext>(std::move(*ca), global.tlds,
+                                           [](const std::string& line) { say(line); });
+}
+
+// The HTTP and HTTPS listeners, bound but not yet serving (Daemon starts them once the apps are
+// there). nullptr when neither is on or neither could be had.
+std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
+                                          const std::filesystem::path& home,
+                                          std::vector<std::string>& notices) {
+  const bool privileged = may_bind_privileged_port();
+  const int port = effective_http_port(global, privileged);
+  const int tls_port = effective_https_port(global, privileged);
+  if (port == 0 && tls_port == 0) return nullptr;
+  proxy::ProxySettings settings{port,
+                                0,
+                                global.header_timeout,
+                                global.keepalive_timeout,
+                                global.connect_timeout,
+                                global.max_connections};
+  auto server = std::make_unique<proxy::Server>(
+      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
+  bool serving = false;
+  std::string error;
+  if (port != 0) {
+    if (!server->listen(error)) {
+      notices.push_back(
+          fmt::format("HTTP: cannot listen on port {} ({}); the processes run without their names",
+                      port, error));
+    } else {
+      serving = true;
+      if (!error.empty()) notices.push_back(fmt::format("HTTP: {}", error));
+      if (!global.http_port && port != 80) {
+        notices.push_back(
+            fmt::format("HTTP on port {}: port 80 needs `rp setup` (once, as root)", port));
+      }
+      say(fmt::format("HTTP: listening on port {}", port));
+    }
   }
-  say(fmt::format("HTTP: listening on port {}", port));
+  if (tls_port != 0) {
+    if (auto tls = open_tls(global, home, notices)) {
+      if (!server->listen_tls(tls_port, std::move(tls), error)) {
+        notices.push_back(fmt::format("HTTPS: cannot listen on port {} ({})", tls_port, error));
+      } else {
+        serving = true;
+        if (!error.empty()) notices.push_back(fmt::format("HTTPS: {}", error));
+        if (!global.https_port && tls_port != 443) {
+          notices.push_back(
+              fmt::format("HTTPS on port {}: port 443 needs `rp setup` (once, as root)", tls_port));
+        }
+        say(fmt::format("HTTPS: listening on port {}", tls_port));
+      }
+    }
+  }
+  if (!serving) return nullptr;
   return server;
 }
 
@@ -159,7 +205,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),
-      proxy_(open_proxy(global_, notices_)),
+      proxy_(open_proxy(global_, home_, notices_)),
       dns_(start_dns(io_, global_, notices_)),
       http_port_(proxy_ ? proxy_->port() : 0),
       processes_(guardian_, groups_, run_id_prefix_),

@@ -31,6 +31,8 @@ std::string_view reason_phrase(int status) {
       return "No Content";
     case 304:
       return "Not Modified";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
     case 404:
@@ -79,11 +81,13 @@ std::string response_head(int status, std::initializer_list<Field> fields) {
 }
 
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,
-                            std::string_view body, bool keep_alive, bool head_request) {
+                            std::string_view body, bool keep_alive, bool head_request,
+                            std::string_view extra_headers) {
   std::string out = fmt::format(
       "HTTP/1.1 {} {}\r\nServer: rp\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-      "Cache-Control: no-store\r\n{}\r\n",
-      status, reason, content_type, body.size(), keep_alive ? "" : "Connection: close\r\n");
+      "Cache-Control: no-store\r\n{}{}\r\n",
+      status, reason, content_type, body.size(), extra_headers,
+      keep_alive ? "" : "Connection: close\r\n");
   if (!head_request) out.append(body);
   return out;
 }

@@ -31,8 +31,10 @@ std::string response_head(int status, std::initializer_list<Field> fields);
 
 // A complete small response rp makes itself (errors, 404 lists), marked `Server: rp` so that
 // `rp doctor` can tell rp from another server on the port.
+// `extra_headers`: whole header lines, each ending in CRLF ("Location: /x\r\n").
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,
-                            std::string_view body, bool keep_alive, bool head_request = false);
+                            std::string_view body, bool keep_alive, bool head_request = false,
+                            std::string_view extra_headers = {});
 
 // One response, read from bytes as they arrive: the head, then the body decoded whatever its
 // framing (a length, chunked, or until the connection closes). Pure: the caller owns the

@@ -248,4 +248,21 @@ std::optional<std::chrono::system_clock::time_point> not_after(const std::string
   return std::chrono::system_clock::from_time_t(timegm(&when));
 }
 
+std::vector<std::string> permitted_names(const std::string& certificate) {
+  std::vector<std::string> names;
+  Cert cert = load_certificate(certificate);
+  if (!cert) return names;
+  auto* constraints = static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(cert.get(), NID_name_constraints, nullptr, nullptr));
+  if (!constraints) return names;
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); ++i) {
+    const GENERAL_SUBTREE* subtree = sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i);
+    if (subtree->base->type != GEN_DNS) continue;
+    const ASN1_IA5STRING* name = subtree->base->d.dNSName;
+    names.emplace_back(reinterpret_cast<const char*>(name->data), name->length);
+  }
+  NAME_CONSTRAINTS_free(constraints);
+  return names;
+}
+
 }  // namespace rp::tls

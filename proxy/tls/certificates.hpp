@@ -47,4 +47,7 @@ bool signed_by(const std::string& certificate, const KeyPair& authority);
 // When a PEM certificate stops being valid; nullopt when it does not parse.
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate);
 
+// The DNS names a CA's nameConstraints permits ("test", "localhost"); empty when it has none.
+std::vector<std::string> permitted_names(const std::string& certificate);
+
 }  // namespace rp::tls

@@ -1,5 +1,10 @@
 #include "proxy/tls/local_ca.hpp"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <system_error>
 
 #include "supervisor/project/text.hpp"
@@ -20,6 +25,37 @@ std::optional<KeyPair> split_leaf(const std::string& text) {
 }
 
 }  // namespace
+
+void LocalCa::check(const fs::path& key_path, const std::vector<std::string>& tlds) {
+  struct stat st {};
+  if (::stat(key_path.c_str(), &st) == 0) {
+    if ((st.st_mode & 077) != 0) {
+      warnings_.push_back(fmt::format(
+          "{}: the CA's key may be read by others (mode {:04o}) — chmod 600 {}; if others did "
+          "read it, remove {} to have a new CA made, and run `rp trust --apply` again",
+          key_path.string(), st.st_mode & 07777, key_path.string(), dir_.string()));
+    }
+    if (st.st_uid != ::geteuid()) {
+      warnings_.push_back(fmt::format(
+          "{}: the CA's key belongs to uid {}, not to this user (uid {}) — chown it, or remove {} "
+          "to have a new CA made",
+          key_path.string(), st.st_uid, ::geteuid(), dir_.string()));
+    }
+  }
+  const auto permitted = permitted_names(authority_.certificate);
+  std::string missing;
+  for (const auto& tld : tlds) {
+    if (std::find(permitted.begin(), permitted.end(), tld) == permitted.end()) {
+      missing += (missing.empty() ? "." : ", .") + tld;
+    }
+  }
+  if (!missing.empty()) {
+    warnings_.push_back(fmt::format(
+        "{}: rp's CA was made before {} became one of rp's TLDs and cannot vouch for names there "
+        "— remove {} to have a new CA made at the next start, then run `rp trust --apply` again",
+        certificate_file_.string(), missing, dir_.string()));
+  }
+}
 
 LocalCa::LocalCa(fs::path dir, KeyPair authority)
     : dir_(std::move(dir)),
@@ -43,7 +79,9 @@ std::optional<LocalCa> LocalCa::open(const fs::path& dir, const std::vector<std:
               "at the next start (and run `rp trust --apply` again)";
       return std::nullopt;
     }
-    return LocalCa(dir, std::move(authority));
+    LocalCa ca(dir, std::move(authority));
+    ca.check(key_path, tlds);
+    return ca;
   }
   auto made = make_authority(tlds, error);
   if (!made) return std::nullopt;

@@ -31,6 +31,9 @@ class LocalCa {
                                      const std::vector<std::string>& tlds, std::string& error);
 
   const std::filesystem::path& certificate_file() const { return certificate_file_; }
+  // What is wrong but does not stop HTTPS, in sentences: a key others may read, TLDs configured
+  // since the CA was made (its names cannot be vouched for).
+  const std::vector<std::string>& warnings() const { return warnings_; }
   const KeyPair& authority() const { return authority_; }
 
   // The certificate for an app's name ("shop.test"): it covers the name and every name one
@@ -41,6 +44,8 @@ class LocalCa {
 
  private:
   LocalCa(std::filesystem::path dir, KeyPair authority);
+  // Fills warnings_ for a CA loaded from disk.
+  void check(const std::filesystem::path& key_path, const std::vector<std::string>& tlds);
   std::optional<KeyPair> leaf(const std::string& file, const LeafRequest& request,
                               std::string& error);
   bool current(const KeyPair& leaf) const;
@@ -49,6 +54,7 @@ class LocalCa {
   std::filesystem::path certificate_file_;
   KeyPair authority_;
   std::map<std::string, KeyPair> leaves_;  // by file name
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace rp::tls

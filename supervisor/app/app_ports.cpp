@@ -75,6 +75,7 @@ void App::Impl::publish() {
   app->name = project.name;
   app->aliases = project.aliases;
   app->web = project.web;
+  app->https_redirect = project.https_redirect;
   for (auto& inst : services) app->instances.push_back(inst->status);
   app->activity = activity;
   status = app;

@@ -93,7 +93,8 @@ struct AppActivity {
 struct AppStatus {
   std::string name;
   std::vector<std::string> aliases;
-  std::string web;  // the process that receives HTTP for the app's names
+  std::string web;              // the process that receives HTTP for the app's names
+  bool https_redirect = false;  // plain-HTTP requests get a 308 to the HTTPS port
   std::vector<std::shared_ptr<InstanceStatus>> instances;
   // Null for an app that is always up (a static route): nothing to wake, nothing to count.
   std::shared_ptr<AppActivity> activity;

@@ -177,4 +177,9 @@ int effective_http_port(const GlobalConfig& config, bool may_bind_privileged) {
   return may_bind_privileged ? 80 : 7780;
 }
 
+int effective_https_port(const GlobalConfig& config, bool may_bind_privileged) {
+  if (config.https_port) return *config.https_port;
+  return may_bind_privileged ? 443 : 7743;
+}
+
 }  // namespace rp

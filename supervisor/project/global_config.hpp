@@ -50,5 +50,7 @@ GlobalConfig load_global_config(const EnvMap& env, Diagnostics& errors);
 // The HTTP port URLs should name: the configured one, else 80 when this process may bind ports
 // below 1024 (supervisor/app/ports.hpp, may_bind_privileged_port), else 7780.
 int effective_http_port(const GlobalConfig& config, bool may_bind_privileged);
+// The same for HTTPS: the configured one, else 443, else 7743.
+int effective_https_port(const GlobalConfig& config, bool may_bind_privileged);
 
 }  // namespace rp

@@ -31,6 +31,7 @@ struct Project {
   std::filesystem::path dir;
   std::string name;
   std::vector<std::string> aliases;
+  bool https_redirect = false;        // plain-HTTP requests get a 308 to the HTTPS port
   std::string web;                    // the process that receives HTTP; empty when none runs
   std::vector<ProcessSpec> services;  // Procfile order, then those only in rp.yaml
   std::vector<ProcessSpec> tasks;     // rp.yaml order: the order they run in

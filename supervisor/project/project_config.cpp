@@ -95,8 +95,8 @@ ProjectConfig parse_project_config(std::string_view text, const std::string& pat
     const YAML::Node& k = entry.first;
     const YAML::Node& v = entry.second;
     if (!r.known_key(k, "rp.yaml",
-                     {"name", "aliases", "web", "formation", "idle_timeout", "boot_timeout", "env",
-                      "processes"})) {
+                     {"name", "aliases", "web", "formation", "idle_timeout", "boot_timeout",
+                      "https", "env", "processes"})) {
       continue;
     }
     const std::string& key = k.Scalar();
@@ -133,6 +133,14 @@ ProjectConfig parse_project_config(std::string_view text, const std::string& pat
       config.idle_timeout = r.duration(v, "idle_timeout");
     } else if (key == "boot_timeout") {
       config.boot_timeout = r.duration(v, "boot_timeout");
+    } else if (key == "https") {
+      auto value = r.string(v, "https");
+      if (value == "redirect" || value == "both") {
+        config.https_redirect = value == "redirect";
+      } else if (value) {
+        r.error(v, fmt::format("https must be 'redirect' or 'both', found '{}'", *value),
+                "write 'https: redirect' (plain HTTP gets a 308 to HTTPS) or 'https: both'");
+      }
     } else if (key == "env") {
       if (!r.is_map(v, "env", "{RAILS_ENV: development}")) continue;
       for (const auto& e : v) {

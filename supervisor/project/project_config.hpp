@@ -43,6 +43,7 @@ struct ProjectConfig {
   std::map<std::string, Position> formation_positions;
   std::optional<Duration> idle_timeout;
   std::optional<Duration> boot_timeout;
+  std::optional<bool> https_redirect;  // `https: redirect` (true) or `https: both` (false)
   EnvMap env;
   std::vector<ProcessSettings> processes;  // in file order: tasks run in this order
 };

@@ -11,6 +11,11 @@ TEST_CASE("an access line says what was asked, the answer, its size, the time an
         "GET /some/path?x=1 200 12 B 2.3 ms web.1");
 }
 
+TEST_CASE("an access line of a request that came over HTTPS says so at its end") {
+  CHECK(access_text("GET", "/", 200, 12, microseconds(2340), "web.1", "https") ==
+        "GET / 200 12 B 2.3 ms web.1 https");
+}
+
 TEST_CASE("an access line gives sizes in B, KiB or MiB") {
   CHECK(access_text("GET", "/", 200, 0, microseconds(0), "web.1") == "GET / 200 0 B 0.0 ms web.1");
   CHECK(access_text("GET", "/", 200, 1023, microseconds(0), "web.1") ==

@@ -358,3 +358,13 @@ TEST_CASE("effective_http_port uses the configured port", "[global_config]") {
   CHECK(rp::effective_http_port(c, true) == 80);
   CHECK(rp::effective_http_port(c, false) == 7780);
 }
+
+TEST_CASE("effective_https_port uses the configured port, else 443 or 7743", "[global_config]") {
+  GlobalConfig c;
+  CHECK(rp::effective_https_port(c, true) == 443);
+  CHECK(rp::effective_https_port(c, false) == 7743);
+  c.https_port = 8443;
+  CHECK(rp::effective_https_port(c, false) == 8443);
+  c.https_port = 0;
+  CHECK(rp::effective_https_port(c, true) == 0);
+}

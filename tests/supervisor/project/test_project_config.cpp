@@ -106,6 +106,12 @@ TEST_CASE("rp.yaml: the README example parses", "[project_config]") {
   CHECK_FALSE(migrate.stop_timeout.has_value());
 }
 
+TEST_CASE("rp.yaml: https is 'redirect' or 'both', unset by default", "[project_config]") {
+  CHECK_FALSE(parse("name: shop\n").config.https_redirect.has_value());
+  CHECK(parse("https: redirect\n").config.https_redirect == std::optional<bool>(true));
+  CHECK(parse("https: both\n").config.https_redirect == std::optional<bool>(false));
+}
+
 TEST_CASE("rp.yaml: block style works as well as flow style", "[project_config]") {
   auto p = parse(R"(
 name: shop
@@ -269,6 +275,10 @@ TEST_CASE("rp.yaml: wrong types", "[project_config]") {
   SECTION("boot_timeout: [1s]") {
     auto e = one_error("boot_timeout: [1s]\n", 1, 15);
     CHECK(e.what == "boot_timeout is not a duration: a list");
+  }
+  SECTION("https: always") {
+    auto e = one_error("https: always\n", 1, 8);
+    CHECK(e.what == "https must be 'redirect' or 'both', found 'always'");
   }
   SECTION("kind: daemon") {
     auto e = one_error("processes:\n  migrate: {command: x, kind: daemon}\n", 2, 31);

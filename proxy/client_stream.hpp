@@ -1,0 +1,34 @@
+// The two kinds of client connection a session serves: plain TCP, and TLS over TCP. What differs
+// between them is here; the session, the response relay, the output and the tunnel are written
+// once for both (templates instantiated for these two types in their .cpp files). Boost's TLS
+// headers stay out of this one: it is included wherever a client connection is.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <type_traits>
+
+namespace boost::asio::ssl {
+template <typename Stream>
+class stream;
+}
+
+namespace rp::proxy {
+
+using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+template <typename Stream>
+inline constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
+
+// The TCP connection underneath.
+inline boost::asio::ip::tcp::socket& socket_of(boost::asio::ip::tcp::socket& s) {
+  return s;
+}
+boost::asio::ip::tcp::socket& socket_of(TlsStream& s);
+
+// Ends the connection: for TLS, a close_notify first (without waiting for the client's), so that
+// a body framed by the end of the connection is not taken for a truncated one.
+boost::asio::awaitable<void> close_connection(boost::asio::ip::tcp::socket& s);
+boost::asio::awaitable<void> close_connection(TlsStream& s);
+
+}  // namespace rp::proxy
