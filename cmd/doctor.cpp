@@ -1,7 +1,8 @@
 // `rp doctor`: checks end to end that rp's names work on this machine, and says for each failed
 // check what to do. The checks follow a request's path: rp's DNS responder answers for the TLDs;
 // the system resolver (getaddrinfo, as every program asks) sends the TLDs to it; the HTTP port
-// answers; and no stale or conflicting rp set-up is left behind. Each check talks to the real
+// answers; the HTTPS port answers with a certificate the system trusts, and rp's CA is sound;
+// and no stale or conflicting rp set-up is left behind. Each check talks to the real
 // thing, with a timeout, using the configuration `rp up` uses.
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@
 #include "cmd/probes.hpp"
 #include "dnsproxy/dns_message.hpp"
 #include "dnsproxy/system_resolver.hpp"
+#include "proxy/tls/local_ca.hpp"
 #include "supervisor/app/ports.hpp"
 #include "supervisor/process/port_owner.hpp"
 
@@ -255,6 +257,78 @@ Check check_http(const GlobalConfig& config) {
   return pass(id, title, fmt::format("{} answers HTTP ({}, rp)", where, a.status_line));
 }
 
+// A handshake naming rp's own name (rp.<tld>, whose certificate the dashboard uses anyway), first
+// verified as any program on this machine would (the system's trust store), then against rp's CA
+// alone, to tell "not trusted yet" from "not rp".
+Check check_https(const GlobalConfig& config, const fs::path& home) {
+  const char* id = "https";
+  const char* title = "HTTPS";
+  const int port = effective_https_port(config, may_bind_privileged_port());
+  if (port == 0) {
+    return fail(id, title, "rp's HTTPS listener is off (https_port is 0)",
+                "set https_port in RP_HOME/config.yaml, or unset RP_HTTPS_PORT");
+  }
+  const std::string where = fmt::format("127.0.0.1:{}", port);
+  const std::string name = "rp." + config.tlds.front();
+  auto system = tls_probe("127.0.0.1", port, name, "", 3s);
+  if (!system.connected) {
+    std::string fix = "start rp: rp up in a project directory";
+    if (!config.https_port && port != 443) {
+      fix += "; to use port 443 rather than 7743, sudo rp setup --apply once";
+    }
+    return fail(id, title, fmt::format("no HTTPS listener on {} ({})", where, system.error), fix);
+  }
+  if (!system.handshake) {
+    return fail(
+        id, title,
+        fmt::format("{} accepts connections but makes no TLS handshake for {} ({}){}", where, name,
+                    system.error, holder(port, Protocol::tcp)),
+        fmt::format("stop what holds port {}, or set https_port in RP_HOME/config.yaml", port));
+  }
+  if (system.verified) {
+    return pass(id, title,
+                fmt::format("{} serves {} with a certificate this system trusts", where, name));
+  }
+  const fs::path ca = home / "ca" / "rp-ca.pem";
+  auto ours = tls_probe("127.0.0.1", port, name, ca.string(), 3s);
+  if (ours.verified) {
+    return fail(id, title,
+                fmt::format("{} serves {} with rp's certificate, but this system does not trust "
+                            "rp's CA yet ({})",
+                            where, name, system.error),
+                "sudo rp trust --apply (then restart your browsers)");
+  }
+  return fail(
+      id, title,
+      fmt::format("the certificate {} serves for {} is not from rp's CA in {} ({}){}", where, name,
+                  ca.string(), ours.error, holder(port, Protocol::tcp)),
+      fmt::format("stop what holds port {}, or set https_port in RP_HOME/config.yaml", port));
+}
+
+// rp's CA as it is on disk: readable, whole, its key private, its names those of today's TLDs.
+// (Nothing is made here: a missing CA is the daemon's to make at its next start.)
+std::vector<Check> check_ca(const GlobalConfig& config, const fs::path& home) {
+  const char* id = "ca";
+  const char* title = "local CA";
+  const fs::path dir = home / "ca";
+  std::error_code ec;
+  if (!fs::exists(dir / "rp-ca.pem", ec) && !fs::exists(dir / "rp-ca.key", ec)) {
+    return {
+        pass(id, title,
+             fmt::format("none yet in {}: the daemon makes it at its next start", dir.string()))};
+  }
+  std::string error;
+  auto ca = tls::LocalCa::open(dir, config.tlds, error);
+  if (!ca) return {fail(id, title, error, "see the message")};
+  std::vector<Check> checks;
+  for (const auto& w : ca->warnings()) checks.push_back(fail(id, title, w.what, w.fix));
+  if (checks.empty()) {
+    checks.push_back(
+        pass(id, title, fmt::format("{} is whole, its key private", (dir / "rp-ca.pem").string())));
+  }
+  return checks;
+}
+
 std::vector<Check> check_configuration(const GlobalConfig& config, const dns::SystemFiles& files) {
   std::vector<Check> checks;
   for (const auto& p : dns::check_setup(files, {config.tlds, config.dns_port})) {
@@ -276,8 +350,10 @@ int doctor(const DoctorArgs& args) {
   const bool live = !args.root;
   auto files = dns::read_system_files(live ? fs::path("/") : fs::path(*args.root), live);
 
+  const fs::path home = rp_home(current_environment());
   std::vector<Check> checks{check_responder(config), check_system_resolver(config, files),
-                            check_http(config)};
+                            check_http(config), check_https(config, home)};
+  for (auto& c : check_ca(config, home)) checks.push_back(std::move(c));
   for (auto& c : check_configuration(config, files)) checks.push_back(std::move(c));
   const auto failed = std::count_if(checks.begin(), checks.end(), [](auto& c) { return !c.ok; });
 

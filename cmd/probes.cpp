@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -202,6 +205,51 @@ HttpAnswer http_probe(const std::string& address, int port, const std::string& h
   if (!head.reason.empty()) answer.status_line += " " + head.reason;
   if (const std::string* server = head.find("server")) answer.server = *server;
   answer.error.clear();
+  return answer;
+}
+
+TlsAnswer tls_probe(const std::string& address, int port, const std::string& server_name,
+                    const std::string& ca_file, std::chrono::milliseconds timeout) {
+  TlsAnswer answer;
+  const auto deadline = Clock::now() + timeout;
+  Fd s{connect_to(address, port, SOCK_STREAM, deadline, answer.error)};
+  if (s.fd < 0) return answer;
+  answer.connected = true;
+  // OpenSSL reads and writes the socket itself: blocking, each call bounded by the time left.
+  ::fcntl(s.fd, F_SETFL, ::fcntl(s.fd, F_GETFL) & ~O_NONBLOCK);
+  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+  timeval tv{static_cast<time_t>(std::max<long>(left.count(), 1000) / 1'000'000),
+             static_cast<suseconds_t>(std::max<long>(left.count(), 1000) % 1'000'000)};
+  ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  const bool trust_loaded =
+      ctx && (ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                              : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr));
+  if (!trust_loaded) {
+    answer.error =
+        ca_file.empty() ? "cannot load the system's trust store" : "cannot load " + ca_file;
+    return answer;
+  }
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
+  SSL_set_fd(ssl.get(), s.fd);
+  SSL_set_tlsext_host_name(ssl.get(), server_name.c_str());
+  SSL_set1_host(ssl.get(), server_name.c_str());
+  // The handshake goes through whatever the certificate; the verification is read after it.
+  SSL_set_verify(ssl.get(), SSL_VERIFY_NONE, nullptr);
+  if (SSL_connect(ssl.get()) != 1) {
+    const unsigned long e = ERR_get_error();
+    answer.error = e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "handshake failed"
+                     : "no TLS handshake (timed out or closed)";
+    return answer;
+  }
+  answer.handshake = true;
+  const long result = SSL_get_verify_result(ssl.get());
+  answer.verified = result == X509_V_OK;
+  if (!answer.verified) answer.error = X509_verify_cert_error_string(result);
+  SSL_shutdown(ssl.get());
   return answer;
 }
 

@@ -40,4 +40,16 @@ struct HttpAnswer {
 HttpAnswer http_probe(const std::string& address, int port, const std::string& host,
                       std::chrono::milliseconds timeout);
 
+struct TlsAnswer {
+  bool connected = false;
+  bool handshake = false;  // a TLS handshake completed
+  bool verified = false;   // and its certificate verified for the name, against the trust given
+  std::string error;       // why not: the connection's, the handshake's or the verification's
+};
+
+// Connects to address:port, makes a TLS handshake naming `server_name` (SNI), and verifies the
+// certificate for that name against `ca_file`, or the system's trust store when it is empty.
+TlsAnswer tls_probe(const std::string& address, int port, const std::string& server_name,
+                    const std::string& ca_file, std::chrono::milliseconds timeout);
+
 }  // namespace rp::cmd

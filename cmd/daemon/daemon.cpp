@@ -128,7 +128,9 @@ std::shared_ptr<tls::TlsContext> open_tls(const GlobalConfig& global,
     notices.push_back(fmt::format("HTTPS: off: {}", error));
     return nullptr;
   }
-  for (const auto& warning : ca->warnings()) notices.push_back("HTTPS: " + warning);
+  for (const auto& w : ca->warnings()) {
+    notices.push_back(fmt::format("HTTPS: {} — {}", w.what, w.fix));
+  }
   return std::make_shared<tls::TlsContext>(std::move(*ca), global.tlds,
                                            [](const std::string& line) { say(line); });
 }

@@ -30,16 +30,18 @@ void LocalCa::check(const fs::path& key_path, const std::vector<std::string>& tl
   struct stat st {};
   if (::stat(key_path.c_str(), &st) == 0) {
     if ((st.st_mode & 077) != 0) {
-      warnings_.push_back(fmt::format(
-          "{}: the CA's key may be read by others (mode {:04o}) — chmod 600 {}; if others did "
-          "read it, remove {} to have a new CA made, and run `rp trust --apply` again",
-          key_path.string(), st.st_mode & 07777, key_path.string(), dir_.string()));
+      warnings_.push_back(
+          {fmt::format("{}: the CA's key may be read by others (mode {:04o})", key_path.string(),
+                       st.st_mode & 07777),
+           fmt::format("chmod 600 {}; if others did read it, remove {} to have a new CA made, "
+                       "and run `rp trust --apply` again",
+                       key_path.string(), dir_.string())});
     }
     if (st.st_uid != ::geteuid()) {
-      warnings_.push_back(fmt::format(
-          "{}: the CA's key belongs to uid {}, not to this user (uid {}) — chown it, or remove {} "
-          "to have a new CA made",
-          key_path.string(), st.st_uid, ::geteuid(), dir_.string()));
+      warnings_.push_back(
+          {fmt::format("{}: the CA's key belongs to uid {}, not to this user (uid {})",
+                       key_path.string(), st.st_uid, ::geteuid()),
+           fmt::format("chown it, or remove {} to have a new CA made", dir_.string())});
     }
   }
   const auto permitted = permitted_names(authority_.certificate);
@@ -50,10 +52,13 @@ void LocalCa::check(const fs::path& key_path, const std::vector<std::string>& tl
     }
   }
   if (!missing.empty()) {
-    warnings_.push_back(fmt::format(
-        "{}: rp's CA was made before {} became one of rp's TLDs and cannot vouch for names there "
-        "— remove {} to have a new CA made at the next start, then run `rp trust --apply` again",
-        certificate_file_.string(), missing, dir_.string()));
+    warnings_.push_back(
+        {fmt::format("{}: rp's CA was made before {} became one of rp's TLDs and cannot vouch for "
+                     "names there",
+                     certificate_file_.string(), missing),
+         fmt::format("remove {} to have a new CA made at the next start, then run `rp trust "
+                     "--apply` again",
+                     dir_.string())});
   }
 }
 

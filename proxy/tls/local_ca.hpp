@@ -31,9 +31,13 @@ class LocalCa {
                                      const std::vector<std::string>& tlds, std::string& error);
 
   const std::filesystem::path& certificate_file() const { return certificate_file_; }
-  // What is wrong but does not stop HTTPS, in sentences: a key others may read, TLDs configured
-  // since the CA was made (its names cannot be vouched for).
-  const std::vector<std::string>& warnings() const { return warnings_; }
+  // What is wrong but does not stop HTTPS: a key others may read or another user owns, TLDs
+  // configured since the CA was made (names there cannot be vouched for).
+  struct Warning {
+    std::string what;
+    std::string fix;
+  };
+  const std::vector<Warning>& warnings() const { return warnings_; }
   const KeyPair& authority() const { return authority_; }
 
   // The certificate for an app's name ("shop.test"): it covers the name and every name one
@@ -54,7 +58,7 @@ class LocalCa {
   std::filesystem::path certificate_file_;
   KeyPair authority_;
   std::map<std::string, KeyPair> leaves_;  // by file name
-  std::vector<std::string> warnings_;
+  std::vector<Warning> warnings_;
 };
 
 }  // namespace rp::tls

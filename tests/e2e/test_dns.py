@@ -503,8 +503,13 @@ def test_doctor_checks_each_step_and_says_the_fix(odd_responder, project, tmp_pa
                         "one domain to rp: rp setup says what to do instead")
     assert lines[3] == f"FAIL  HTTP: no HTTP listener on 127.0.0.1:{http_port} (Connection refused)"
     assert lines[4].startswith("      fix: start rp")
-    assert lines[5] == "PASS  configuration: no stale or conflicting rp set-up found"
-    assert lines[6] == "2 of 4 checks failed"
+    https_port = env["RP_HTTPS_PORT"]  # rp up serves HTTPS there, with a CA nobody trusts yet
+    assert lines[5].startswith(f"FAIL  HTTPS: 127.0.0.1:{https_port} serves rp.{ODD_TLD} with "
+                               "rp's certificate, but this system does not trust rp's CA yet")
+    assert lines[6] == "      fix: sudo rp trust --apply (then restart your browsers)"
+    assert lines[7].startswith("PASS  local CA: ") and lines[7].endswith("is whole, its key private")
+    assert lines[8] == "PASS  configuration: no stale or conflicting rp set-up found"
+    assert lines[9] == "3 of 6 checks failed"
 
     code, out, err = run_rp(["doctor", "--json", "--root", str(plain_root(tmp_path / "j"))],
                             project.path, env)
@@ -512,7 +517,7 @@ def test_doctor_checks_each_step_and_says_the_fix(odd_responder, project, tmp_pa
     assert code == 1 and report["ok"] is False
     assert [(c["name"], c["ok"]) for c in report["checks"]] == [
         ("dns_responder", True), ("system_resolver", False), ("http", False),
-        ("configuration", True)]
+        ("https", False), ("ca", True), ("configuration", True)]
     assert all(c["fix"] for c in report["checks"] if not c["ok"])
 
 

@@ -308,3 +308,25 @@ def test_renegotiation_is_refused_and_rp_serves_on(proxied, https):
                 "-tls1_2", "-CAfile", str(https.ca), input=b"R\n")
     assert b"Protocol  : TLSv1.2" in r.stdout
     assert https.request(name, "/h")[0] == 200
+
+
+def test_doctor_checks_https_end_to_end_and_the_ca(proxied, https, rp_env, project):
+    proxied(ORIGIN)
+    from conftest import run_rp
+    # Trusted as any program here would trust it (OpenSSL reads SSL_CERT_FILE): a pass.
+    env = dict(rp_env, SSL_CERT_FILE=str(https.ca))
+    code, out, err = run_rp(["doctor"], project.path, env)
+    assert f"PASS  HTTPS: 127.0.0.1:{https.port} serves rp.test with a certificate this system " \
+           "trusts" in out, out
+    assert "PASS  local CA: " in out
+    # Not trusted yet: the fix is rp trust.
+    empty = project.path / "no-cas.pem"
+    empty.write_text("")
+    code, out, err = run_rp(["doctor"], project.path, dict(rp_env, SSL_CERT_FILE=str(empty)))
+    assert "does not trust rp's CA yet" in out and "fix: sudo rp trust --apply" in out, out
+    # A CA key others may read is named, with the fix.
+    (https.home / "ca" / "rp-ca.key").chmod(0o644)
+    code, out, err = run_rp(["doctor"], project.path, env)
+    assert code == 1
+    assert "FAIL  local CA: " in out and "may be read by others (mode 0644)" in out, out
+    assert "fix: chmod 600 " in out

@@ -128,3 +128,24 @@ TEST_CASE("a damaged or half CA is an error naming the directory, and is left as
   CHECK_FALSE(LocalCa::open(dir, {"test"}, error));
   CHECK_FALSE(error.empty());
 }
+
+TEST_CASE("a CA whose key others may read, or made for fewer TLDs, serves on with warnings") {
+  rp::test::TempDir home;
+  const fs::path dir = home.path / "ca";
+  open_ca(dir);
+  CHECK(open_ca(dir).warnings().empty());
+
+  fs::permissions(dir / "rp-ca.key", fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::add);
+  auto loose = open_ca(dir);
+  REQUIRE(loose.warnings().size() == 1);
+  CHECK(loose.warnings()[0].what.find("may be read by others (mode 0644)") != std::string::npos);
+  CHECK(loose.warnings()[0].fix.find("chmod 600") == 0);
+
+  fs::permissions(dir / "rp-ca.key", fs::perms::owner_read | fs::perms::owner_write);
+  std::string error;
+  auto wider = LocalCa::open(dir, {"test", "localhost", "dev"}, error);
+  REQUIRE(wider);
+  REQUIRE(wider->warnings().size() == 1);
+  CHECK(wider->warnings()[0].what.find("before .dev became one of rp's TLDs") != std::string::npos);
+}
