@@ -133,14 +133,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     co_return true;
   }
 
-  // Plain HTTP sent to the HTTPS port: a 400 that says so, in plain HTTP.
+  // Plain HTTP sent to the HTTPS port: a 400 that says so, in plain HTTP. The request's bytes
+  // (only peeked so far) are read and dropped first, and for a moment after: closing with them
+  // unread would reset the connection, and the answer could be lost with it.
   asio::awaitable<void> refuse_plain_http() {
     const std::string text =
         http::simple_response(400, http::reason_phrase(400), "text/plain; charset=utf-8",
                               "rp: this is the HTTPS port; use an https:// URL.\n", false);
-    co_await asio::async_write(socket(), asio::buffer(text), nothrow);
+    set_deadline_after(std::chrono::seconds(2));
     boost::system::error_code ec;
+    socket().non_blocking(true, ec);
+    while (socket().receive(asio::buffer(buffer_.get(), kBufferSize), 0, ec) > 0) {
+    }
+    co_await asio::async_write(socket(), asio::buffer(text), nothrow);
     socket().shutdown(tcp::socket::shutdown_send, ec);
+    for (;;) {
+      auto [read_ec, n] =
+          co_await socket().async_read_some(asio::buffer(buffer_.get(), kBufferSize), nothrow);
+      if (read_ec) break;
+    }
   }
 
   // --- timeouts: one deadline per phase, enforced by a watchdog that cancels the client's I/O.

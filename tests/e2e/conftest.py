@@ -60,6 +60,28 @@ def free_port(kind=socket.SOCK_STREAM):
         return port
 
 
+def recv_until(s, marker=None, data=b""):
+    """Reads from socket `s` onto `data` until `marker` is in it (a close before fails the test),
+    or, with no marker, until the connection closes."""
+    while marker is None or marker not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            assert marker is None, data
+            return data
+        data += chunk
+    return data
+
+
+def check_events_arrive_one_by_one(s, host, project):
+    """GET /sse of tests/e2e/apps/origin.py on connection `s`: the app sends "two" only once the
+    test has seen "one" (had rp held "one" back, this would never end)."""
+    s.sendall(f"GET /sse HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    data = recv_until(s, b"data: one")
+    (project.path / "next").touch()
+    data = recv_until(s, b"data: two", data)
+    assert b"text/event-stream" in data
+
+
 def wait_until(predicate, timeout=10.0, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -303,12 +325,7 @@ def api_raw(home, data, timeout=10):
         finally:
             os.close(dir_fd)
         s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = recv_until(s)
     head, _, payload = out.partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), payload.decode()
 

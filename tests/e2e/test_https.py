@@ -13,14 +13,12 @@ import pathlib
 import socket
 import ssl
 import subprocess
-import sys
-import threading
 import time
 
 import pytest
 import websockets
 
-from conftest import APPS, wait_until
+from conftest import APPS, check_events_arrive_one_by_one, recv_until, run_rp
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
@@ -153,17 +151,7 @@ def test_keep_alive_streaming_and_large_bodies_over_tls(proxied, https):
         conn.close()
     # Server-Sent Events arrive one by one.
     with https.connect(name) as s:
-        s.sendall(f"GET /sse HTTP/1.1\r\nHost: {name}\r\n\r\n".encode())
-        data = b""
-        while b"data: one" not in data:
-            chunk = s.recv(65536)
-            assert chunk, data
-            data += chunk
-        (p.project.path / "next").touch()
-        while b"data: two" not in data:
-            chunk = s.recv(65536)
-            assert chunk, data
-            data += chunk
+        check_events_arrive_one_by_one(s, name, p.project)
 
 
 def test_a_body_framed_by_the_end_of_the_connection_ends_with_close_notify(proxied, https):
@@ -173,12 +161,7 @@ def test_a_body_framed_by_the_end_of_the_connection_ends_with_close_notify(proxi
     # not a truncation (Python raises SSLEOFError on one).
     with https.connect(name) as s:
         s.sendall(f"GET /until-close HTTP/1.0\r\nHost: {name}\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_until(s)
     assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"body without a length")
 
 
@@ -246,8 +229,7 @@ def wait_for_end(s):
     """Reads until the connection ends (closed, or reset: rp closes with the client's bytes
     unread); a timeout fails the test."""
     try:
-        while s.recv(4096):
-            pass
+        recv_until(s)
     except ConnectionResetError:
         pass
 
@@ -312,7 +294,6 @@ def test_renegotiation_is_refused_and_rp_serves_on(proxied, https):
 
 def test_doctor_checks_https_end_to_end_and_the_ca(proxied, https, rp_env, project):
     proxied(ORIGIN)
-    from conftest import run_rp
     # Trusted as any program here would trust it (OpenSSL reads SSL_CERT_FILE): a pass.
     env = dict(rp_env, SSL_CERT_FILE=str(https.ca))
     code, out, err = run_rp(["doctor"], project.path, env)

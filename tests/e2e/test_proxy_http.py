@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import check_events_arrive_one_by_one, wait_until
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
@@ -197,20 +197,7 @@ def test_response_until_close_is_rechunked_for_http11(proxied):
 def test_server_sent_events_arrive_one_by_one(proxied):
     p = proxied(ORIGIN)
     with socket.create_connection(("127.0.0.1", p.port), timeout=15) as s:
-        s.sendall(f"GET /sse HTTP/1.1\r\nHost: {p.project.app}.test\r\n\r\n".encode())
-        data = b""
-        while b"data: one" not in data:
-            chunk = s.recv(65536)
-            assert chunk, data
-            data += chunk
-        # The app sends "two" only after this file exists: had rp held "one" back, the
-        # test would never get here.
-        (p.project.path / "next").touch()
-        while b"data: two" not in data:
-            chunk = s.recv(65536)
-            assert chunk, data
-            data += chunk
-    assert b"text/event-stream" in data
+        check_events_arrive_one_by_one(s, f"{p.project.app}.test", p.project)
 
 
 def test_client_disconnect_cancels_the_upstream_request(proxied):
