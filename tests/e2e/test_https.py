@@ -10,6 +10,7 @@ import datetime
 import http.client
 import json
 import pathlib
+import signal
 import socket
 import ssl
 import subprocess
@@ -18,7 +19,7 @@ import time
 import pytest
 import websockets
 
-from conftest import APPS, check_events_arrive_one_by_one, recv_until, run_rp
+from conftest import APPS, check_events_arrive_one_by_one, recv_until, run_rp, stop_daemon
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
@@ -311,3 +312,33 @@ def test_doctor_checks_https_end_to_end_and_the_ca(proxied, https, rp_env, proje
     assert code == 1
     assert "FAIL  local CA: " in out and "may be read by others (mode 0644)" in out, out
     assert "fix: chmod 600 " in out
+
+
+def test_a_damaged_ca_turns_https_off_with_a_clear_message_and_http_serves_on(proxied, https):
+    ca_dir = https.home / "ca"
+    ca_dir.mkdir()
+    (ca_dir / "rp-ca.pem").write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n")
+    (ca_dir / "rp-ca.key").write_text("")
+    p = proxied(ORIGIN)
+    assert p.request("GET", "/h")[0] == 200
+    log = (https.home / "logs" / "daemon.log").read_text()
+    assert f"HTTPS: off: {ca_dir}/rp-ca.*: rp's CA is incomplete or damaged" in log, log
+    # Left as it was: a CA browsers may trust is the user's to replace.
+    assert (ca_dir / "rp-ca.pem").read_text().endswith("not a certificate\n")
+    with pytest.raises(OSError):
+        https.connect(f"{p.project.app}.test")
+
+
+def test_a_damaged_leaf_on_disk_is_made_anew(proxied, https):
+    p = proxied(ORIGIN)
+    name = f"{p.project.app}.test"
+    assert https.request(name, "/h")[0] == 200
+    leaf = https.home / "ca" / "certs" / f"{name}.pem"
+    leaf.write_text("garbage")
+    # The daemon keeps leaves in memory: a new daemon reads the damaged file, and makes a new one.
+    p.run.signal(signal.SIGINT)
+    p.run.wait()
+    stop_daemon(https.home)
+    p = proxied(ORIGIN)
+    assert https.request(name, "/h")[0] == 200
+    assert leaf.read_text().startswith("-----BEGIN CERTIFICATE-----")
