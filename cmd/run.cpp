@@ -7,9 +7,26 @@
 #include <cstring>
 
 #include "cmd/load.hpp"
+#include "proxy/tls/local_ca.hpp"
 #include "supervisor/project/environment.hpp"
 
 namespace rp::cmd {
+namespace {
+
+// rp's CA as the daemon's processes are told of it: opened (made, when no daemon ever ran) unless
+// HTTPS is off. Its warnings are the daemon's to give; a CA that cannot be had is said once.
+CaFiles ca_files(const GlobalConfig& global, const std::filesystem::path& home) {
+  if (global.https_port == 0) return {};
+  std::string error;
+  auto ca = tls::LocalCa::open(home / "ca", global.tlds, error);
+  if (!ca) {
+    fmt::print(stderr, "rp run: no RP_CA_FILE: {}\n", error);
+    return {};
+  }
+  return {ca->certificate_file(), ca->bundle_file()};
+}
+
+}  // namespace
 
 int run(const ProjectArgs& args, const std::vector<std::string>& command) {
   EnvMap inherited = current_environment();
@@ -18,8 +35,8 @@ int run(const ProjectArgs& args, const std::vector<std::string>& command) {
     print_errors(loaded.errors);
     return 1;
   }
-  EnvMap env = inherited;
-  for (const auto& [k, v] : loaded.project->env) env[k] = v;
+  EnvMap env = project_environment(inherited, loaded.project->env,
+                                   ca_files(loaded.global, rp_home(inherited)));
   env["RP_APP"] = loaded.project->name;
   auto block = environment_block(env);
   std::vector<char*> envp;

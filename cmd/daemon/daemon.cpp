@@ -117,11 +117,12 @@ std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConf
   return server;
 }
 
-// HTTPS's certificates, from the local CA in RP_HOME/ca (made now if there is none). nullptr, with
-// a notice, when the CA cannot be had: HTTP serves on.
+// HTTPS's certificates, from the local CA in RP_HOME/ca (made now if there is none), whose files
+// become `ca_files` for the environment of every process. nullptr, with a notice, when the CA
+// cannot be had: HTTP serves on, and processes are told of no CA.
 std::shared_ptr<tls::TlsContext> open_tls(const GlobalConfig& global,
                                           const std::filesystem::path& home,
-                                          std::vector<std::string>& notices) {
+                                          std::vector<std::string>& notices, CaFiles& ca_files) {
   std::string error;
   auto ca = tls::LocalCa::open(home / "ca", global.tlds, error);
   if (!ca) {
@@ -131,15 +132,16 @@ std::shared_ptr<tls::TlsContext> open_tls(const GlobalConfig& global,
   for (const auto& w : ca->warnings()) {
     notices.push_back(fmt::format("HTTPS: {} — {}", w.what, w.fix));
   }
+  ca_files = {ca->certificate_file(), ca->bundle_file()};
   return std::make_shared<tls::TlsContext>(std::move(*ca), global.tlds,
                                            [](const std::string& line) { say(line); });
 }
 
 // The HTTP and HTTPS listeners, bound but not yet serving (Daemon starts them once the apps are
-// there). nullptr when neither is on or neither could be had.
+// there). nullptr when neither is on or neither could be had. `ca_files` as open_tls says.
 std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
                                           const std::filesystem::path& home,
-                                          std::vector<std::string>& notices) {
+                                          std::vector<std::string>& notices, CaFiles& ca_files) {
   const bool privileged = may_bind_privileged_port();
   const int port = effective_http_port(global, privileged);
   const int tls_port = effective_https_port(global, privileged);
@@ -170,7 +172,7 @@ std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
     }
   }
   if (tls_port != 0) {
-    if (auto tls = open_tls(global, home, notices)) {
+    if (auto tls = open_tls(global, home, notices, ca_files)) {
       if (!server->listen_tls(tls_port, std::move(tls), error)) {
         notices.push_back(fmt::format("HTTPS: cannot listen on port {} ({})", tls_port, error));
       } else {
@@ -207,13 +209,14 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),
-      proxy_(open_proxy(global_, home_, notices_)),
+      proxy_(open_proxy(global_, home_, notices_, ca_files_)),
       dns_(start_dns(io_, global_, notices_)),
       http_port_(proxy_ ? proxy_->port() : 0),
       processes_(guardian_, groups_, run_id_prefix_),
       readiness_(io_),
-      context_{processes_,         readiness_,    run_id_prefix_, url_suffix(),
-               global_.port_range, ports_in_use_, home_ / "logs", {}},
+      context_{processes_,     readiness_,         run_id_prefix_,
+               url_suffix(),   global_.port_range, ports_in_use_,
+               home_ / "logs", ca_files_,          {}},
       registry_(home_),
       apps_(io_, context_, global_, registry_, std::bind_front(&Daemon::publish_routes, this)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {

@@ -61,6 +61,7 @@ class Daemon {
   Guardian guardian_;
   boost::asio::io_context io_;
   std::vector<std::string> notices_;
+  CaFiles ca_files_;  // filled when the proxy opens HTTPS; empty without it
   std::unique_ptr<proxy::Server> proxy_;
   std::unique_ptr<dns::DnsServer> dns_;
   int http_port_;

@@ -1,6 +1,9 @@
 #include "proxy/tls/local_ca.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <openssl/x509.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +26,36 @@ std::optional<KeyPair> split_leaf(const std::string& text) {
   if (at == std::string::npos) return std::nullopt;
   return KeyPair{text.substr(0, at), text.substr(at)};
 }
+
+// Anyone may read a certificate file (it is what gets trusted); keys stay 0600.
+void make_public(const fs::path& path) {
+  std::error_code ec;
+  fs::permissions(path,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::others_read,
+                  ec);
+}
+
+// Held while the CA is loaded or made: `rp run` and a daemon that starts meanwhile may both find
+// no CA, and two made at once could leave the key of one beside the certificate of the other.
+// Best effort: a directory rp may not write to is read without it.
+class DirLock {
+ public:
+  explicit DirLock(const fs::path& dir) {
+    std::string ignored;
+    if (!make_private_dirs(dir, ignored)) return;
+    fd_ = ::open((dir / "rp-ca.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -67,8 +100,21 @@ LocalCa::LocalCa(fs::path dir, KeyPair authority)
       certificate_file_(dir_ / "rp-ca.pem"),
       authority_(std::move(authority)) {}
 
+fs::path LocalCa::system_bundle_file() {
+  return X509_get_default_cert_file();
+}
+
 std::optional<LocalCa> LocalCa::open(const fs::path& dir, const std::vector<std::string>& tlds,
-                                     std::string& error) {
+                                     std::string& error, const fs::path& system_bundle) {
+  DirLock lock(dir);
+  auto ca = load_or_make(dir, tlds, error);
+  if (ca) ca->write_bundle(system_bundle);
+  return ca;
+}
+
+std::optional<LocalCa> LocalCa::load_or_make(const fs::path& dir,
+                                             const std::vector<std::string>& tlds,
+                                             std::string& error) {
   const fs::path cert_path = dir / "rp-ca.pem";
   const fs::path key_path = dir / "rp-ca.key";
   std::error_code ec;
@@ -95,12 +141,27 @@ std::optional<LocalCa> LocalCa::open(const fs::path& dir, const std::vector<std:
       !write_file_atomically(cert_path, made->certificate, error)) {
     return std::nullopt;
   }
-  // Anyone may read the certificate (it is what gets trusted); the key stays 0600.
-  fs::permissions(cert_path,
-                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                      fs::perms::others_read,
-                  ec);
+  make_public(cert_path);
   return LocalCa(dir, std::move(*made));
+}
+
+void LocalCa::write_bundle(const fs::path& system_bundle) {
+  const fs::path path = dir_ / "bundle.pem";
+  // No system bundle (a minimal container) leaves rp's CA alone in it.
+  std::string wanted = read_text_file(system_bundle).value_or("");
+  if (!wanted.empty() && wanted.back() != '\n') wanted += '\n';
+  wanted += authority_.certificate;
+  if (read_text_file(path) != wanted) {
+    std::string error;
+    if (!write_file_atomically(path, wanted, error)) {
+      warnings_.push_back(
+          {fmt::format("{}: processes get no SSL_CERT_FILE or REQUESTS_CA_BUNDLE from rp", error),
+           fmt::format("make {} writable and restart the daemon", dir_.string())});
+      return;
+    }
+    make_public(path);
+  }
+  bundle_file_ = path;
 }
 
 std::optional<KeyPair> LocalCa::for_app(const std::string& name, std::string& error) {

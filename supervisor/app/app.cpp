@@ -121,9 +121,10 @@ bool App::Impl::spawn(Instance& inst) {
                        inst.status->port,
                        "http://" + project.name + ctx.url_suffix,
                        run_id};
-  SpawnRequest request{inst.spec.command,
-                       environment_block(process_environment(inherited, project.env, who)),
-                       project.dir};
+  SpawnRequest request{
+      inst.spec.command,
+      environment_block(process_environment(inherited, project.env, ctx.ca_files, who)),
+      project.dir};
   std::string error;
   auto spawned = ctx.processes.spawn(request, error);
   if (!spawned) {

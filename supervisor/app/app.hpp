@@ -23,6 +23,7 @@
 
 #include "supervisor/app/app_status.hpp"
 #include "supervisor/app/log_entry.hpp"
+#include "supervisor/project/environment.hpp"
 #include "supervisor/project/project.hpp"
 
 namespace boost::asio {
@@ -43,6 +44,7 @@ struct AppContext {
   PortRange port_range;
   std::set<int>& ports_in_use;  // by every app, so that two apps never share a port
   std::filesystem::path log_dir;
+  CaFiles ca_files;  // rp's CA, for every process's environment
   // Called when an app publishes a new snapshot (its ports or definition changed).
   std::function<void()> on_status_change;
 };

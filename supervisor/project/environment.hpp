@@ -3,6 +3,7 @@
 // .env files and rp.yaml `env`, then what rp itself sets.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,21 @@ struct InstanceIdentity {
   std::string run_id;  // RP_RUN_ID: marks every descendant, so none escapes a stop
 };
 
-EnvMap process_environment(const EnvMap& inherited, const EnvMap& project_env,
+// rp's local CA as files, so that processes calling each other over https://NAME.test trust it.
+// Both empty when HTTPS is off or the CA could not be had; `bundle` alone empty when it could
+// not be written.
+struct CaFiles {
+  std::filesystem::path certificate;  // RP_HOME/ca/rp-ca.pem
+  std::filesystem::path bundle;       // RP_HOME/ca/bundle.pem: the system's CAs, then rp's
+};
+
+// What every process of a project shares: `inherited`, then `project_env` over it, then rp's CA:
+// RP_CA_FILE always (rp's own variable), and NODE_EXTRA_CA_CERTS (the CA), SSL_CERT_FILE and
+// REQUESTS_CA_BUNDLE (the bundle) where neither of the user's environments set them.
+EnvMap project_environment(const EnvMap& inherited, const EnvMap& project_env, const CaFiles& ca);
+
+// The project's environment with who the process is: PORT, RP_APP, RP_PROCESS, RP_URL, RP_RUN_ID.
+EnvMap process_environment(const EnvMap& inherited, const EnvMap& project_env, const CaFiles& ca,
                            const InstanceIdentity& who);
 
 // A fresh random id, for RP_RUN_ID markers: two runs never claim each other's processes.

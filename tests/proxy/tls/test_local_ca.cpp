@@ -1,6 +1,6 @@
 // rp's CA in a directory of its own: made once, loaded after, never replaced when damaged; its
 // leaves made on first use, kept, and made anew when they near their end or another CA signed
-// them.
+// them; bundle.pem kept equal to the system's CAs plus rp's.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -148,4 +148,62 @@ TEST_CASE("a CA whose key others may read, or made for fewer TLDs, serves on wit
   REQUIRE(wider);
   REQUIRE(wider->warnings().size() == 1);
   CHECK(wider->warnings()[0].what.find("before .dev became one of rp's TLDs") != std::string::npos);
+}
+
+TEST_CASE(
+    "bundle.pem is the system's CAs then rp's, public, and written anew when either changes") {
+  rp::test::TempDir home;
+  const fs::path dir = home.path / "ca";
+  const fs::path system = home.path / "system.crt";
+  const fs::path bundle = dir / "bundle.pem";
+  write(system, "-----BEGIN CERTIFICATE-----\nsystem one\n-----END CERTIFICATE-----");
+  std::string error;
+  auto ca = LocalCa::open(dir, {"test"}, error, system);
+  REQUIRE(ca);
+  CHECK(ca->bundle_file() == bundle);
+  const std::string first = read(bundle);
+  CHECK(first == read(system) + "\n" + ca->authority().certificate);
+  CHECK(mode_of(bundle) == 0644);
+
+  // Loaded again with nothing changed: the file is left alone.
+  const auto written = fs::last_write_time(bundle);
+  REQUIRE(LocalCa::open(dir, {"test"}, error, system));
+  CHECK(fs::last_write_time(bundle) == written);
+
+  // The system's CAs were updated.
+  write(system, "-----BEGIN CERTIFICATE-----\nsystem two\n-----END CERTIFICATE-----\n");
+  REQUIRE(LocalCa::open(dir, {"test"}, error, system));
+  CHECK(read(bundle) == read(system) + ca->authority().certificate);
+
+  // A CA made anew (its directory removed, the bundle kept by hand) replaces the old one in it.
+  const std::string kept = read(bundle);
+  fs::remove_all(dir);
+  write(bundle, kept);
+  auto remade = LocalCa::open(dir, {"test"}, error, system);
+  REQUIRE(remade);
+  CHECK(remade->authority().certificate != ca->authority().certificate);
+  CHECK(read(bundle) == read(system) + remade->authority().certificate);
+}
+
+TEST_CASE("with no system bundle, bundle.pem holds rp's CA alone") {
+  rp::test::TempDir home;
+  std::string error;
+  auto ca = LocalCa::open(home.path / "ca", {"test"}, error, home.path / "no-such.crt");
+  REQUIRE(ca);
+  CHECK(read(ca->bundle_file()) == ca->authority().certificate);
+}
+
+TEST_CASE("a bundle that cannot be written is a warning, and no bundle file is offered") {
+  rp::test::TempDir home;
+  const fs::path dir = home.path / "ca";
+  open_ca(dir);
+  // A directory in its place: no rename replaces it, whoever runs the test.
+  fs::remove(dir / "bundle.pem");
+  fs::create_directory(dir / "bundle.pem");
+  std::string error;
+  auto ca = LocalCa::open(dir, {"test", "localhost"}, error, home.path / "no-such.crt");
+  REQUIRE(ca);
+  CHECK(ca->bundle_file().empty());
+  REQUIRE(ca->warnings().size() == 1);
+  CHECK(ca->warnings()[0].what.find("bundle.pem") != std::string::npos);
 }

@@ -133,7 +133,7 @@ Project web_project() {
 
 struct Harness {
   explicit Harness(Project project = web_project())
-      : context{processes, probe, "t-", ".test", {20000, 29999}, ports, home.path, {}},
+      : context{processes, probe, "t-", ".test", {20000, 29999}, ports, home.path, {}, {}},
         app(io, context, std::move(project), {}, {}) {}
 
   // Runs whatever is due now, including what that makes due.
