@@ -15,6 +15,7 @@
 #include "dnsproxy/setup_manifest.hpp"
 #include "dnsproxy/system_resolver.hpp"
 #include "supervisor/project/text.hpp"
+#include "supervisor/state/root_files.hpp"
 
 extern char** environ;
 
@@ -122,7 +123,7 @@ int setup(const SetupArgs& args) {
       return 0;
     }
     for (const auto& f : plan.files) {
-      fmt::print("\nrp setup --apply would write {}:\n", dns::under_root(root, f.path).string());
+      fmt::print("\nrp setup --apply would write {}:\n", under_root(root, f.path).string());
       for (auto line : split_lines(f.text)) fmt::print("    {}\n", line);
     }
     if (live) fmt::print("\nand then run: {}\n", commands_text(plan.commands));
