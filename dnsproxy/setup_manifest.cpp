@@ -41,14 +41,7 @@ std::string render_manifest(const Manifest& m) {
 
 std::optional<Manifest> parse_manifest(std::string_view text, std::string& error) {
   Manifest m;
-  int n = 0;
-  for (auto raw : split_lines(text)) {
-    ++n;
-    auto line = trim(raw);
-    if (line.empty() || line.front() == '#') continue;
-    auto space = line.find(' ');
-    auto kind = line.substr(0, space);
-    auto rest = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
+  for (const auto& [n, line, kind, rest] : manifest_lines(text)) {
     if ((kind == "dir" || kind == "file") && rest.starts_with("/")) {
       (kind == "dir" ? m.dirs : m.files).emplace_back(rest);
       continue;

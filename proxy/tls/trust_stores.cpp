@@ -7,6 +7,7 @@
 
 #include "proxy/tls/certificates.hpp"
 #include "supervisor/project/text.hpp"
+#include "supervisor/state/root_files.hpp"
 
 namespace rp::tls {
 namespace {
@@ -297,14 +298,7 @@ std::string render_trust_manifest(const TrustManifest& manifest) {
 
 std::optional<TrustManifest> parse_trust_manifest(std::string_view text, std::string& error) {
   TrustManifest manifest;
-  int n = 0;
-  for (auto raw : split_lines(text)) {
-    ++n;
-    auto line = trim(raw);
-    if (line.empty() || line.front() == '#') continue;
-    auto space = line.find(' ');
-    auto word = line.substr(0, space);
-    auto rest = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+  for (auto [n, line, word, rest] : manifest_lines(text)) {
     std::optional<TrustRecord::Kind> kind;
     for (auto k : {TrustRecord::Kind::dir, TrustRecord::Kind::file, TrustRecord::Kind::p11_kit,
                    TrustRecord::Kind::nss, TrustRecord::Kind::nss_made}) {

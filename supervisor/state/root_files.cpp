@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include "supervisor/project/text.hpp"
+
 namespace rp {
 
 namespace fs = std::filesystem;
@@ -64,6 +66,20 @@ void remove_empty_dirs(const fs::path& root, const std::vector<std::string>& cre
       done.push_back(fmt::format("removed {}", p.string()));
     }
   }
+}
+
+std::vector<ManifestLine> manifest_lines(std::string_view text) {
+  std::vector<ManifestLine> out;
+  int n = 0;
+  for (auto raw : split_lines(text)) {
+    ++n;
+    auto line = trim(raw);
+    if (line.empty() || line.front() == '#') continue;
+    auto space = line.find(' ');
+    auto rest = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
+    out.push_back({n, line, line.substr(0, space), rest});
+  }
+  return out;
 }
 
 }  // namespace rp

@@ -1,7 +1,8 @@
 // How rp changes files of the system rather than of RP_HOME (`rp setup`, `rp trust`): every path is
 // one on the target system, reached under a root (`/`, or the --root of a test or an image); a
 // file is replaced whole or not at all, readable by everyone as system configuration is; and the
-// directories rp had to create are recorded, so that an undo removes exactly those.
+// directories rp had to create are recorded, so that an undo removes exactly those. Each command
+// keeps that record in a manifest of its own, a line a thing: a word, then what it names.
 #pragma once
 
 #include <filesystem>
@@ -28,5 +29,15 @@ bool write_system_file(const std::filesystem::path& path, std::string_view text,
 // are empty now, newest first, and says so in `done` ("removed /var/lib/rp").
 void remove_empty_dirs(const std::filesystem::path& root, const std::vector<std::string>& created,
                        std::vector<std::string>& done);
+
+// A line of a manifest that says something (not blank, not a # comment): its number (from 1),
+// the whole line, its first word, and the rest after it.
+struct ManifestLine {
+  int number = 0;
+  std::string_view text;
+  std::string_view word;
+  std::string_view rest;
+};
+std::vector<ManifestLine> manifest_lines(std::string_view text);
 
 }  // namespace rp
