@@ -93,9 +93,11 @@ int main(int argc, char** argv) {
       "add the CA (as root: sudo rp trust --apply) and run the system's update command");
   trust_cmd->add_flag("--undo", trust_args.undo, "remove exactly what rp trust --apply added")
       ->excludes(trust_apply);
-  trust_cmd->add_option("--root", trust_args.root,
-                        "the system's files and the user's home (DIR$HOME) are under DIR "
-                        "instead of / (the system's update commands are not run)");
+  trust_cmd
+      ->add_option("--root", trust_args.root,
+                   "the system's files and the user's home (DIR$HOME) are under DIR "
+                   "instead of / (the system's update commands are not run)")
+      ->type_name("DIR");
   trust_cmd->footer(
       "The user is the one in SUDO_USER under sudo, else the one running rp; their home holds "
       "the NSS databases, their RP_HOME the CA (RP_HOME/ca/rp-ca.pem). What --apply adds is "
