@@ -68,6 +68,12 @@ struct SetupArgs {
   std::optional<std::string> root;  // --root DIR: the system's files are under DIR, not /
 };
 
+struct TrustArgs {
+  bool apply = false;               // --apply: add rp's CA to the stores (else only show them)
+  bool undo = false;                // --undo: remove what an earlier --apply added
+  std::optional<std::string> root;  // --root DIR: the system's files and the home are under DIR
+};
+
 struct DoctorArgs {
   bool json = false;
   std::optional<std::string> root;  // --root DIR: read the resolver's files under DIR
@@ -77,6 +83,7 @@ int up(const UpArgs& args);
 int check(const ProjectArgs& args, bool json);
 int run(const ProjectArgs& args, const std::vector<std::string>& command);
 int setup(const SetupArgs& args);
+int trust(const TrustArgs& args);
 int doctor(const DoctorArgs& args);
 int daemon(const DaemonArgs& args);
 int status(const StatusArgs& args);

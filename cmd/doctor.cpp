@@ -1,8 +1,9 @@
 // `rp doctor`: checks end to end that rp's names work on this machine, and says for each failed
 // check what to do. The checks follow a request's path: rp's DNS responder answers for the TLDs;
 // the system resolver (getaddrinfo, as every program asks) sends the TLDs to it; the HTTP port
-// answers; the HTTPS port answers with a certificate the system trusts, and rp's CA is sound;
-// and no stale or conflicting rp set-up is left behind. Each check talks to the real
+// answers; the HTTPS port answers with a certificate the system trusts, and rp's CA is sound; no
+// stale or conflicting rp set-up is left behind; and each trust store found trusts rp's CA. Each
+// check talks to the real
 // thing, with a timeout, using the configuration `rp up` uses.
 #include <fmt/format.h>
 
@@ -11,8 +12,9 @@
 #include <random>
 
 #include "cmd/commands.hpp"
-#include "cmd/load.hpp"
+#include "cmd/invoking_user.hpp"
 #include "cmd/probes.hpp"
+#include "cmd/trust.hpp"
 #include "dnsproxy/dns_message.hpp"
 #include "dnsproxy/system_resolver.hpp"
 #include "proxy/tls/local_ca.hpp"
@@ -341,20 +343,33 @@ std::vector<Check> check_configuration(const GlobalConfig& config, const dns::Sy
   return checks;
 }
 
+// A check per trust store found: whether it trusts rp's CA.
+std::vector<Check> check_trust(const TrustTarget& target) {
+  std::vector<Check> checks;
+  for (auto& s : trust_status(target)) {
+    checks.push_back({"trust", "trust", s.trusted, std::move(s.detail), std::move(s.fix)});
+  }
+  return checks;
+}
+
 }  // namespace
 
 int doctor(const DoctorArgs& args) {
-  auto loaded = load_global(current_environment());
-  if (!loaded) return 1;
-  const GlobalConfig& config = *loaded;
+  auto who = load_for_invoking_user();
+  if (!who) return 1;
+  const GlobalConfig& config = who->config;
   const bool live = !args.root;
-  auto files = dns::read_system_files(live ? fs::path("/") : fs::path(*args.root), live);
+  const fs::path root = live ? fs::path("/") : fs::absolute(*args.root);
+  auto files = dns::read_system_files(root, live);
 
-  const fs::path home = rp_home(current_environment());
+  const fs::path home = rp_home(who->env);
   std::vector<Check> checks{check_responder(config), check_system_resolver(config, files),
                             check_http(config), check_https(config, home)};
   for (auto& c : check_ca(config, home)) checks.push_back(std::move(c));
   for (auto& c : check_configuration(config, files)) checks.push_back(std::move(c));
+  for (auto& c : check_trust(trust_target(*who, root, live))) {
+    checks.push_back(std::move(c));
+  }
   const auto failed = std::count_if(checks.begin(), checks.end(), [](auto& c) { return !c.ok; });
 
   if (args.json) {

@@ -83,6 +83,27 @@ int main(int argc, char** argv) {
                         "the system's files are under DIR instead of / (nothing is restarted)");
   setup_cmd->callback([&] { std::exit(rp::cmd::setup(setup_args)); });
 
+  rp::cmd::TrustArgs trust_args;
+  auto* trust_cmd = app.add_subcommand(
+      "trust",
+      "Install rp's local CA into the system's trust store and the NSS databases of Chromium "
+      "and Firefox; shows the changes, --apply makes them");
+  auto* trust_apply = trust_cmd->add_flag(
+      "--apply", trust_args.apply,
+      "add the CA (as root: sudo rp trust --apply) and run the system's update command");
+  trust_cmd->add_flag("--undo", trust_args.undo, "remove exactly what rp trust --apply added")
+      ->excludes(trust_apply);
+  trust_cmd
+      ->add_option("--root", trust_args.root,
+                   "the system's files and the user's home (DIR$HOME) are under DIR "
+                   "instead of / (the system's update commands are not run)")
+      ->type_name("DIR");
+  trust_cmd->footer(
+      "The user is the one in SUDO_USER under sudo, else the one running rp; their home holds "
+      "the NSS databases, their RP_HOME the CA (RP_HOME/ca/rp-ca.pem). What --apply adds is "
+      "recorded in /var/lib/rp/trust-manifest.");
+  trust_cmd->callback([&] { std::exit(rp::cmd::trust(trust_args)); });
+
   rp::cmd::DoctorArgs doctor_args;
   auto* doctor_cmd = app.add_subcommand(
       "doctor",

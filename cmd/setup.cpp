@@ -1,78 +1,30 @@
-// `rp setup`: make rp's TLDs resolve to rp, and ports 80/443 bindable, on this system. It shows
-// what it would change and changes nothing without --apply; --undo removes exactly what an
-// earlier --apply wrote. The decisions live in dnsproxy/system_resolver and setup_manifest; this
-// file prints them, checks who is asking, and runs the few commands that make the system read
-// its new configuration.
+// `rp setup`: make rp's TLDs resolve to rp, ports 80/443 bindable, and rp's CA trusted (the step
+// of `rp trust`, cmd/trust), on this system. It shows what it would change and changes nothing
+// without --apply; --undo removes exactly what an earlier --apply wrote. The decisions live in
+// dnsproxy/system_resolver and setup_manifest; this file prints them, checks who is asking, and
+// runs the few commands that make the system read its new configuration.
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "cmd/commands.hpp"
-#include "cmd/load.hpp"
+#include "cmd/invoking_user.hpp"
+#include "cmd/system_commands.hpp"
+#include "cmd/trust.hpp"
 #include "dnsproxy/setup_manifest.hpp"
 #include "dnsproxy/system_resolver.hpp"
 #include "supervisor/project/text.hpp"
-
-extern char** environ;
+#include "supervisor/state/root_files.hpp"
 
 namespace rp::cmd {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string command_text(const dns::Command& command) {
-  std::string out;
-  for (const auto& word : command) out += (out.empty() ? "" : " ") + word;
-  return out;
-}
-
-std::string commands_text(const std::vector<dns::Command>& commands) {
-  std::string out;
-  for (const auto& c : commands) out += (out.empty() ? "" : "; ") + command_text(c);
-  return out;
-}
-
-// The command's exit status, or -1 when it could not be started (not installed).
-int run_command(const dns::Command& command) {
-  std::vector<std::string> words = command;
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Makes the running system take the new files (live system only), saying what was done.
-bool run_commands(const std::vector<dns::Command>& commands) {
-  bool ok = true;
-  for (const auto& c : commands) {
-    int status = run_command(c);
-    if (status == 0) {
-      fmt::print("ran: {}\n", command_text(c));
-      continue;
-    }
-    ok = false;
-    fmt::print(stderr, "rp setup: `{}` {} — run it yourself (or reboot)\n", command_text(c),
-               status < 0 ? "could not be started" : fmt::format("exited with {}", status));
-  }
-  return ok;
-}
-
 void report(const dns::Outcome& outcome) {
   for (const auto& line : outcome.done) fmt::print("{}\n", line);
   for (const auto& line : outcome.errors) fmt::print(stderr, "rp setup: {}\n", line);
-}
-
-void not_run_under_root(const std::vector<dns::Command>& commands) {
-  if (commands.empty()) return;
-  fmt::print("not run with --root (they act on the running system): {}\n", commands_text(commands));
 }
 
 int undo(const fs::path& root, bool live) {
@@ -82,9 +34,9 @@ int undo(const fs::path& root, bool live) {
   bool ok = outcome.errors.empty();
   auto commands = dns::undo_commands(manifest);
   if (live) {
-    ok = run_commands(commands) && ok;
+    ok = run_commands(commands, "rp setup") && ok;
   } else {
-    not_run_under_root(commands);
+    say_not_run_under_root(commands);
   }
   return ok ? 0 : 1;
 }
@@ -92,55 +44,57 @@ int undo(const fs::path& root, bool live) {
 }  // namespace
 
 int setup(const SetupArgs& args) {
-  auto loaded = load_global(current_environment());
-  if (!loaded) return 1;
-  const GlobalConfig& config = *loaded;
+  auto who = load_for_invoking_user();
+  if (!who) return 1;
+  const GlobalConfig& config = who->config;
   const bool live = !args.root;
-  const fs::path root = live ? fs::path("/") : fs::absolute(*args.root);
-  if (!live && !fs::is_directory(root)) {
-    fmt::print(stderr, "rp setup: --root {} is not a directory\n", root.string());
-    return 1;
-  }
+  auto root = target_root(args.root, "rp setup");
+  if (!root) return 1;
   const char* action = args.undo ? "--undo" : "--apply";
-  if ((args.apply || args.undo) && live && ::geteuid() != 0) {
-    fmt::print(stderr,
-               "rp setup {} changes system files and needs root: sudo rp setup {} (rp setup "
-               "without it shows what would change)\n",
-               action, action);
-    return 1;
+  if ((args.apply || args.undo) && !may_change_system(live, "setup", action)) return 1;
+  const auto trust = trust_target(*who, *root, live);
+  if (args.undo) {
+    // In the reverse order of --apply: the trust step's record may sit in a directory that the
+    // resolver's step created.
+    fmt::print("rp's CA in the trust stores (rp trust --undo):\n");
+    const bool trusted_undone = undo_trust(trust);
+    fmt::print("\n");
+    return undo(*root, live) == 0 && trusted_undone ? 0 : 1;
   }
-  if (args.undo) return undo(root, live);
 
-  auto files = dns::read_system_files(root, live);
+  auto files = dns::read_system_files(*root, live);
   auto plan = dns::plan_setup(files, {config.tlds, config.dns_port});
   fmt::print("This system resolves names with {} ({}).\n", plan.detection.name,
              plan.detection.evidence);
   for (const auto& note : plan.notes) fmt::print("{}.\n", note);
   if (!args.apply) {
-    if (plan.files.empty()) {
-      fmt::print("rp setup has nothing to change here.\n");
-      return 0;
-    }
+    if (plan.files.empty()) fmt::print("rp setup has no file to write for names or ports here.\n");
     for (const auto& f : plan.files) {
-      fmt::print("\nrp setup --apply would write {}:\n", dns::under_root(root, f.path).string());
+      fmt::print("\nrp setup --apply would write {}:\n", under_root(*root, f.path).string());
       for (auto line : split_lines(f.text)) fmt::print("    {}\n", line);
     }
-    if (live) fmt::print("\nand then run: {}\n", commands_text(plan.commands));
+    if (live && !plan.commands.empty()) {
+      fmt::print("\nand then run: {}\n", commands_text(plan.commands));
+    }
+    fmt::print("\nand add rp's CA to the trust stores (rp trust):\n");
+    if (!show_trust(trust)) return 1;
     fmt::print(
         "\nNothing was changed. To make these changes: sudo rp setup --apply "
         "(sudo rp setup --undo takes them back).\n");
     return 0;
   }
-  auto outcome = dns::apply_files(root, plan.files, files.unprivileged_port_start);
+  auto outcome = dns::apply_files(*root, plan.files, files.unprivileged_port_start);
   report(outcome);
   if (!outcome.errors.empty()) return 1;
   bool ok = true;
   if (live) {
-    ok = run_commands(plan.commands);
+    ok = run_commands(plan.commands, "rp setup");
   } else {
-    not_run_under_root(plan.commands);
+    say_not_run_under_root(plan.commands);
   }
-  if (!plan.files.empty()) fmt::print("Check it end to end: rp doctor\n");
+  fmt::print("\nrp's CA in the trust stores (rp trust --apply):\n");
+  ok = apply_trust(trust) && ok;
+  fmt::print("Check it end to end: rp doctor\n");
   return ok ? 0 : 1;
 }
 

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 
 #include "supervisor/project/text.hpp"
+#include "supervisor/state/root_files.hpp"
 
 namespace rp::dns {
 namespace {
@@ -26,53 +26,7 @@ bool has_marker(const fs::path& p) {
   return !lines.empty() && lines.front() == kMarker;
 }
 
-// Writes the whole file or leaves the old one: a half-written resolver config is worse than none.
-bool write_file(const fs::path& p, const std::string& text, std::string& error) {
-  fs::path tmp = p;
-  tmp += ".rp-new";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      error = fmt::format("cannot write {}", tmp.string());
-      return false;
-    }
-  }
-  std::error_code ec;
-  fs::permissions(tmp, fs::perms(0644), ec);
-  fs::rename(tmp, p, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    error = fmt::format("cannot write {}: {}", p.string(), ec.message());
-    return false;
-  }
-  return true;
-}
-
-// Creates `dir` and its missing parents under `root`, recording each one it creates.
-bool make_dirs(const fs::path& root, const fs::path& dir, std::vector<std::string>& created,
-               std::string& error) {
-  fs::path so_far = "/";
-  for (const auto& part : dir.relative_path()) {
-    so_far /= part;
-    auto p = under_root(root, so_far.string());
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) continue;
-    if (!fs::create_directory(p, ec) || ec) {
-      error = fmt::format("cannot create {}: {}", p.string(), ec ? ec.message() : "it exists");
-      return false;
-    }
-    if (!contains(created, so_far.string())) created.push_back(so_far.string());
-  }
-  return true;
-}
-
 }  // namespace
-
-fs::path under_root(const fs::path& root, std::string_view path) {
-  return root / fs::path(path).relative_path();
-}
 
 std::string render_manifest(const Manifest& m) {
   std::string out =
@@ -87,14 +41,7 @@ std::string render_manifest(const Manifest& m) {
 
 std::optional<Manifest> parse_manifest(std::string_view text, std::string& error) {
   Manifest m;
-  int n = 0;
-  for (auto raw : split_lines(text)) {
-    ++n;
-    auto line = trim(raw);
-    if (line.empty() || line.front() == '#') continue;
-    auto space = line.find(' ');
-    auto kind = line.substr(0, space);
-    auto rest = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space));
+  for (const auto& [n, line, kind, rest] : manifest_lines(text)) {
     if ((kind == "dir" || kind == "file") && rest.starts_with("/")) {
       (kind == "dir" ? m.dirs : m.files).emplace_back(rest);
       continue;
@@ -161,8 +108,8 @@ Outcome apply_files(const fs::path& root, const std::vector<FileToWrite>& files,
   for (const auto& f : files) {
     auto p = under_root(root, f.path);
     std::string error;
-    if (!make_dirs(root, fs::path(f.path).parent_path(), m.dirs, error) ||
-        !write_file(p, f.text, error)) {
+    if (!make_dirs_under_root(root, fs::path(f.path).parent_path(), m.dirs, error) ||
+        !write_system_file(p, f.text, error)) {
       out.errors.push_back(error);
       break;
     }
@@ -172,8 +119,8 @@ Outcome apply_files(const fs::path& root, const std::vector<FileToWrite>& files,
   }
   // Recorded even after a failure, so that --undo can remove whatever was written.
   std::string error;
-  if (!make_dirs(root, fs::path(kManifestPath).parent_path(), m.dirs, error) ||
-      !write_file(manifest_path, render_manifest(m), error)) {
+  if (!make_dirs_under_root(root, fs::path(kManifestPath).parent_path(), m.dirs, error) ||
+      !write_system_file(manifest_path, render_manifest(m), error)) {
     out.errors.push_back(error);
   } else {
     out.done.push_back(fmt::format("recorded them in {}", manifest_path.string()));
@@ -215,12 +162,7 @@ Outcome undo_files(const fs::path& root, Manifest& m) {
   if (fs::remove(manifest_path, ec)) {
     out.done.push_back(fmt::format("removed {}", manifest_path.string()));
   }
-  for (auto it = m.dirs.rbegin(); it != m.dirs.rend(); ++it) {
-    auto p = under_root(root, *it);
-    if (fs::is_directory(p, ec) && fs::is_empty(p, ec) && fs::remove(p, ec)) {
-      out.done.push_back(fmt::format("removed {}", p.string()));
-    }
-  }
+  remove_empty_dirs(root, m.dirs, out.done);
   return out;
 }
 

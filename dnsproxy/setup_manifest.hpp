@@ -47,7 +47,4 @@ Outcome apply_files(const std::filesystem::path& root, const std::vector<FileToW
 // if they are empty, then the manifest. `manifest` receives the record (for undo_commands).
 Outcome undo_files(const std::filesystem::path& root, Manifest& manifest);
 
-// `path` (absolute on the target system) as it is reached from here: under `root`.
-std::filesystem::path under_root(const std::filesystem::path& root, std::string_view path);
-
 }  // namespace rp::dns

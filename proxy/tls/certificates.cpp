@@ -240,6 +240,23 @@ bool signed_by(const std::string& certificate, const KeyPair& authority) {
   return ok;
 }
 
+std::optional<std::string> fingerprint(const std::string& certificate) {
+  Cert cert = load_certificate(certificate);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (!cert || X509_digest(cert.get(), EVP_sha256(), digest, &size) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate) {
   Cert cert = load_certificate(certificate);
   if (!cert) return std::nullopt;

@@ -44,6 +44,10 @@ bool is_whole(const KeyPair& pair);
 // Whether `certificate` (PEM) carries a valid signature of `authority`'s key.
 bool signed_by(const std::string& certificate, const KeyPair& authority);
 
+// The SHA-256 fingerprint of a PEM certificate (of its DER bytes), in lower-case hex: what names
+// a CA in the trust stores (`rp trust`). nullopt when it does not parse.
+std::optional<std::string> fingerprint(const std::string& certificate);
+
 // When a PEM certificate stops being valid; nullopt when it does not parse.
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate);
 

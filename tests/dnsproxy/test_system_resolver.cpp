@@ -8,6 +8,7 @@
 
 #include "dnsproxy/setup_manifest.hpp"
 #include "dnsproxy/system_resolver.hpp"
+#include "supervisor/state/root_files.hpp"
 
 using namespace rp::dns;
 namespace fs = std::filesystem;
@@ -55,11 +56,11 @@ struct TempRoot {
   }
   ~TempRoot() { fs::remove_all(path); }
   std::string read(const std::string& p) const {
-    std::ifstream in(under_root(path, p));
+    std::ifstream in(rp::under_root(path, p));
     return {std::istreambuf_iterator<char>(in), {}};
   }
   void write(const std::string& p, const std::string& text) const {
-    auto at = under_root(path, p);
+    auto at = rp::under_root(path, p);
     fs::create_directories(at.parent_path());
     std::ofstream(at) << text;
   }
@@ -270,7 +271,7 @@ TEST_CASE("undo leaves a file whose marker is gone, and says so") {
   auto undone = undo_files(root.path, recorded);
   REQUIRE(undone.errors.size() == 1);
   CHECK(root.read(kSysctlDropIn) == "edited by hand\n");
-  CHECK_FALSE(fs::exists(under_root(root.path, kResolvedDropIn)));
+  CHECK_FALSE(fs::exists(rp::under_root(root.path, kResolvedDropIn)));
 }
 
 TEST_CASE("undo without a record changes nothing") {

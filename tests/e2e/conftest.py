@@ -246,6 +246,26 @@ def kill_pids(pids):
                 pass
 
 
+def snapshot(root, opaque=()):
+    """Every path under root with its kind and content (a symlink: its target); a file whose name
+    is in `opaque` by its kind alone (a program rewrites it in place, as certutil its databases)."""
+    tree = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p):
+                tree[rel] = ("link", os.readlink(p))
+            elif os.path.isdir(p):
+                tree[rel] = ("dir", None)
+            elif name in opaque:
+                tree[rel] = ("opaque", None)
+            else:
+                with open(p) as f:
+                    tree[rel] = ("file", f.read())
+    return tree
+
+
 def run_rp(args, cwd, env, timeout=30, input=None):
     """Runs an rp command to completion: (exit code, stdout, stderr)."""
     r = subprocess.run([RP_BIN, *args], cwd=cwd, env=env, capture_output=True, text=True,

@@ -19,7 +19,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import RP_BIN, free_port, run_rp, stop_daemon, wait_until
+from conftest import RP_BIN, free_port, run_rp, snapshot, stop_daemon, wait_until
 
 # A TLD no machine routes anywhere: what getaddrinfo does with it does not depend on the host.
 ODD_TLD = "rpe2e"
@@ -328,23 +328,6 @@ def test_dns_port_zero_turns_the_responder_off(project, rp, rp_env):
 
 
 # --- rp setup ------------------------------------------------------------------------------------
-
-def snapshot(root):
-    """Every path under root with its kind and content (a symlink: its target)."""
-    tree = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            rel = os.path.relpath(p, root)
-            if os.path.islink(p):
-                tree[rel] = ("link", os.readlink(p))
-            elif os.path.isdir(p):
-                tree[rel] = ("dir", None)
-            else:
-                with open(p) as f:
-                    tree[rel] = ("file", f.read())
-    return tree
-
 
 def resolved_root(root):
     (root / "run/systemd/resolve").mkdir(parents=True)

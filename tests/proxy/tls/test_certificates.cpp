@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -173,4 +174,28 @@ TEST_CASE("a key pair is whole only when the key is the certificate's own") {
   CHECK_FALSE(is_whole({ca.certificate, other.key}));
   CHECK_FALSE(is_whole({ca.certificate, "garbage"}));
   CHECK_FALSE(is_whole({"", ca.key}));
+}
+
+TEST_CASE("a certificate's fingerprint is the SHA-256 of its DER, as openssl x509 -fingerprint") {
+  const KeyPair ca = authority();
+  Cert cert = parse(ca.certificate);
+  REQUIRE(cert);
+  unsigned char* der = nullptr;
+  const int size = i2d_X509(cert.get(), &der);
+  REQUIRE(size > 0);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  REQUIRE(EVP_Digest(der, static_cast<std::size_t>(size), digest, &digest_size, EVP_sha256(),
+                     nullptr) == 1);
+  OPENSSL_free(der);
+  std::string hex;
+  for (unsigned int i = 0; i < digest_size; ++i) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", digest[i]);
+    hex += two;
+  }
+  CHECK(fingerprint(ca.certificate) == hex);
+  CHECK(fingerprint(ca.certificate)->size() == 64);
+  CHECK(fingerprint(authority().certificate) != hex);
+  CHECK_FALSE(fingerprint("not a certificate"));
 }
