@@ -32,6 +32,20 @@ struct Worker {
   std::thread runner;
 };
 
+// Whether nothing holds `endpoint`. The threads' acceptors share their port with SO_REUSEPORT,
+// which would as gladly share it with another process of this user that sets it too (a second rp
+// daemon of another RP_HOME): connections would then be split between the two without a word. A
+// socket bound without SO_REUSEPORT first finds the port taken, whoever holds it.
+bool port_is_free(asio::io_context& io, const tcp::endpoint& endpoint,
+                  boost::system::error_code& ec) {
+  tcp::acceptor probe(io);
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  return !ec;
+}
+
 asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool tls) {
   ProxyShared& shared = worker.thread.shared;
   for (;;) {
@@ -117,6 +131,11 @@ bool Server::Impl::bind(int port, std::vector<tcp::acceptor> Worker::*list, std:
       continue;
     }
     tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    if (!port_is_free(workers.front()->io, endpoint, ec)) {
+      failures +=
+          fmt::format("{}{}:{}: {}", failures.empty() ? "" : "; ", text, port, ec.message());
+      continue;
+    }
     bool bound_here = true;
     for (auto& worker : workers) {
       tcp::acceptor acceptor(worker->io);

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import (APPS, Project, api, api_raw, app_status, daemon_pid, free_port, kill_pids,
-                      process_alive, wait_until)
+                      process_alive, stop_daemon, wait_until)
 
 PY = sys.executable
 WHOAMI = f"exec {PY} {APPS / 'd_whoami.py'}"
@@ -625,6 +625,26 @@ def test_one_daemon_per_home(project, rpc, rp_home):
     assert wait_until(lambda: not process_alive(pid), 10)
     code, out, err = rpc("daemon", "stop")
     assert code == 0 and out.strip() == "rp daemon is not running"
+
+
+def test_a_daemon_of_another_home_does_not_share_the_ports(project, rpc, rp_env, rp_home,
+                                                           tmp_path):
+    """The proxy's threads bind with SO_REUSEPORT; another rp daemon (another RP_HOME, the same
+    user) must find the ports taken rather than silently take half the connections."""
+    code, out, err = rpc("daemon")
+    assert code == 0, err
+    other_home = tmp_path / "other-home"
+    other_home.mkdir()
+    other_env = dict(rp_env, RP_HOME=str(other_home))
+    try:
+        code, out, err = rpc("daemon", env=other_env)
+        assert code == 0, err
+        log = (other_home / "logs" / "daemon.log").read_text()
+        for kind, port in (("HTTP", rp_env["RP_HTTP_PORT"]), ("HTTPS", rp_env["RP_HTTPS_PORT"])):
+            assert f"{kind}: cannot listen on port {port} (127.0.0.1:{port}: Address already in use" \
+                in log, log
+    finally:
+        stop_daemon(other_home)
 
 
 # ---------------------------------------------------------------------------------------------
