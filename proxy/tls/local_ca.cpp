@@ -192,7 +192,8 @@ std::optional<KeyPair> LocalCa::leaf(const std::string& file, const LeafRequest&
   if (!made) return std::nullopt;
   // A leaf that cannot be kept on disk still serves: it is made again at the next start.
   std::string ignored;
-  write_file_atomically(path, made->certificate + made->key, ignored);
+  // A cache: a leaf lost in a crash is made again (so no fsync, which would cost milliseconds).
+  write_file_atomically(path, made->certificate + made->key, ignored, Durability::cache);
   leaves_[file] = *made;
   return made;
 }

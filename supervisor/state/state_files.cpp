@@ -46,7 +46,9 @@ bool make_private_dirs(const fs::path& dir, std::string& error) {
   return true;
 }
 
-bool write_file_atomically(const fs::path& path, std::string_view contents, std::string& error) {
+bool write_file_atomically(const fs::path& path, std::string_view contents, std::string& error,
+                           Durability durability) {
+  const bool synced = durability == Durability::synced;
   if (path.has_parent_path() && !make_private_dirs(path.parent_path(), error)) return false;
   fs::path tmp = path;
   tmp += ".tmp";
@@ -55,7 +57,7 @@ bool write_file_atomically(const fs::path& path, std::string_view contents, std:
     error = errno_text("create", tmp);
     return false;
   }
-  bool ok = write_all(fd, contents) && ::fsync(fd) == 0;
+  bool ok = write_all(fd, contents) && (!synced || ::fsync(fd) == 0);
   if (!ok) error = errno_text("write", tmp);
   if (::close(fd) != 0 && ok) {
     ok = false;
@@ -69,6 +71,7 @@ bool write_file_atomically(const fs::path& path, std::string_view contents, std:
     ::unlink(tmp.c_str());
     return false;
   }
+  if (!synced) return true;
   // Best effort: without it the rename may be lost in a crash, but the old file is still whole.
   fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
   if (int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {

@@ -16,8 +16,10 @@ bool make_private_dirs(const std::filesystem::path& dir, std::string& error);
 
 // Replaces `path` with `contents`, or leaves it as it was: writes PATH.tmp (mode 0600), fsyncs it,
 // renames it over `path` and fsyncs the directory so the rename survives a power cut too. Creates
-// the parent directory as make_private_dirs does.
+// the parent directory as make_private_dirs does. A `cache` file (one that is made again when it
+// is lost or damaged) skips both fsyncs: it is still whole or absent after a crash, just maybe old.
+enum class Durability { synced, cache };
 bool write_file_atomically(const std::filesystem::path& path, std::string_view contents,
-                           std::string& error);
+                           std::string& error, Durability durability = Durability::synced);
 
 }  // namespace rp
