@@ -287,9 +287,20 @@ def test_tls_versions_resumption_and_alpn(proxied, https):
 def test_renegotiation_is_refused_and_rp_serves_on(proxied, https):
     p = proxied(ORIGIN)
     name = f"{p.project.app}.test"
-    r = openssl("s_client", "-connect", f"127.0.0.1:{https.port}", "-servername", name,
-                "-tls1_2", "-CAfile", str(https.ca), input=b"R\n")
-    assert b"Protocol  : TLSv1.2" in r.stdout
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{https.port}", "-servername", name,
+         "-tls1_2", "-CAfile", str(https.ca)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        client.stdin.write(b"R\n")  # s_client's command to renegotiate
+        client.stdin.flush()
+        time.sleep(1)  # for rp's answer to arrive before stdin's end ends s_client
+        out, err = client.communicate(timeout=30)
+    finally:
+        client.kill()
+        client.wait()
+    assert b"RENEGOTIATING" in out
+    assert b"no renegotiation" in err, err
     assert https.request(name, "/h")[0] == 200
 
 
