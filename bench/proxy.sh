@@ -8,6 +8,8 @@
 # Fair by construction: the origin is one nginx worker that rp starts as its app's web process
 # (so rp routes to it as it would to any app); nginx and HAProxy proxy to that same port with
 # as many workers/threads as rp has proxy threads, and keep-alive upstream connections.
+# wrk and the servers share all cores (no pinning, unlike bench/https.sh), as when the numbers in
+# docs/benchmarks.md were taken, so that new runs compare with them.
 # Every process is started here and killed by pid on exit; all traffic stays on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,62 +20,8 @@ THREADS=${BENCH_THREADS:-$(nproc)}
 bench_start proxy wrk nginx haproxy
 chmod 755 "$work"  # nginx workers run as nobody and must read the files
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench: nothing listens on port $1" >&2
-  exit 1
-}
-
-# --- the origin: one nginx worker, run by rp as the app "bench".
-mkdir -p "$work/app" "$work/home" "$work/origin"
-head -c 65536 /dev/zero | tr '\0' 'x' > "$work/origin/64k"
-printf 'hello, world\n' > "$work/origin/small"
-cat > "$work/app/origin.conf.in" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/origin/nginx.pid;
-error_log $work/origin/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/origin;
-  proxy_temp_path $work/origin;
-  fastcgi_temp_path $work/origin;
-  uwsgi_temp_path $work/origin;
-  scgi_temp_path $work/origin;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:ORIGIN_PORT;
-    root $work/origin;
-  }
-}
-EOF
-cat > "$work/app/Procfile" <<EOF
-web: sed "s/ORIGIN_PORT/\$PORT/" origin.conf.in > origin.conf && exec nginx -c $work/app/origin.conf
-EOF
-printf 'name: bench\n' > "$work/app/rp.yaml"
-printf 'proxy_threads: %s\n' "$THREADS" > "$work/home/config.yaml"
-
-RP_PORT=$(free_port)
-(cd "$work/app" && RP_HOME="$work/home" RP_HTTP_PORT=$RP_PORT RP_DNS_PORT=0 NO_COLOR=1 \
-  exec "$RP" up > "$work/rp.log" 2>&1) &
-pids+=($!)
-for _ in $(seq 100); do
-  ORIGIN_PORT=$(sed -n 's/.*web\.1 started (pid [0-9]*, port \([0-9]*\)).*/\1/p' "$work/rp.log")
-  [ -n "$ORIGIN_PORT" ] && break
-  sleep 0.1
-done
-[ -n "${ORIGIN_PORT:-}" ] || { cat "$work/rp.log" >&2; exit 1; }
-pids+=("$(cat "$work/home/rp.lock")")  # the daemon `rp up` started: it stops the origin too
-wait_port "$ORIGIN_PORT"
-wait_port "$RP_PORT"
+# --- the origin: one nginx worker, run by rp as the app "bench" (HTTP only: no HTTPS listener).
+start_origin "$THREADS" 0
 
 # --- nginx as the proxy: same threads, upstream keep-alive, access log as rp writes one.
 NGINX_PORT=$(free_port)
@@ -134,14 +82,6 @@ wait_port "$NGINX_PORT"
 wait_port "$HAPROXY_PORT"
 
 # --- the runs.
-to_ms() {  # wrk latency ("812.00us", "1.20ms", "2.00s") -> milliseconds
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else print v }'
-}
-
 declare -A RPS P50 P99
 run() {  # name port connections path
   local name=$1 port=$2 conns=$3 path=$4 threads out

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# The HTTPS benchmark: in one run on this machine, wrk over TLS against rp, nginx and HAProxy,
+# each terminating TLS with the same certificate and proxying to the same origin as
+# bench/proxy.sh. Prints, per row, each server's req/s, p50 and p99, and rp's ratio to the
+# stronger of nginx and HAProxy.
+#
+#   bench/https.sh [SECONDS_PER_RUN]      (default 5; needs build/rp: `make build`)
+#
+# Rows: keep-alive requests (1 and 50 connections; a 13-byte and a 64 KiB body); a new
+# connection per request with a full handshake each (`handshake`); and a new connection per
+# request resuming the TLS session, as a browser coming back does (`resumed`). Every row runs
+# twice per server, interleaved (rp, nginx, HAProxy, then HAProxy, nginx, rp), and shows the
+# mean of the two.
+#
+# A script of its own rather than more rows in bench/proxy.sh: this one pins the client and the
+# servers to separate cores, and bench/proxy.sh does not — it keeps its unpinned set-up so that
+# its numbers stay comparable with those already in docs/benchmarks.md. Both share the origin
+# and the helpers in bench/lib.sh.
+#
+# What is aligned between the three servers, and checked before the runs (openssl s_client
+# against each prints what was negotiated, and the script stops if one differs):
+# - the certificate: rp mints bench.test's leaf (ECDSA P-256, signed by rp's CA) on a first
+#   handshake made here with curl trusting only that CA; nginx and HAProxy load that very file
+#   (RP_HOME/ca/certs/bench.test.pem, certificate and key in one PEM). Each sends the leaf alone.
+# - TLS 1.3 (nginx 1.22's default would also allow 1.2, and wrk then picks 1.2; HAProxy is told
+#   `ssl-min-ver TLSv1.3`; rp allows 1.2 and 1.3 and negotiates 1.3 with an OpenSSL 3 client).
+# - OpenSSL's default ciphersuites and groups everywhere (none of the three is configured
+#   otherwise): TLS_AES_256_GCM_SHA384 with an X25519 key exchange.
+# - resumption as each is normally run: TLS 1.3 tickets (OpenSSL's default of two per
+#   handshake) in all three; nginx with `ssl_session_cache shared:SSL:10m`, HAProxy with its
+#   default session cache, rp with OpenSSL's internal one.
+# - the proxying as in bench/proxy.sh: keep-alive to the origin, nginx's access log to
+#   /dev/null, HAProxy logging nothing, rp streaming access lines to an attached `rp up`.
+# - parallelism: BENCH_THREADS (default 1) proxy threads, nginx workers and HAProxy threads, as
+#   the servers share one core.
+#
+# The client: wrk (Debian's, linked with OpenSSL 3), one thread, on CPU 0 (BENCH_CLIENT_CPU);
+# rp (`rp up`, its daemon and its proxy threads), nginx, HAProxy and the origin on CPU 1
+# (BENCH_SERVER_CPU). wrk sends SNI bench.test (the URL's host; a small Lua script connects it
+# to 127.0.0.1, as bench.test is not in DNS) and `Host: bench.test`. Left alone, wrk resumes the
+# session on every reconnection (`-H "Connection: close"` makes a new connection per request,
+# but SSL_clear keeps the session and its ticket); for the full handshakes it runs with
+# bench/wrk_no_resume.c preloaded, which drops the session before each reconnection.
+#
+# Two columns say where the time went, as the machine may be busy with other work: `server
+# us/req` is each server's CPU time per request (from /proc/PID/task/*/schedstat; rp's daemon
+# and `rp up`, nginx's master and workers, HAProxy; not the origin's), steadier than req/s on a
+# shared machine; `wrk cpu` is wrk's CPU time over the run's (the highest of the row): near 100%,
+# wrk's core is the limit rather than the server's.
+#
+# Every process is started here and killed by pid on exit; all traffic stays on loopback; every
+# wrk run is bounded by its duration (and by `timeout`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${1:-5}
+THREADS=${BENCH_THREADS:-1}
+CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
+SERVER_CPU=${BENCH_SERVER_CPU:-1}
+. bench/lib.sh
+bench_start https wrk nginx haproxy openssl curl taskset cc
+chmod 755 "$work"  # nginx workers run as nobody and must read the files
+for cpu in "$CLIENT_CPU" "$SERVER_CPU"; do
+  taskset -c "$cpu" true 2>/dev/null ||
+    { echo "bench: no CPU $cpu here (BENCH_CLIENT_CPU, BENCH_SERVER_CPU choose others)" >&2; exit 1; }
+done
+
+# --- the client's helpers.
+cc -O2 -shared -fPIC -o "$work/wrk_no_resume.so" bench/wrk_no_resume.c -lssl
+cat > "$work/resolve.lua" <<'EOF'
+-- bench.test is not in DNS: connect to 127.0.0.1, while wrk still sends the URL's host as SNI.
+function wrk.resolve(host, service)
+  wrk.addrs = wrk.lookup("127.0.0.1", service)
+end
+EOF
+
+# --- rp and the origin; then bench.test's certificate, minted by a first handshake.
+RP_HTTPS_PORT=$(free_port)
+start_origin "$THREADS" "$RP_HTTPS_PORT" "$SERVER_CPU"
+wait_port "$RP_HTTPS_PORT"
+CA=$work/home/ca/rp-ca.pem
+LEAF=$work/home/ca/certs/bench.test.pem
+curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:$RP_HTTPS_PORT:127.0.0.1" \
+  -o /dev/null "https://bench.test:$RP_HTTPS_PORT/small"
+[ -s "$LEAF" ] || { echo "bench: rp made no $LEAF" >&2; exit 1; }
+
+# --- nginx terminating TLS: TLS 1.3, the session cache as usually configured, tickets on.
+NGINX_PORT=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<EOF
+worker_processes $THREADS;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log /dev/null;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx;
+  scgi_temp_path $work/nginx;
+  keepalive_requests 1000000;
+  ssl_protocols TLSv1.3;
+  ssl_session_cache shared:SSL:10m;
+  ssl_session_tickets on;
+  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT ssl;
+    ssl_certificate $LEAF;
+    ssl_certificate_key $LEAF;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
+}
+EOF
+taskset -c "$SERVER_CPU" nginx -c "$work/nginx/nginx.conf" &
+pids+=($!)
+
+# --- HAProxy terminating TLS: TLS 1.3, its default session cache, tickets on.
+HAPROXY_PORT=$(free_port)
+cat > "$work/haproxy.cfg" <<EOF
+global
+  nbthread $THREADS
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  option forwardfor
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT ssl crt $LEAF ssl-min-ver TLSv1.3
+  http-request set-header X-Forwarded-Proto https
+  default_backend be
+backend be
+  http-reuse always
+  server origin 127.0.0.1:$ORIGIN_PORT
+EOF
+taskset -c "$SERVER_CPU" haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 &
+pids+=($!)
+wait_port "$NGINX_PORT"
+wait_port "$HAPROXY_PORT"
+
+TARGETS=(rp nginx haproxy)
+declare -A PORT=([rp]=$RP_HTTPS_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT)
+# Whose CPU time is each server's (the origin's, the same for all, is not counted): rp's daemon
+# and the attached `rp up` it streams access lines to; nginx's master and workers; HAProxy.
+declare -A SERVER_PIDS=([rp]="${pids[0]} ${pids[1]}" [haproxy]="${pids[3]}"
+  [nginx]="${pids[2]} $(pgrep -P "${pids[2]}" | paste -sd' ')")
+cpu_ns() {  # PID... -> nanoseconds on a CPU so far, all their threads together
+  local pid
+  for pid in "$@"; do cat "/proc/$pid/task/"*/schedstat 2>/dev/null; done |
+    awk '{ s += $1 } END { printf "%.0f", s }'
+}
+
+# --- the checks: everything on its core; the same handshake from all three.
+pinned() {  # what pid
+  local cpus
+  cpus=$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$2/status")
+  [ "$cpus" = "$SERVER_CPU" ] || { echo "bench: $1 (pid $2) runs on CPUs $cpus" >&2; exit 1; }
+}
+pinned "rp up" "${pids[0]}"
+pinned "rp's daemon" "${pids[1]}"
+pinned "the origin" "$(cat "$work/origin/nginx.pid")"
+pinned nginx "${pids[2]}"
+pinned haproxy "${pids[3]}"
+
+leaf_fingerprint=$(openssl x509 -in "$LEAF" -noout -fingerprint -sha256 | cut -d= -f2)
+leaf_key=$(openssl x509 -in "$LEAF" -noout -text | awk '/Public Key Algorithm:|NIST CURVE:/ {print $NF}' | paste -sd' ')
+echo "bench.test's leaf: $leaf_key, sha256 ${leaf_fingerprint:0:23}..."
+for name in "${TARGETS[@]}"; do
+  timeout 10 openssl s_client -connect "127.0.0.1:${PORT[$name]}" -servername bench.test \
+    -CAfile "$CA" < /dev/null > "$work/s_client.out" 2>&1 || true
+  proto=$(awk '/^New, / {print $2}' "$work/s_client.out" | tr -d ,)
+  suite=$(awk '/^New, / {print $NF}' "$work/s_client.out")
+  group=$(awk -F'[:,] *' '/^Server Temp Key:/ {print $2}' "$work/s_client.out")
+  signature=$(awk '/^Peer signature type:/ {print $NF}' "$work/s_client.out")
+  verified=$(awk '/Verify return code:/ {print $4, $5}' "$work/s_client.out" | tail -1)
+  fingerprint=$(openssl x509 -in "$work/s_client.out" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+  chain=$(grep -c '^ *[0-9]* s:' "$work/s_client.out" || true)
+  printf '%-8s %s %s %s %s, %s certificate(s) sent, verify %s, same leaf: %s\n' "$name" \
+    "$proto" "$suite" "$group" "$signature" "$chain" "$verified" \
+    "$([ "$fingerprint" = "$leaf_fingerprint" ] && echo yes || echo NO)"
+  if [ "$proto" != TLSv1.3 ] || [ "$verified" != "0 (ok)" ] || [ "$fingerprint" != "$leaf_fingerprint" ]; then
+    echo "bench: $name's handshake is not the one the others make:" >&2
+    cat "$work/s_client.out" >&2
+    exit 1
+  fi
+  for path in small 64k; do  # and the bodies arrive whole, through a client that verifies
+    curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:${PORT[$name]}:127.0.0.1" \
+      -o "$work/body" "https://bench.test:${PORT[$name]}/$path"
+    cmp -s "$work/body" "$work/origin/$path" || { echo "bench: $name garbles /$path" >&2; exit 1; }
+  done
+done
+echo "wrk on CPU $CLIENT_CPU; rp up, rp's daemon, the origin, nginx and HAProxy on CPU $SERVER_CPU"
+
+# --- the runs.
+declare -A RPS P50 P99 CPU COST
+errors=()
+run() {  # test name connections path round
+  local test=$1 name=$2 conns=$3 path=$4 round=$5 key="$1/$3/$4/$2/$5" out
+  local args=(-t1 -c"$conns" -d"${SECONDS_PER_RUN}s" --latency -H "Host: bench.test"
+    -s "$work/resolve.lua") preload=()
+  case $test in
+    resumed) args+=(-H "Connection: close") ;;
+    handshake) args+=(-H "Connection: close"); preload=(LD_PRELOAD="$work/wrk_no_resume.so") ;;
+  esac
+  local TIMEFORMAT=%P before
+  # shellcheck disable=SC2086  # the pids are words
+  before=$(cpu_ns ${SERVER_PIDS[$name]})
+  { time timeout $((SECONDS_PER_RUN + 30)) taskset -c "$CLIENT_CPU" env "${preload[@]}" \
+      wrk "${args[@]}" "https://bench.test:${PORT[$name]}/$path" > "$work/wrk.out" 2>&1 ||
+      true; } 2> "$work/wrk.cpu"
+  # shellcheck disable=SC2086
+  COST[$key]=$(( $(cpu_ns ${SERVER_PIDS[$name]}) - before ))
+  out=$(cat "$work/wrk.out")
+  RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  P99[$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  CPU[$key]=$(awk '{printf "%.0f", $1}' "$work/wrk.cpu")
+  COST[$key]=$(awk -v ns="${COST[$key]}" '/ requests in / { printf "%.1f", ($1 > 0 ? ns / 1000 / $1 : 0) }' <<<"$out")
+  local failed
+  failed=$(awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+                /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")
+  [ -n "${RPS[$key]}" ] || { RPS[$key]=0; failed="wrk failed"; }
+  printf '  %-9s %-8s %2s %-5s round %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req  wrk cpu %3s%%  errors %s\n' \
+    "$test" "$name" "$conns" "$path" "$round" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" \
+    "${COST[$key]:-?}" "${CPU[$key]}" "$failed"
+  if [ "$failed" != 0 ]; then
+    errors+=("$key: $failed")
+    echo "$out" >&2
+  fi
+}
+
+ROWS=("keepalive 1 small" "keepalive 50 small" "keepalive 1 64k" "keepalive 50 64k"
+  "handshake 1 small" "handshake 50 small" "resumed 1 small" "resumed 50 small")
+for row in "${ROWS[@]}"; do
+  read -r test conns path <<<"$row"
+  for name in rp nginx haproxy; do run "$test" "$name" "$conns" "$path" 1; done
+  for name in haproxy nginx rp; do run "$test" "$name" "$conns" "$path" 2; done
+done
+
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
+mean_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a + b) / 2 }'; }
+
+echo
+echo "HTTPS benchmark: $(nproc) cores (wrk on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU)," \
+  "$THREADS proxy thread(s)/worker(s), ${SECONDS_PER_RUN}s per run, mean of 2 rounds, $(date -u +%F)"
+echo "$(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), HAProxy $(haproxy -v | awk 'NR == 1 {print $3}')," \
+  "$(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
+printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-15s | %-15s | %-15s | %-21s | %7s |\n' \
+  test conns body "rp req/s" "nginx req/s" "haproxy req/s" "rp / stronger peer" \
+  "rp p50/p99 ms" "nginx p50/p99" "haproxy p50/p99" "server us/req r/n/h" "wrk cpu"
+printf '|%s|\n' "-----------|-------|-------|------------|-------------|---------------|--------------------|-----------------|-----------------|-----------------|-----------------------|---------"
+for row in "${ROWS[@]}"; do
+  read -r test conns path <<<"$row"
+  declare -A M=() L=() C=()
+  cpu=0
+  for name in "${TARGETS[@]}"; do
+    a="$test/$conns/$path/$name/1" b="$test/$conns/$path/$name/2"
+    M[$name]=$(mean "${RPS[$a]}" "${RPS[$b]}")
+    L[$name]="$(mean_ms "${P50[$a]}" "${P50[$b]}")/$(mean_ms "${P99[$a]}" "${P99[$b]}")"
+    C[$name]=$(awk -v a="${COST[$a]:-0}" -v b="${COST[$b]:-0}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+    for k in "$a" "$b"; do [ "${CPU[$k]}" -gt "$cpu" ] && cpu=${CPU[$k]}; done
+  done
+  peer=$(awk -v n="${M[nginx]}" -v h="${M[haproxy]}" 'BEGIN { print (n >= h ? "nginx" : "haproxy") }')
+  ratio=$(awk -v a="${M[rp]}" -v b="${M[$peer]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-15s | %-15s | %-15s | %-21s | %6s%% |\n' \
+    "$test" "$conns" "$path" "${M[rp]}" "${M[nginx]}" "${M[haproxy]}" "$ratio ($peer)" \
+    "${L[rp]}" "${L[nginx]}" "${L[haproxy]}" "${C[rp]}/${C[nginx]}/${C[haproxy]}" "$cpu"
+done
+
+if [ -f "$work/home/logs/daemon.log" ] &&
+  grep -q -i -E 'error|fail|warn|HTTPS:' "$work/home/logs/daemon.log"; then
+  echo
+  echo "rp's daemon log says:"
+  grep -i -E 'error|fail|warn|HTTPS:' "$work/home/logs/daemon.log" | sort | uniq -c | sort -rn | head -20
+fi
+if [ ${#errors[@]} -gt 0 ]; then
+  echo
+  echo "bench: errors in ${#errors[@]} run(s) — their numbers do not count:" >&2
+  printf '  %s\n' "${errors[@]}" >&2
+  exit 1
+fi
