@@ -98,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     tls::TlsContext& tls = *shared_.tls;
     set_deadline_after(shared_.settings.header_timeout);
     std::size_t seen = 0;
+    auto pause_for = std::chrono::milliseconds(2);
     for (;;) {
       auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
       if (wait_ec || timed_out_) co_return false;
@@ -113,9 +114,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       if (hello.status == tls::ClientHello::Status::need_more) {
         if (n == seen) {
-          // The rest of the record has not come: wait a little rather than spin on the peek.
-          asio::steady_timer pause(client_.get_executor(), std::chrono::milliseconds(2));
+          // The rest of the record has not come: wait a little rather than spin on the peek,
+          // longer each time (a client that stalls here costs next to nothing until its timeout).
+          asio::steady_timer pause(client_.get_executor(), pause_for);
           co_await pause.async_wait(nothrow);
+          pause_for = std::min(pause_for * 2, std::chrono::milliseconds(250));
         }
         seen = n;
         continue;
