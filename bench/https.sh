@@ -87,39 +87,13 @@ curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:$RP_HTTPS_POR
 # --- nginx terminating TLS: TLS 1.3, the session cache as usually configured, tickets on.
 NGINX_PORT=$(free_port)
 mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<EOF
-worker_processes $THREADS;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log /dev/null;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  ssl_protocols TLSv1.3;
+nginx_proxy_conf "$NGINX_PORT" " ssl" \
+  "  ssl_protocols TLSv1.3;
   ssl_session_cache shared:SSL:10m;
-  ssl_session_tickets on;
-  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT ssl;
-    ssl_certificate $LEAF;
-    ssl_certificate_key $LEAF;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto https;
-    }
-  }
-}
-EOF
+  ssl_session_tickets on;" \
+  "    ssl_certificate $LEAF;
+    ssl_certificate_key $LEAF;" \
+  "      proxy_set_header X-Forwarded-Proto https;" > "$work/nginx/nginx.conf"
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx/nginx.conf" &
 pids+=($!)
 

@@ -108,3 +108,39 @@ PROCFILE
   wait_port "$ORIGIN_PORT"
   wait_port "$RP_PORT"
 }
+
+# nginx as a proxy in front of the origin ($ORIGIN_PORT), $THREADS workers, upstream keep-alive,
+# logging to /dev/null, its files in $work/nginx; printed to stdout. $1: the port; $2: more for
+# `listen` (" ssl"); $3, $4, $5: more lines for the http, server and location blocks.
+nginx_proxy_conf() {
+  cat <<EOF
+worker_processes $THREADS;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log /dev/null;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx;
+  scgi_temp_path $work/nginx;
+  keepalive_requests 1000000;
+${3:-}
+  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$1${2:-};
+${4:-}
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+${5:-}
+    }
+  }
+}
+EOF
+}

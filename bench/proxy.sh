@@ -26,33 +26,7 @@ start_origin "$THREADS" 0
 # --- nginx as the proxy: same threads, upstream keep-alive, access log as rp writes one.
 NGINX_PORT=$(free_port)
 mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<EOF
-worker_processes $THREADS;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log /dev/null;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
-  }
-}
-EOF
+nginx_proxy_conf "$NGINX_PORT" > "$work/nginx/nginx.conf"
 nginx -c "$work/nginx/nginx.conf" &
 pids+=($!)
 
