@@ -136,25 +136,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     co_return true;
   }
 
-  // Plain HTTP sent to the HTTPS port: a 400 that says so, in plain HTTP. The request's bytes
-  // (only peeked so far) are read and dropped first, and for a moment after: closing with them
-  // unread would reset the connection, and the answer could be lost with it.
+  // Plain HTTP sent to the HTTPS port: a 400 that says so, in plain HTTP. The request's bytes,
+  // only peeked so far, are read and dropped first, and what comes after as linger() does.
   asio::awaitable<void> refuse_plain_http() {
     const std::string text =
         http::simple_response(400, http::reason_phrase(400), "text/plain; charset=utf-8",
                               "rp: this is the HTTPS port; use an https:// URL.\n", false);
-    set_deadline_after(std::chrono::seconds(2));
     boost::system::error_code ec;
     socket().non_blocking(true, ec);
     while (socket().receive(asio::buffer(buffer_.get(), kBufferSize), 0, ec) > 0) {
     }
+    set_deadline_after(std::chrono::seconds(2));
     co_await asio::async_write(socket(), asio::buffer(text), nothrow);
-    socket().shutdown(tcp::socket::shutdown_send, ec);
-    for (;;) {
-      auto [read_ec, n] =
-          co_await socket().async_read_some(asio::buffer(buffer_.get(), kBufferSize), nothrow);
-      if (read_ec) break;
-    }
+    co_await drop_what_comes();
   }
 
   // --- timeouts: one deadline per phase, enforced by a watchdog that cancels the client's I/O.
@@ -278,6 +272,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   asio::awaitable<void> linger() {
     set_deadline_after(std::chrono::seconds(2));
     if constexpr (is_tls<Stream>) co_await close_connection(client_);
+    co_await drop_what_comes();
+  }
+
+  // Stops sending, then reads and drops what the client still sends (up to 4 MiB), until it
+  // closes or the deadline passes. Over TLS, the bytes are dropped undecrypted.
+  asio::awaitable<void> drop_what_comes() {
     boost::system::error_code ec;
     socket().shutdown(tcp::socket::shutdown_send, ec);
     std::size_t drained = 0;
