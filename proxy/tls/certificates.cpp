@@ -257,12 +257,32 @@ std::optional<std::string> fingerprint(const std::string& certificate) {
   return out;
 }
 
+namespace {
+
+std::optional<std::chrono::system_clock::time_point> end_of(const X509* cert) {
+  struct tm when {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &when) != 1) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&when));
+}
+
+}  // namespace
+
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate) {
   Cert cert = load_certificate(certificate);
   if (!cert) return std::nullopt;
-  struct tm when {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &when) != 1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&when));
+  return end_of(cert.get());
+}
+
+std::optional<LoadedPair> load_pair(const KeyPair& pair) {
+  Cert cert = load_certificate(pair.certificate);
+  Key key = load_key(pair.key);
+  const auto until = cert ? end_of(cert.get()) : std::nullopt;
+  if (!key || !until) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return LoadedPair{std::shared_ptr<X509>(cert.release(), X509_free),
+                    std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free), *until};
 }
 
 std::vector<std::string> permitted_names(const std::string& certificate) {

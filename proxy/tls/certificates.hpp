@@ -11,9 +11,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+struct x509_st;      // OpenSSL's X509
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
 
 namespace rp::tls {
 
@@ -47,6 +51,16 @@ bool signed_by(const std::string& certificate, const KeyPair& authority);
 // The SHA-256 fingerprint of a PEM certificate (of its DER bytes), in lower-case hex: what names
 // a CA in the trust stores (`rp trust`). nullopt when it does not parse.
 std::optional<std::string> fingerprint(const std::string& certificate);
+
+// A pair as OpenSSL uses it (a TLS context's leaves): parsed once, freed with its last copy.
+struct LoadedPair {
+  std::shared_ptr<x509_st> certificate;
+  std::shared_ptr<evp_pkey_st> key;
+  std::chrono::system_clock::time_point not_after;
+};
+
+// `pair` parsed; nullopt when either half does not parse.
+std::optional<LoadedPair> load_pair(const KeyPair& pair);
 
 // When a PEM certificate stops being valid; nullopt when it does not parse.
 std::optional<std::chrono::system_clock::time_point> not_after(const std::string& certificate);

@@ -1,6 +1,5 @@
 #include "proxy/tls/tls_context.hpp"
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/post.hpp>
@@ -20,34 +19,6 @@ namespace {
 
 using SystemClock = std::chrono::system_clock;
 
-// A leaf as OpenSSL uses it, parsed once.
-struct Leaf {
-  X509* certificate = nullptr;
-  EVP_PKEY* key = nullptr;
-  SystemClock::time_point renew_at;
-  ~Leaf() {
-    X509_free(certificate);
-    EVP_PKEY_free(key);
-  }
-};
-
-std::shared_ptr<const Leaf> parse(const KeyPair& pair) {
-  auto leaf = std::make_shared<Leaf>();
-  BIO* cert_bio =
-      BIO_new_mem_buf(pair.certificate.data(), static_cast<int>(pair.certificate.size()));
-  BIO* key_bio = BIO_new_mem_buf(pair.key.data(), static_cast<int>(pair.key.size()));
-  if (cert_bio && key_bio) {
-    leaf->certificate = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
-    leaf->key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
-  }
-  BIO_free(cert_bio);
-  BIO_free(key_bio);
-  auto until = not_after(pair.certificate);
-  if (!leaf->certificate || !leaf->key || !until) return nullptr;
-  leaf->renew_at = *until - LocalCa::kRenewBefore;
-  return leaf;
-}
-
 // The protocols rp speaks over TLS, in ALPN's wire format, best first.
 constexpr unsigned char kProtocols[] = "\x08http/1.1";
 
@@ -64,21 +35,23 @@ struct TlsContext::Impl {
   const std::function<void(const std::string&)> report;
 
   std::mutex cache_mutex;
-  std::map<std::string, std::shared_ptr<const Leaf>> cache;  // by base name; "" is loopback
-  std::set<std::string> reported;                            // failures said once each
+  std::map<std::string, LoadedPair> cache;  // by base name; "" is loopback
+  std::set<std::string> reported;           // failures said once each
 
   asio::thread_pool minter{1};
 
   // The cached leaf for a choice, if it is current.
-  std::shared_ptr<const Leaf> cached(const std::string& key) {
+  std::optional<LoadedPair> cached(const std::string& key) {
     std::lock_guard lock(cache_mutex);
     auto it = cache.find(key);
-    if (it == cache.end() || SystemClock::now() >= it->second->renew_at) return nullptr;
+    if (it == cache.end() || SystemClock::now() >= it->second.not_after - LocalCa::kRenewBefore) {
+      return std::nullopt;
+    }
     return it->second;
   }
 
   // The leaf for a choice: cached, else loaded from disk or made (and cached).
-  std::shared_ptr<const Leaf> leaf(const LeafChoice& choice) {
+  std::optional<LoadedPair> leaf(const LeafChoice& choice) {
     const std::string& key = choice.name;
     if (auto hit = cached(key)) return hit;
     std::string error;
@@ -89,17 +62,17 @@ struct TlsContext::Impl {
       pair = choice.kind == LeafChoice::Kind::loopback ? ca.for_loopback(error)
                                                        : ca.for_app(key, error);
     }
-    auto parsed = pair ? parse(*pair) : nullptr;
+    auto parsed = pair ? load_pair(*pair) : std::nullopt;
     if (!parsed) {
       std::lock_guard lock(cache_mutex);
       if (reported.insert(key).second && report) {
         report("HTTPS: no certificate for " + (key.empty() ? std::string("localhost") : key) +
                ": " + (error.empty() ? "it does not load" : error));
       }
-      return nullptr;
+      return std::nullopt;
     }
     std::lock_guard lock(cache_mutex);
-    cache[key] = parsed;
+    cache[key] = *parsed;
     return parsed;
   }
 
@@ -112,8 +85,8 @@ struct TlsContext::Impl {
       return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
     auto leaf = self->leaf(choice);
-    if (!leaf || SSL_use_certificate(ssl, leaf->certificate) != 1 ||
-        SSL_use_PrivateKey(ssl, leaf->key) != 1) {
+    if (!leaf || SSL_use_certificate(ssl, leaf->certificate.get()) != 1 ||
+        SSL_use_PrivateKey(ssl, leaf->key.get()) != 1) {
       *alert = SSL_AD_INTERNAL_ERROR;
       return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
@@ -162,7 +135,7 @@ asio::ssl::context& TlsContext::context() {
 
 bool TlsContext::ready(std::string_view server_name) {
   const auto choice = choose_leaf(server_name, impl_->tlds);
-  return choice.kind == LeafChoice::Kind::refused || impl_->cached(choice.name) != nullptr;
+  return choice.kind == LeafChoice::Kind::refused || impl_->cached(choice.name).has_value();
 }
 
 void TlsContext::prepare(std::string_view server_name, asio::any_io_executor executor,

@@ -199,3 +199,15 @@ TEST_CASE("a certificate's fingerprint is the SHA-256 of its DER, as openssl x50
   CHECK(fingerprint(authority().certificate) != hex);
   CHECK_FALSE(fingerprint("not a certificate"));
 }
+
+TEST_CASE("a pair loads for OpenSSL's use, with its end, and a broken half does not load") {
+  const KeyPair ca = authority();
+  const KeyPair shop = leaf(ca, {{"shop.test", "*.shop.test"}, {}, 397});
+  auto loaded = load_pair(shop);
+  REQUIRE(loaded);
+  CHECK(X509_check_host(loaded->certificate.get(), "web.shop.test", 0, 0, nullptr) == 1);
+  CHECK(X509_check_private_key(loaded->certificate.get(), loaded->key.get()) == 1);
+  CHECK(loaded->not_after == not_after(shop.certificate));
+  CHECK_FALSE(load_pair({shop.certificate, "not a key"}));
+  CHECK_FALSE(load_pair({"not a certificate", shop.key}));
+}
