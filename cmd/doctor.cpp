@@ -320,7 +320,7 @@ std::vector<Check> check_ca(const GlobalConfig& config, const fs::path& home) {
              fmt::format("none yet in {}: the daemon makes it at its next start", dir.string()))};
   }
   std::string error;
-  auto ca = tls::LocalCa::open(dir, config.tlds, error);
+  auto ca = tls::LocalCa::inspect(dir, config.tlds, error);
   if (!ca) return {fail(id, title, error, "see the message")};
   std::vector<Check> checks;
   for (const auto& w : ca->warnings()) checks.push_back(fail(id, title, w.what, w.fix));

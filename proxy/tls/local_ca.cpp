@@ -112,28 +112,31 @@ std::optional<LocalCa> LocalCa::open(const fs::path& dir, const std::vector<std:
   return ca;
 }
 
+std::optional<LocalCa> LocalCa::inspect(const fs::path& dir, const std::vector<std::string>& tlds,
+                                        std::string& error) {
+  const fs::path cert_path = dir / "rp-ca.pem";
+  const fs::path key_path = dir / "rp-ca.key";
+  auto cert = read_text_file(cert_path);
+  auto key = read_text_file(key_path);
+  KeyPair authority{cert.value_or(""), key.value_or("")};
+  if (!is_whole(authority)) {
+    error = (dir / "rp-ca.*").string() +
+            ": rp's CA is incomplete or damaged — remove the directory to have a new CA made "
+            "at the next start (and run `rp trust --apply` again)";
+    return std::nullopt;
+  }
+  LocalCa ca(dir, std::move(authority));
+  ca.check(key_path, tlds);
+  return ca;
+}
+
 std::optional<LocalCa> LocalCa::load_or_make(const fs::path& dir,
                                              const std::vector<std::string>& tlds,
                                              std::string& error) {
   const fs::path cert_path = dir / "rp-ca.pem";
   const fs::path key_path = dir / "rp-ca.key";
   std::error_code ec;
-  const bool has_cert = fs::exists(cert_path, ec);
-  const bool has_key = fs::exists(key_path, ec);
-  if (has_cert || has_key) {
-    auto cert = read_text_file(cert_path);
-    auto key = read_text_file(key_path);
-    KeyPair authority{cert.value_or(""), key.value_or("")};
-    if (!is_whole(authority)) {
-      error = (dir / "rp-ca.*").string() +
-              ": rp's CA is incomplete or damaged — remove the directory to have a new CA made "
-              "at the next start (and run `rp trust --apply` again)";
-      return std::nullopt;
-    }
-    LocalCa ca(dir, std::move(authority));
-    ca.check(key_path, tlds);
-    return ca;
-  }
+  if (fs::exists(cert_path, ec) || fs::exists(key_path, ec)) return inspect(dir, tlds, error);
   auto made = make_authority(tlds, error);
   if (!made) return std::nullopt;
   // The key first: a certificate without its key would be a damaged CA at the next start.

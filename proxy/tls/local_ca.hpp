@@ -35,6 +35,11 @@ class LocalCa {
       const std::filesystem::path& dir, const std::vector<std::string>& tlds, std::string& error,
       const std::filesystem::path& system_bundle = system_bundle_file());
 
+  // The CA in `dir` as it is, for a check (rp doctor): loaded and checked (warnings()), nothing
+  // written, nothing made. nullopt and `error` when it is missing or damaged.
+  static std::optional<LocalCa> inspect(const std::filesystem::path& dir,
+                                        const std::vector<std::string>& tlds, std::string& error);
+
   // OpenSSL's own default CA file (/usr/lib/ssl/cert.pem, the system's bundle on Debian), not the
   // one SSL_CERT_FILE names: in a process rp started, that is bundle.pem itself.
   static std::filesystem::path system_bundle_file();

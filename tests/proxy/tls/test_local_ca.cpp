@@ -207,3 +207,19 @@ TEST_CASE("a bundle that cannot be written is a warning, and no bundle file is o
   REQUIRE(ca->warnings().size() == 1);
   CHECK(ca->warnings()[0].what.find("bundle.pem") != std::string::npos);
 }
+
+TEST_CASE("inspect loads and checks a CA without writing or making anything") {
+  rp::test::TempDir home;
+  const fs::path dir = home.path / "ca";
+  std::string error;
+  CHECK_FALSE(LocalCa::inspect(dir, {"test"}, error));
+  CHECK_FALSE(fs::exists(dir));
+  open_ca(dir);
+  fs::remove(dir / "bundle.pem");
+  fs::remove(dir / "rp-ca.lock");
+  auto ca = LocalCa::inspect(dir, {"test", "localhost", "dev"}, error);
+  REQUIRE(ca);
+  REQUIRE(ca->warnings().size() == 1);  // .dev came after the CA
+  CHECK_FALSE(fs::exists(dir / "bundle.pem"));
+  CHECK_FALSE(fs::exists(dir / "rp-ca.lock"));
+}
