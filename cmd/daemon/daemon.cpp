@@ -156,34 +156,32 @@ std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
       proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
   bool serving = false;
   std::string error;
-  if (port != 0) {
-    if (!server->listen(error)) {
+  // What a bind says in the log: why it failed, or where the listener is (and how to get the
+  // usual port when it fell back to another).
+  auto note = [&](std::string_view kind, int at, int usual, bool configured, bool bound,
+                  std::string_view consequence) {
+    if (!bound) {
       notices.push_back(
-          fmt::format("HTTP: cannot listen on port {} ({}); the processes run without their names",
-                      port, error));
-    } else {
-      serving = true;
-      if (!error.empty()) notices.push_back(fmt::format("HTTP: {}", error));
-      if (!global.http_port && port != 80) {
-        notices.push_back(
-            fmt::format("HTTP on port {}: port 80 needs `rp setup` (once, as root)", port));
-      }
-      say(fmt::format("HTTP: listening on port {}", port));
+          fmt::format("{}: cannot listen on port {} ({}){}", kind, at, error, consequence));
+      return;
     }
+    serving = true;
+    if (!error.empty()) notices.push_back(fmt::format("{}: {}", kind, error));
+    if (!configured && at != usual) {
+      notices.push_back(
+          fmt::format("{} on port {}: port {} needs `rp setup` (once, as root)", kind, at, usual));
+    }
+    say(fmt::format("{}: listening on port {}", kind, at));
+  };
+  if (port != 0) {
+    const bool bound = server->listen(error);
+    note("HTTP", port, 80, global.http_port.has_value(), bound,
+         "; the processes run without their names");
   }
   if (tls_port != 0) {
     if (auto tls = open_tls(global, home, notices, ca_files)) {
-      if (!server->listen_tls(tls_port, std::move(tls), error)) {
-        notices.push_back(fmt::format("HTTPS: cannot listen on port {} ({})", tls_port, error));
-      } else {
-        serving = true;
-        if (!error.empty()) notices.push_back(fmt::format("HTTPS: {}", error));
-        if (!global.https_port && tls_port != 443) {
-          notices.push_back(
-              fmt::format("HTTPS on port {}: port 443 needs `rp setup` (once, as root)", tls_port));
-        }
-        say(fmt::format("HTTPS: listening on port {}", tls_port));
-      }
+      const bool bound = server->listen_tls(tls_port, std::move(tls), error);
+      note("HTTPS", tls_port, 443, global.https_port.has_value(), bound, "");
     }
   }
   if (!serving) return nullptr;
