@@ -240,9 +240,10 @@ TlsAnswer tls_probe(const std::string& address, int port, const std::string& ser
   // The handshake goes through whatever the certificate; the verification is read after it.
   SSL_set_verify(ssl.get(), SSL_VERIFY_NONE, nullptr);
   if (SSL_connect(ssl.get()) != 1) {
-    const unsigned long e = ERR_get_error();
-    answer.error = e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "handshake failed"
-                     : "no TLS handshake (timed out or closed)";
+    // OpenSSL's reason when it has one (an alert, a protocol error); none when the peer closed
+    // or said nothing in time.
+    const char* reason = ERR_reason_error_string(ERR_get_error());
+    answer.error = reason ? reason : "no TLS handshake (timed out or closed)";
     return answer;
   }
   answer.handshake = true;
