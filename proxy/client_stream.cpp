@@ -15,6 +15,13 @@ tcp::socket& socket_of(TlsStream& s) {
   return s.next_layer();
 }
 
+bool negotiated_h2(TlsStream& s) {
+  const unsigned char* protocol = nullptr;
+  unsigned int size = 0;
+  SSL_get0_alpn_selected(s.native_handle(), &protocol, &size);
+  return size == 2 && protocol[0] == 'h' && protocol[1] == '2';
+}
+
 asio::awaitable<void> close_connection(tcp::socket& s) {
   boost::system::error_code ec;
   s.close(ec);

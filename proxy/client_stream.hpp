@@ -26,6 +26,9 @@ inline boost::asio::ip::tcp::socket& socket_of(boost::asio::ip::tcp::socket& s) 
 }
 boost::asio::ip::tcp::socket& socket_of(TlsStream& s);
 
+// Whether the TLS handshake chose HTTP/2 (ALPN "h2").
+bool negotiated_h2(TlsStream& s);
+
 // Ends the connection: for TLS, a close_notify first (without waiting for the client's), so that
 // a body framed by the end of the connection is not taken for a truncated one.
 boost::asio::awaitable<void> close_connection(boost::asio::ip::tcp::socket& s);

@@ -10,11 +10,13 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "proxy/async_result.hpp"
 #include "proxy/balancer.hpp"
-#include "proxy/boot_wait.hpp"
 #include "proxy/client_stream.hpp"
+#include "proxy/dispatch.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/h2/connection.hpp"
 #include "proxy/http/message.hpp"
 #include "proxy/in_flight.hpp"
 #include "proxy/nothrow.hpp"
@@ -70,9 +72,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     socket().set_option(tcp::no_delay(true), ec);
     asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
     bool serving = true;
-    if constexpr (is_tls<Stream>) serving = co_await handshake();
+    if constexpr (is_tls<Stream>) {
+      serving = co_await handshake();
+      if (serving && negotiated_h2(client_)) {
+        // HTTP/2 from here on: the connection is proxy/h2/connection.hpp's until it ends.
+        co_await serve_h2(thread_, client_, client_info_);
+        h2_ = true;
+      }
+    }
     // One statement per co_await: GCC 12 runs a co_await inside `&&` twice.
-    while (serving) {
+    while (serving && !h2_) {
       const bool head = co_await read_head();
       if (!head) break;
       const bool keep_alive = co_await handle_request();
@@ -325,49 +334,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       co_await respond_error(x, 400, "the request has more than one Host header", false);
       co_return false;
     }
-    if (http::is_loop(request, shared_.pseudonym)) {
-      co_await respond_error(x, 508, "this request came back to rp: a route points at rp itself",
-                             false);
-      co_return false;
-    }
-    const auto routes = shared_.routes.load();
-    const std::string name = normalise_host(*host);
-    Route route = routes->resolve(name);
     const bool keep_after_local = request.keep_alive && x.body_done;
-    if (route.kind != Route::Kind::app) {
-      const bool dashboard = route.kind == Route::Kind::dashboard;
-      const Page page =
-          is_tls<Stream>
-              ? not_found_page(*routes, name, shared_.settings.https_display_port, x.html, "https")
-              : not_found_page(*routes, name, shared_.settings.display_port, x.html);
-      co_await respond(x, dashboard ? 200 : 404, page, keep_after_local);
+    const Destination d =
+        co_await find_destination(shared_, request, *host, is_tls<Stream>, x.html);
+    if (d.kind == Destination::Kind::redirect) {
+      co_await redirect_to_https(x, normalise_host(*host), request.target, keep_after_local);
       co_return keep_after_local;
     }
-    if (!is_tls<Stream> && route.app->https_redirect && shared_.settings.https_display_port != 0) {
-      co_await redirect_to_https(x, name, request.target, keep_after_local);
-      co_return keep_after_local;
+    if (d.kind == Destination::Kind::answer) {
+      // A request that came round in a loop is not answered on a connection that keeps going.
+      const bool keep = keep_after_local && d.status != 508;
+      co_await respond(x, d.status, d.page, keep);
+      co_return keep;
     }
-
-    if (AppActivity* activity = route.app->activity.get();
-        activity && activity->phase.load(std::memory_order_acquire) != AppPhase::ready) {
-      // A stopped app starts now; the request waits for its web process, as do the others that
-      // arrive meanwhile (one boot for all).
-      const BootResult boot = co_await wait_for_boot(*shared_.supervisor, route.app->name);
-      if (!boot.ok() || !boot.app) {
-        const int status = boot.ok() ? 502 : status_of(boot.outcome);
-        const std::string what =
-            boot.ok() ? "The app started, but rp was not told where it listens." : boot.what;
-        co_await respond(
-            x, status,
-            upstream_error_page(status, *route.app, route.process, what, x.html, boot.log),
-            keep_after_local);
-        co_return keep_after_local;
-      }
-      // Booting may have moved a port (one was taken meanwhile): forward to the app as it is
-      // now, not as it was routed.
-      route.app = boot.app;
-    }
-    co_return co_await forward(request, route, x, started);
+    co_return co_await forward(request, d.route, x, started);
   }
 
   // Forwards the request to an instance of the routed process and relays its answer, or says
@@ -390,15 +370,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     for (int attempt = 0;; ++attempt) {
       auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
       if (upstream.result != Upstream::Result::connected) {
-        const int status = upstream.result == Upstream::Result::timed_out ? 504 : 502;
-        std::string what = status == 504
-                               ? fmt::format("{} did not accept a connection on port {} in time.",
-                                             instance->label, instance->port)
-                               : fmt::format("{} is not listening on port {} ({}).",
-                                             instance->label, instance->port, upstream.error);
-        co_await respond(x, status,
-                         upstream_error_page(status, *route.app, route.process, what, x.html),
-                         keep_after_local);
+        const auto failure = connect_failure(upstream, *instance);
+        co_await respond(
+            x, failure.status,
+            upstream_error_page(failure.status, *route.app, route.process, failure.what, x.html),
+            keep_after_local);
         co_return keep_after_local;
       }
       const ExchangeEnd end = co_await exchange(request, x, upstream.socket);
@@ -514,6 +490,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool timed_out_ = false;
   bool closed_ = false;
   bool linger_ = false;
+  bool h2_ = false;  // the connection spoke HTTP/2
 
   // What serves every request of the connection, its memory reused request after request.
   std::unique_ptr<char[]> buffer_;  // the client's bytes

@@ -20,7 +20,7 @@ namespace {
 using SystemClock = std::chrono::system_clock;
 
 // The protocols rp speaks over TLS, in ALPN's wire format, best first.
-constexpr unsigned char kProtocols[] = "\x08http/1.1";
+constexpr unsigned char kProtocols[] = "\x02h2\x08http/1.1";
 
 }  // namespace
 
@@ -98,7 +98,7 @@ struct TlsContext::Impl {
     unsigned char* chosen = nullptr;
     if (SSL_select_next_proto(&chosen, out_size, kProtocols, sizeof kProtocols - 1, offered,
                               offered_size) != OPENSSL_NPN_NEGOTIATED) {
-      // Nothing in common (a client offering only h2): go on without ALPN, which means HTTP/1.1.
+      // Nothing in common: go on without ALPN, which means HTTP/1.1.
       return SSL_TLSEXT_ERR_NOACK;
     }
     *out = chosen;

@@ -277,10 +277,13 @@ def test_tls_versions_resumption_and_alpn(proxied, https):
         session = first.session
     with https.connect(name, ctx, session=session) as second:
         assert second.session_reused
-    # ALPN: http/1.1 is chosen; a client offering only h2 goes on without ALPN (HTTP/1.1).
+    # ALPN: h2 is preferred, http/1.1 spoken to those who offer only it; a client offering
+    # neither goes on without ALPN (HTTP/1.1).
     with https.connect(name, https.context(["h2", "http/1.1"])) as s:
+        assert s.selected_alpn_protocol() == "h2"
+    with https.connect(name, https.context(["http/1.1"])) as s:
         assert s.selected_alpn_protocol() == "http/1.1"
-    with https.connect(name, https.context(["h2"])) as s:
+    with https.connect(name, https.context(["spdy/3"])) as s:
         assert s.selected_alpn_protocol() is None
 
 

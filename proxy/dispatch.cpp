@@ -1,0 +1,62 @@
+#include "proxy/dispatch.hpp"
+
+#include <fmt/format.h>
+
+#include "proxy/boot_wait.hpp"
+#include "proxy/forwarding.hpp"
+#include "proxy/session.hpp"
+
+namespace rp::proxy {
+
+boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const http::Head& request,
+                                                     const std::string& host, bool tls, bool html) {
+  Destination d;
+  if (http::is_loop(request, shared.pseudonym)) {
+    d.status = 508;
+    d.page =
+        plain_error_page(508, "this request came back to rp: a route points at rp itself", html);
+    co_return d;
+  }
+  const auto routes = shared.routes.load();
+  const std::string name = normalise_host(host);
+  d.route = routes->resolve(name);
+  if (d.route.kind != Route::Kind::app) {
+    d.status = d.route.kind == Route::Kind::dashboard ? 200 : 404;
+    d.page = tls ? not_found_page(*routes, name, shared.settings.https_display_port, html, "https")
+                 : not_found_page(*routes, name, shared.settings.display_port, html);
+    co_return d;
+  }
+  if (!tls && d.route.app->https_redirect && shared.settings.https_display_port != 0) {
+    d.kind = Destination::Kind::redirect;
+    co_return d;
+  }
+  if (AppActivity* activity = d.route.app->activity.get();
+      activity && activity->phase.load(std::memory_order_acquire) != AppPhase::ready) {
+    // A stopped app starts now; the request waits for its web process, as do the others that
+    // arrive meanwhile (one boot for all).
+    const BootResult boot = co_await wait_for_boot(*shared.supervisor, d.route.app->name);
+    if (!boot.ok() || !boot.app) {
+      d.status = boot.ok() ? 502 : status_of(boot.outcome);
+      const std::string what =
+          boot.ok() ? "The app started, but rp was not told where it listens." : boot.what;
+      d.page = upstream_error_page(d.status, *d.route.app, d.route.process, what, html, boot.log);
+      co_return d;
+    }
+    // Booting may have moved a port (one was taken meanwhile): forward to the app as it is now,
+    // not as it was routed.
+    d.route.app = boot.app;
+  }
+  d.kind = Destination::Kind::app;
+  co_return d;
+}
+
+ConnectFailure connect_failure(const Upstream& upstream, const InstanceStatus& instance) {
+  if (upstream.result == Upstream::Result::timed_out) {
+    return {504, fmt::format("{} did not accept a connection on port {} in time.", instance.label,
+                             instance.port)};
+  }
+  return {502, fmt::format("{} is not listening on port {} ({}).", instance.label, instance.port,
+                           upstream.error)};
+}
+
+}  // namespace rp::proxy

@@ -1,0 +1,44 @@
+// Where a request goes once its head is read, the same for HTTP/1.1 and HTTP/2: the loop check,
+// the route from its Host, the redirect of `https: redirect`, the boot of a sleeping app; and rp's
+// own answer (a page and its status) when the request is not an app's to answer.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <string_view>
+
+#include "proxy/error_pages.hpp"
+#include "proxy/http/parser.hpp"
+#include "proxy/router.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace rp::proxy {
+
+struct ProxyShared;
+
+struct Destination {
+  enum class Kind {
+    app,       // forward to `route` (its app is up: booted if it was asleep)
+    answer,    // rp answers with `status` and `page`
+    redirect,  // plain HTTP to an app with `https: redirect`: a 308 to https://
+  };
+  Kind kind = Kind::answer;
+  Route route;
+  int status = 0;
+  Page page;
+};
+
+// `request`'s destination. `host`: its Host (present, single: checked before). `tls`: it came
+// over HTTPS (the 404 lists https URLs; no redirect). `html`: the client prefers HTML pages.
+boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const http::Head& request,
+                                                     const std::string& host, bool tls, bool html);
+
+// When no connection to `instance` could be had: 504 (it did not accept in time) or 502, and what
+// to say on the page.
+struct ConnectFailure {
+  int status;
+  std::string what;
+};
+ConnectFailure connect_failure(const Upstream& upstream, const InstanceStatus& instance);
+
+}  // namespace rp::proxy

@@ -1,0 +1,514 @@
+#include "proxy/h2/connection.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/access_log.hpp"
+#include "proxy/balancer.hpp"
+#include "proxy/dispatch.hpp"
+#include "proxy/h2/engine.hpp"
+#include "proxy/in_flight.hpp"
+#include "proxy/nothrow.hpp"
+#include "proxy/output.hpp"
+#include "proxy/session.hpp"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+
+namespace rp::proxy {
+namespace {
+
+constexpr std::size_t kReadSize = 16 * 1024;   // a TLS record
+constexpr std::size_t kWriteSize = 64 * 1024;  // frames gathered into one write
+constexpr std::size_t kUpstreamRead = 32 * 1024;
+
+// A wake-up between coroutines of one thread: wait() returns at the next notify(). Whoever waits
+// checks its condition first, so a notify() with nobody waiting is not lost, only not needed.
+class Signal {
+ public:
+  explicit Signal(const asio::any_io_executor& executor)
+      : timer_(executor, Clock::time_point::max()) {}
+  asio::awaitable<void> wait() { co_await timer_.async_wait(nothrow); }
+  void notify() { timer_.cancel(); }
+
+ private:
+  asio::steady_timer timer_;
+};
+
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
+// A Sec-WebSocket-Key for the app: 16 random bytes in base64.
+std::string websocket_key() {
+  unsigned char raw[16];
+  RAND_bytes(raw, sizeof raw);
+  unsigned char text[25];
+  EVP_EncodeBlock(text, raw, sizeof raw);
+  return std::string(reinterpret_cast<char*>(text), 24);
+}
+
+// One stream: the request, and what the client sends for it while it is served.
+struct Stream {
+  Stream(const asio::any_io_executor& executor, std::int32_t id, h2::Request request,
+         bool end_stream)
+      : id(id), request(std::move(request)), body_done(end_stream), wake(executor) {}
+
+  const std::int32_t id;
+  h2::Request request;
+  std::string upload;               // request body received and not yet sent to the app
+  bool body_done;                   // the client has sent all of it
+  bool closed = false;              // reset by either side, or the connection ended
+  bool finished = false;            // its answer is complete: more body is dropped
+  tcp::socket* upstream = nullptr;  // the app's connection while forwarding, closed on a reset
+  Signal wake;                      // upload came, the response queue drained, or closed
+};
+
+enum class End { complete, stale, failed_before_response, aborted };
+
+// What serving a stream learns on the way, for its error page and access line.
+struct Served {
+  bool head_request = false;
+  bool html = false;
+  bool websocket = false;
+  bool response_started = false;
+  int status = 0;
+  std::uint64_t bytes = 0;
+  bool upstream_reusable = false;
+  std::string relay_error;
+};
+
+class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::Handler {
+ public:
+  Connection(ProxyThread& thread, TlsStream& client, http::ClientInfo info)
+      : thread_(thread),
+        shared_(thread.shared),
+        client_(client),
+        info_(std::move(info)),
+        executor_(client.get_executor()),
+        engine_(*this, limits()),
+        write_wake_(executor_),
+        read_buffer_(new char[kReadSize]) {}
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    co_await (reader() || writer() || watchdog());
+    // Whatever still runs stops: the app's connections of open streams close with this one.
+    for (auto& [id, stream] : streams_) close_stream(*stream);
+    streams_.clear();
+  }
+
+ private:
+  static h2::Limits limits() { return h2::Limits{}; }
+
+  // --- h2::Engine::Handler: what the client sends, as the engine reads it.
+  void on_request(std::int32_t id, h2::Request&& request, bool end_stream) override {
+    auto stream = std::make_shared<Stream>(executor_, id, std::move(request), end_stream);
+    streams_.emplace(id, stream);
+    starting_.push_back(std::move(stream));
+  }
+
+  bool on_body(std::int32_t id, std::string_view data) override {
+    Stream* s = find(id);
+    if (!s || s->finished) return false;
+    s->upload.append(data);
+    s->wake.notify();
+    return true;
+  }
+
+  void on_body_end(std::int32_t id) override {
+    if (Stream* s = find(id)) {
+      s->body_done = true;
+      s->wake.notify();
+    }
+  }
+
+  void on_close(std::int32_t id) override {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return;
+    close_stream(*it->second);
+    streams_.erase(it);
+  }
+
+  void on_drained(std::int32_t id) override {
+    if (Stream* s = find(id)) s->wake.notify();
+  }
+
+  Stream* find(std::int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  void close_stream(Stream& s) {
+    s.closed = true;
+    // Body bytes that will never reach the app still count against the connection's window.
+    engine_.consume(s.id, s.upload.size());
+    s.upload.clear();
+    if (s.upstream) {
+      boost::system::error_code ec;
+      s.upstream->close(ec);
+    }
+    s.wake.notify();
+  }
+
+  // --- the connection's bytes.
+  asio::awaitable<void> reader() {
+    for (;;) {
+      auto [ec, n] =
+          co_await client_.async_read_some(asio::buffer(read_buffer_.get(), kReadSize), nothrow);
+      if (ec) co_return;  // the client is gone: so is the connection
+      received_anything_ = true;
+      last_read_ = Clock::now();
+      const bool go_on = engine_.receive({read_buffer_.get(), n});
+      for (auto& stream : starting_)
+        asio::co_spawn(executor_, serve(std::move(stream)), asio::detached);
+      starting_.clear();
+      write_wake_.notify();
+      if (!go_on) break;
+    }
+    // The engine reads no more (a protocol error, a flood): the writer sends its GOAWAY and ends.
+    Signal never(executor_);
+    co_await never.wait();
+  }
+
+  asio::awaitable<void> writer() {
+    std::string out;
+    for (;;) {
+      out.clear();
+      engine_.send(out, kWriteSize);
+      if (out.empty()) {
+        if (!engine_.wants_read() && !engine_.wants_write()) co_return;
+        co_await write_wake_.wait();
+        continue;
+      }
+      writing_since_ = Clock::now();
+      auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out), nothrow);
+      writing_since_ = Clock::time_point::max();
+      if (ec) co_return;
+    }
+  }
+
+  // Ends connections that are idle, that never spoke, whose client keeps a window shut on a
+  // waiting response or stops reading, and those whose GOAWAY the client does not act on.
+  asio::awaitable<void> watchdog() {
+    const auto& settings = shared_.settings;
+    const auto tick = std::clamp<Clock::duration>(
+        settings.header_timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+    asio::steady_timer timer(executor_);
+    auto ending_since = Clock::time_point::max();
+    for (;;) {
+      timer.expires_after(tick);
+      co_await timer.async_wait(nothrow);
+      const auto now = Clock::now();
+      if (ending_since != Clock::time_point::max()) {
+        if (now - ending_since > std::chrono::seconds(2)) co_return;
+        continue;
+      }
+      const auto idle_limit =
+          received_anything_ ? settings.keepalive_timeout : settings.header_timeout;
+      if (engine_.open_streams() == 0 && now - last_read_ > idle_limit) {
+        engine_.terminate(h2::ErrorCode::no_error);
+      } else if (engine_.anything_queued() &&
+                 now - engine_.last_data_sent() > settings.header_timeout) {
+        engine_.terminate(h2::ErrorCode::enhance_your_calm);
+      } else if (writing_since_ != Clock::time_point::max() &&
+                 now - writing_since_ > settings.header_timeout) {
+        co_return;  // the client reads nothing: not even a GOAWAY would reach it
+      } else {
+        continue;
+      }
+      ending_since = now;
+      write_wake_.notify();
+    }
+  }
+
+  // --- one stream, from its request to the end of its answer.
+  asio::awaitable<void> serve(std::shared_ptr<Stream> s) {
+    auto self = shared_from_this();
+    if (s->closed) co_return;  // reset before it began
+    const auto started = Clock::now();
+    Served x;
+    x.websocket = h2::is_websocket(s->request);
+    x.head_request = s->request.method == "HEAD";
+    for (const auto& f : s->request.fields) {
+      if (f.name == "accept") x.html = wants_html(f.value);
+    }
+    http::Head request;
+    h2::Refusal refusal;
+    if (s->request.too_large) {
+      refusal = {431, "the request's header list is larger than 64 KiB"};
+    } else {
+      refusal = h2::to_http1(s->request, s->body_done && s->upload.empty(),
+                             x.websocket ? websocket_key() : std::string(), request);
+    }
+    if (refusal.status) {
+      answer(*s, x, refusal.status, plain_error_page(refusal.status, refusal.what, x.html));
+      co_return;
+    }
+    const std::string& host = request.headers.front().value;  // to_http1 puts Host first
+    const Destination d = co_await find_destination(shared_, request, host, true, x.html);
+    if (s->closed) co_return;
+    if (d.kind != Destination::Kind::app) {
+      answer(*s, x, d.status, d.page);
+      co_return;
+    }
+    co_await forward(s, request, d.route, x, started);
+    s->finished = true;
+    engine_.consume(s->id, s->upload.size());
+    s->upload.clear();
+  }
+
+  // rp's own answer on the stream.
+  void answer(Stream& s, const Served& x, int status, const Page& page) {
+    s.finished = true;
+    if (s.closed) return;
+    const bool no_body = x.head_request || page.body.empty();
+    engine_.respond(s.id, status,
+                    {{"content-type", page.content_type},
+                     {"content-length", std::to_string(page.body.size())},
+                     {"server", "rp"}},
+                    no_body);
+    if (!no_body) {
+      engine_.write(s.id, page.body);
+      engine_.end(s.id);
+    }
+    write_wake_.notify();
+  }
+
+  asio::awaitable<void> forward(const std::shared_ptr<Stream>& s, const http::Head& request,
+                                const Route& route, Served& x, Clock::time_point started) {
+    auto instance = pick_instance(*route.app, route.process, thread_.round_robin);
+    if (!instance) {
+      answer(*s, x, 502,
+             upstream_error_page(502, *route.app, route.process,
+                                 "No instance of this process runs (formation 0?).", x.html));
+      co_return;
+    }
+    InFlight in_flight(instance, route.app->activity);
+    const bool has_body = !s->body_done || !s->upload.empty();
+    for (int attempt = 0;; ++attempt) {
+      auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
+      if (s->closed) co_return;
+      if (upstream.result != Upstream::Result::connected) {
+        const auto failure = connect_failure(upstream, *instance);
+        answer(
+            *s, x, failure.status,
+            upstream_error_page(failure.status, *route.app, route.process, failure.what, x.html));
+        co_return;
+      }
+      s->upstream = &upstream.socket;
+      const End end = co_await exchange(s, request, x, upstream.socket);
+      s->upstream = nullptr;
+      if (end == End::stale && upstream.reused && attempt == 0 && !has_body &&
+          idempotent(request.method) && !s->closed) {
+        continue;  // the app had closed the kept-alive connection: once more on a new one
+      }
+      if (end == End::stale || end == End::failed_before_response) {
+        const std::string what = fmt::format("{} closed the connection without an answer{}.",
+                                             instance->label, x.relay_error);
+        answer(*s, x, 502, upstream_error_page(502, *route.app, route.process, what, x.html));
+        co_return;
+      }
+      if (end == End::aborted) {
+        if (!s->closed) {
+          engine_.reset(s->id, h2::ErrorCode::internal_error);
+          write_wake_.notify();
+        }
+        co_return;
+      }
+      const auto took =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+      thread_.access_log.add(route.app->name,
+                             access_text(s->request.method, request.target, x.status, x.bytes, took,
+                                         instance->label, "h2"));
+      if (x.upstream_reusable && upstream.socket.is_open()) {
+        thread_.pool.release(instance, std::move(upstream.socket));
+      }
+      co_return;
+    }
+  }
+
+  // Sends the request to the app and relays its answer, the body streaming up meanwhile.
+  asio::awaitable<End> exchange(const std::shared_ptr<Stream>& s, const http::Head& request,
+                                Served& x, tcp::socket& upstream) {
+    Output out;
+    out.add_own([&](std::string& text) {
+      http::append_upstream_request(text, request, info_, shared_.pseudonym);
+    });
+    // The body that came while the request waited (it is at most a window's worth).
+    std::string body = std::move(s->upload);
+    s->upload.clear();
+    out.body(body, request.chunked);
+    if (s->body_done && request.chunked) out.last_chunk();
+    const auto ec = co_await out.flush(upstream);
+    engine_.consume(s->id, body.size());
+    write_wake_.notify();
+    if (ec) {
+      x.relay_error = " (" + ec.message() + ")";
+      co_return End::stale;
+    }
+    auto result = co_await (pump(s, request, upstream, s->body_done) || relay(s, x, upstream));
+    if (result.index() == 0) co_return End::aborted;
+    co_return std::get<1>(result);
+  }
+
+  // The request body (or a WebSocket's bytes), up to the app as it comes, credited back to the
+  // client as it is sent. Then waits: returns only when the stream is closed under it.
+  asio::awaitable<void> pump(std::shared_ptr<Stream> s, const http::Head& request,
+                             tcp::socket& upstream, bool sent_all) {
+    Output out;
+    std::string taking;
+    bool upstream_gone = false;
+    for (;;) {
+      while (!s->closed && s->upload.empty() && (sent_all || !s->body_done)) {
+        co_await s->wake.wait();
+      }
+      if (s->closed) co_return;
+      taking.clear();
+      std::swap(taking, s->upload);
+      if (!upstream_gone) {
+        if (request.upgrade) {
+          out.add_view(taking);
+        } else {
+          out.body(taking, request.chunked);
+          if (s->body_done && request.chunked) out.last_chunk();
+        }
+        const auto ec = co_await out.flush(upstream);
+        if (ec) upstream_gone = true;  // the app stopped reading; its answer may still come
+      }
+      engine_.consume(s->id, taking.size());
+      write_wake_.notify();
+      if (s->body_done && !sent_all) {
+        sent_all = true;
+        if (request.upgrade && !upstream_gone) {
+          boost::system::error_code ignored;
+          upstream.shutdown(tcp::socket::shutdown_send, ignored);
+        }
+      }
+    }
+  }
+
+  // The app's answer, back on the stream as it comes; after a WebSocket's 101, its bytes.
+  asio::awaitable<End> relay(std::shared_ptr<Stream> s, Served& x, tcp::socket& upstream) {
+    std::unique_ptr<char[]> buffer(new char[kUpstreamRead]);
+    http::Parser parser(http::Parser::Kind::response);
+    parser.expect_no_body(x.head_request);
+    bool received = false;
+    bool tunnel = false;
+    for (;;) {
+      while (!s->closed && engine_.queued(s->id) > h2::Engine::kHighWater) {
+        co_await s->wake.wait();
+      }
+      if (s->closed) co_return End::aborted;
+      auto [ec, n] =
+          co_await upstream.async_read_some(asio::buffer(buffer.get(), kUpstreamRead), nothrow);
+      if (s->closed) co_return End::aborted;
+      if (ec) {
+        if (tunnel || (ec == asio::error::eof && parser.body_until_close())) {
+          engine_.end(s->id);
+          write_wake_.notify();
+          co_return End::complete;
+        }
+        x.relay_error = " (" + ec.message() + ")";
+        if (!received) co_return End::stale;
+        co_return x.response_started ? End::aborted : End::failed_before_response;
+      }
+      received = true;
+      std::string_view data(buffer.get(), n);
+      if (tunnel) {
+        x.bytes += n;
+        engine_.write(s->id, data);
+        write_wake_.notify();
+        continue;
+      }
+      while (!data.empty()) {
+        auto step = parser.feed(data);
+        data.remove_prefix(step.consumed);
+        if (step.status == http::Parser::Status::error) {
+          x.relay_error = " (its response is not valid HTTP: " + parser.error() + ")";
+          co_return x.response_started ? End::aborted : End::failed_before_response;
+        }
+        const bool message_done = step.status == http::Parser::Status::message_done ||
+                                  step.status == http::Parser::Status::upgrade;
+        const http::Head& head = parser.head();
+        if (!x.response_started &&
+            (message_done || (!parser.in_head() && parser.message_started()))) {
+          if (head.status >= 100 && head.status < 200 && head.status != 101) {
+            // Interim: 103 Early Hints goes on ahead; 100 Continue is HTTP/1.1's own business.
+            if (head.status == 103) {
+              fields_.clear();
+              h2::response_fields(head, fields_);
+              engine_.inform(s->id, 103, fields_);
+            }
+            continue;
+          }
+          if (head.status == 101 && !x.websocket) {
+            x.relay_error = " (it switched protocols unasked)";
+            co_return End::failed_before_response;
+          }
+          x.status = h2::response_status(head.status, x.websocket);
+          fields_.clear();
+          h2::response_fields(head, fields_);
+          const bool empty = message_done && step.body.empty() && head.status != 101;
+          engine_.respond(s->id, x.status, fields_, empty);
+          x.response_started = true;
+        }
+        for (auto part : step.body) {
+          x.bytes += part.size();
+          engine_.write(s->id, part);
+        }
+        if (message_done) {
+          if (head.status == 101) {
+            tunnel = true;
+            x.bytes += data.size();
+            engine_.write(s->id, data);
+            break;
+          }
+          engine_.end(s->id);
+          x.upstream_reusable = head.keep_alive && data.empty() && s->body_done;
+          write_wake_.notify();
+          co_return End::complete;
+        }
+      }
+      write_wake_.notify();
+    }
+  }
+
+  ProxyThread& thread_;
+  ProxyShared& shared_;
+  TlsStream& client_;
+  const http::ClientInfo info_;
+  asio::any_io_executor executor_;
+  h2::Engine engine_;
+  Signal write_wake_;
+  std::unique_ptr<char[]> read_buffer_;
+  std::unordered_map<std::int32_t, std::shared_ptr<Stream>> streams_;
+  std::vector<std::shared_ptr<Stream>> starting_;  // requests read, their coroutines not spawned
+  std::vector<http::Header> fields_;               // a response head's, reused
+  bool received_anything_ = false;
+  Clock::time_point last_read_ = Clock::now();
+  Clock::time_point writing_since_ = Clock::time_point::max();
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_h2(ProxyThread& thread, TlsStream& client,
+                               const http::ClientInfo& info) {
+  auto connection = std::make_shared<Connection>(thread, client, info);
+  co_await connection->run();
+}
+
+}  // namespace rp::proxy

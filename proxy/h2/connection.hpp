@@ -1,0 +1,26 @@
+// HTTP/2 on a client's TLS connection (ALPN chose h2): the framing is proxy/h2/engine.hpp's; here
+// the bytes move, and each stream is served as its own coroutine on the connection's thread:
+// routed and woken like an HTTP/1.1 request (proxy/dispatch.hpp), forwarded as an HTTP/1.1
+// exchange on one of the thread's pooled connections to the app, its body streaming both ways
+// under flow control. A WebSocket's extended CONNECT becomes an Upgrade to the app and then a
+// tunnel inside the stream.
+//
+// Timeouts: a connection with no open stream is closed (GOAWAY) after keepalive_timeout, or
+// header_timeout if nothing came at all; a response that the client's window keeps from moving for
+// header_timeout, or a client that stops reading, ends the connection.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "proxy/client_stream.hpp"
+#include "proxy/forwarding.hpp"
+
+namespace rp::proxy {
+
+struct ProxyThread;
+
+// Serves HTTP/2 on `client` (its handshake done) until the connection ends.
+boost::asio::awaitable<void> serve_h2(ProxyThread& thread, TlsStream& client,
+                                      const http::ClientInfo& info);
+
+}  // namespace rp::proxy

@@ -1,0 +1,347 @@
+#include "proxy/h2/engine.hpp"
+
+#include <nghttp2/nghttp2.h>
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace rp::h2 {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A stream's response body on its way out: bytes [offset, size) of `data` are still to be sent.
+struct Outbound {
+  std::string data;
+  std::size_t offset = 0;
+  bool ended = false;     // end() was called: END_STREAM follows the last byte
+  bool deferred = false;  // nghttp2 waits for write() or end() to resume it
+
+  std::size_t size() const { return data.size() - offset; }
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  Impl(Handler& handler, const Limits& limits) : handler(handler), limits(limits) {}
+
+  Handler& handler;
+  const Limits limits;
+  nghttp2_session* session = nullptr;
+  std::unordered_map<std::int32_t, Request> incoming;  // requests whose headers are arriving
+  std::unordered_set<std::int32_t> taken;              // streams handed to the handler
+  std::unordered_map<std::int32_t, Outbound> outbound;
+  std::size_t queued_total = 0;
+  Clock::time_point last_data_sent = Clock::now();
+
+  // send(): where frames go, and how much is enough for one write.
+  std::string* out = nullptr;
+  std::size_t out_max = 0;
+
+  // Control frames received in the current second.
+  Clock::time_point window_start = Clock::now();
+  int control_frames = 0;
+
+  static Impl& of(void* user_data) { return *static_cast<Impl*>(user_data); }
+
+  // One more SETTINGS, PING, PRIORITY or empty DATA: past the limit in a second, the connection
+  // ends (a peer that sends them in a loop costs rp a core otherwise).
+  void count_control_frame() {
+    const auto now = Clock::now();
+    if (now - window_start > std::chrono::seconds(1)) {
+      window_start = now;
+      control_frames = 0;
+    }
+    if (++control_frames > limits.control_frames_per_second) {
+      nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      of(user_data).incoming[frame->hd.stream_id] = Request{};
+    }
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                       std::size_t name_size, const std::uint8_t* value, std::size_t value_size,
+                       std::uint8_t, void* user_data) {
+    Impl& self = of(user_data);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+      return 0;  // trailers: not forwarded (HTTP/1.1 apps rarely read them)
+    }
+    auto it = self.incoming.find(frame->hd.stream_id);
+    if (it == self.incoming.end()) return 0;
+    add_field(it->second, {reinterpret_cast<const char*>(name), name_size},
+              {reinterpret_cast<const char*>(value), value_size}, self.limits.max_header_list);
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    Impl& self = of(user_data);
+    const std::int32_t id = frame->hd.stream_id;
+    const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS:
+        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+          auto it = self.incoming.find(id);
+          if (it == self.incoming.end()) break;
+          Request request = std::move(it->second);
+          self.incoming.erase(it);
+          self.taken.insert(id);
+          self.handler.on_request(id, std::move(request), end_stream);
+        } else if (end_stream && self.taken.contains(id)) {
+          self.handler.on_body_end(id);  // after trailers
+        }
+        break;
+      case NGHTTP2_DATA:
+        if (frame->hd.length == 0 && !end_stream) self.count_control_frame();
+        if (end_stream && self.taken.contains(id)) self.handler.on_body_end(id);
+        break;
+      case NGHTTP2_SETTINGS:
+      case NGHTTP2_PING:
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) self.count_control_frame();
+        break;
+      case NGHTTP2_PRIORITY:
+        self.count_control_frame();
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
+                           const std::uint8_t* data, std::size_t size, void* user_data) {
+    Impl& self = of(user_data);
+    const bool kept = self.taken.contains(id) &&
+                      self.handler.on_body(id, {reinterpret_cast<const char*>(data), size});
+    if (!kept) nghttp2_session_consume(session, id, size);
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t, void* user_data) {
+    Impl& self = of(user_data);
+    self.incoming.erase(id);
+    if (auto it = self.outbound.find(id); it != self.outbound.end()) {
+      self.queued_total -= it->second.size();
+      self.outbound.erase(it);
+    }
+    if (self.taken.erase(id)) self.handler.on_close(id);
+    return 0;
+  }
+
+  static ssize_t on_send(nghttp2_session*, const std::uint8_t* data, std::size_t size, int,
+                         void* user_data) {
+    Impl& self = of(user_data);
+    if (self.out->size() >= self.out_max) return NGHTTP2_ERR_WOULDBLOCK;
+    self.out->append(reinterpret_cast<const char*>(data), size);
+    return static_cast<ssize_t>(size);
+  }
+
+  static int on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* header,
+                          std::size_t length, nghttp2_data_source* source, void* user_data) {
+    Impl& self = of(user_data);
+    if (self.out->size() >= self.out_max) return NGHTTP2_ERR_WOULDBLOCK;
+    auto& body = *static_cast<Outbound*>(source->ptr);
+    const std::size_t before = body.size();
+    self.out->append(reinterpret_cast<const char*>(header), 9);
+    self.out->append(body.data, body.offset, length);
+    body.offset += length;
+    self.queued_total -= length;
+    if (body.offset == body.data.size()) {
+      body.data.clear();
+      body.offset = 0;
+    }
+    self.last_data_sent = Clock::now();
+    if (before > kHighWater && body.size() <= kHighWater) {
+      self.handler.on_drained(frame->hd.stream_id);
+    }
+    return 0;
+  }
+
+  static ssize_t on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+                              std::uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto& body = *static_cast<Outbound*>(source->ptr);
+    const std::size_t available = body.size();
+    if (available == 0 && !body.ended) {
+      body.deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    const std::size_t n = std::min(available, length);
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (body.ended && n == available) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  void resume(std::int32_t id, Outbound& body) {
+    if (body.deferred) {
+      body.deferred = false;
+      nghttp2_session_resume_data(session, id);
+    }
+  }
+
+  // `fields` as nghttp2 takes them, after ":status".
+  static std::vector<nghttp2_nv> name_values(const std::string& status,
+                                             const std::vector<http::Header>& fields) {
+    std::vector<nghttp2_nv> nv;
+    nv.reserve(fields.size() + 1);
+    auto add = [&nv](std::string_view name, std::string_view value) {
+      nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), NGHTTP2_NV_FLAG_NONE});
+    };
+    add(":status", status);
+    for (const auto& f : fields) add(f.name, f.value);
+    return nv;
+  }
+};
+
+Engine::Engine(Handler& handler, const Limits& limits)
+    : impl_(std::make_unique<Impl>(handler, limits)) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Impl::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Impl::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Impl::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Impl::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Impl::on_stream_close);
+  nghttp2_session_callbacks_set_send_callback(callbacks, &Impl::on_send);
+  nghttp2_session_callbacks_set_send_data_callback(callbacks, &Impl::on_send_data);
+
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // Request bodies are credited back as the app takes them (consume()), not as they arrive.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  // Rapid reset (CVE-2023-44487): a burst of 1000 resets, then 33 a second.
+  nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
+  // CONTINUATION flood (CVE-2024-28182): a header block in at most 8 frames after its HEADERS.
+  nghttp2_option_set_max_continuations(option, 8);
+  // Acknowledgements (of PING and SETTINGS) a client that does not read may leave queued.
+  nghttp2_option_set_max_outbound_ack(option, 1000);
+  nghttp2_option_set_max_settings(option, 32);
+
+  nghttp2_session_server_new2(&impl_->session, callbacks, impl_.get(), option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(limits.stream_window)},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
+  };
+  nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(impl_->session, NGHTTP2_FLAG_NONE, 0,
+                                        limits.connection_window);
+}
+
+Engine::~Engine() {
+  nghttp2_session_del(impl_->session);
+}
+
+bool Engine::receive(std::string_view bytes) {
+  const auto n = nghttp2_session_mem_recv(
+      impl_->session, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (n < 0) {
+    // Not HTTP/2 (a bad preface), or a fatal protocol error: a GOAWAY if one can still go.
+    nghttp2_session_terminate_session(impl_->session, NGHTTP2_PROTOCOL_ERROR);
+    return false;
+  }
+  return nghttp2_session_want_read(impl_->session) != 0;
+}
+
+void Engine::send(std::string& out, std::size_t max) {
+  impl_->out = &out;
+  impl_->out_max = max;
+  nghttp2_session_send(impl_->session);
+  impl_->out = nullptr;
+}
+
+bool Engine::wants_read() const {
+  return nghttp2_session_want_read(impl_->session) != 0;
+}
+
+bool Engine::wants_write() const {
+  return nghttp2_session_want_write(impl_->session) != 0;
+}
+
+void Engine::respond(std::int32_t stream, int status, const std::vector<http::Header>& fields,
+                     bool end_stream) {
+  if (!nghttp2_session_find_stream(impl_->session, stream)) return;  // reset meanwhile
+  const std::string code = std::to_string(status);
+  const auto nv = Impl::name_values(code, fields);
+  if (end_stream) {
+    nghttp2_submit_response(impl_->session, stream, nv.data(), nv.size(), nullptr);
+    return;
+  }
+  Outbound& body = impl_->outbound[stream];
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &body;
+  provider.read_callback = &Impl::on_read_body;
+  if (nghttp2_submit_response(impl_->session, stream, nv.data(), nv.size(), &provider) != 0) {
+    impl_->outbound.erase(stream);
+  }
+}
+
+void Engine::inform(std::int32_t stream, int status, const std::vector<http::Header>& fields) {
+  if (!nghttp2_session_find_stream(impl_->session, stream)) return;
+  const std::string code = std::to_string(status);
+  const auto nv = Impl::name_values(code, fields);
+  nghttp2_submit_headers(impl_->session, NGHTTP2_FLAG_NONE, stream, nullptr, nv.data(), nv.size(),
+                         nullptr);
+}
+
+void Engine::write(std::int32_t stream, std::string_view data) {
+  auto it = impl_->outbound.find(stream);
+  if (it == impl_->outbound.end() || data.empty()) return;
+  it->second.data.append(data);
+  impl_->queued_total += data.size();
+  impl_->resume(stream, it->second);
+}
+
+void Engine::end(std::int32_t stream) {
+  auto it = impl_->outbound.find(stream);
+  if (it == impl_->outbound.end()) return;
+  it->second.ended = true;
+  impl_->resume(stream, it->second);
+}
+
+std::size_t Engine::queued(std::int32_t stream) const {
+  auto it = impl_->outbound.find(stream);
+  return it == impl_->outbound.end() ? 0 : it->second.size();
+}
+
+bool Engine::anything_queued() const {
+  return impl_->queued_total > 0;
+}
+
+std::chrono::steady_clock::time_point Engine::last_data_sent() const {
+  return impl_->last_data_sent;
+}
+
+void Engine::reset(std::int32_t stream, ErrorCode error) {
+  nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream,
+                            static_cast<std::uint32_t>(error));
+}
+
+void Engine::consume(std::int32_t stream, std::size_t bytes) {
+  if (bytes > 0) nghttp2_session_consume(impl_->session, stream, bytes);
+}
+
+void Engine::shut_down() {
+  nghttp2_submit_goaway(impl_->session, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(impl_->session), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+}
+
+void Engine::terminate(ErrorCode error) {
+  nghttp2_session_terminate_session(impl_->session, static_cast<std::uint32_t>(error));
+}
+
+std::size_t Engine::open_streams() const {
+  return impl_->taken.size();
+}
+
+}  // namespace rp::h2

@@ -1,0 +1,154 @@
+#include "proxy/h2/request.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "proxy/forwarding.hpp"
+
+namespace rp::h2 {
+namespace {
+
+// What HTTP/1.1 would read as the end of a field or a message.
+bool has_line_breaking(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// An authority as a Host value: a name or address, a port; nothing that ends or folds a field,
+// no white space, no user info.
+bool valid_authority(std::string_view a) {
+  if (a.empty()) return false;
+  return std::all_of(a.begin(), a.end(), [](unsigned char c) {
+    return c > 0x20 && c < 0x7f && c != '@' && c != '/' && c != '\\';
+  });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+void add_field(Request& request, std::string_view name, std::string_view value, std::size_t limit) {
+  request.size += name.size() + value.size() + 32;
+  if (request.size > limit) request.too_large = true;
+  if (request.too_large) return;
+  if (name == ":method") {
+    request.method = value;
+  } else if (name == ":scheme") {
+    request.scheme = value;
+  } else if (name == ":authority") {
+    request.authority = value;
+  } else if (name == ":path") {
+    request.path = value;
+  } else if (name == ":protocol") {
+    request.protocol = value;
+  } else {
+    request.fields.push_back({std::string(name), std::string(value)});
+  }
+}
+
+bool is_websocket(const Request& request) {
+  return request.method == "CONNECT" && http::iequals(request.protocol, "websocket");
+}
+
+Refusal to_http1(const Request& request, bool end_stream, std::string_view websocket_key,
+                 http::Head& out) {
+  out = http::Head{};
+  const bool websocket = is_websocket(request);
+  if (request.method == "CONNECT" && !websocket) {
+    if (!request.protocol.empty()) {
+      return {501, "rp tunnels only WebSocket over HTTP/2, not " + request.protocol + "."};
+    }
+    return {405, "rp is not a forward proxy: CONNECT is not served here."};
+  }
+  if (request.method.empty() || request.path.empty()) {
+    return {400, "the request has no :method or :path."};
+  }
+  std::string_view host = request.authority;
+  std::size_t hosts = 0;
+  for (const auto& f : request.fields) {
+    if (has_line_breaking(f.name) || has_line_breaking(f.value)) {
+      return {400, "a header holds a line break or a NUL."};
+    }
+    if (f.name == "host") {
+      ++hosts;
+      if (host.empty()) host = f.value;
+      if (f.value != host) return {400, "the request's Host and :authority differ."};
+    }
+  }
+  if (hosts > 1) return {400, "the request has more than one Host header."};
+  if (host.empty()) return {400, "the request has no :authority."};
+  if (!valid_authority(host)) return {400, "the request's :authority is not a host name."};
+  if (has_line_breaking(request.method) || has_line_breaking(request.path) ||
+      request.method.find(' ') != std::string::npos ||
+      request.path.find(' ') != std::string::npos) {
+    return {400, "the request's :method or :path is not valid."};
+  }
+
+  out.method = websocket ? "GET" : request.method;
+  out.target = request.path;
+  // Via names the protocol the client spoke: "2.0 rp-…".
+  out.version_major = 2;
+  out.version_minor = 0;
+  out.headers.reserve(request.fields.size() + 3);
+  out.headers.push_back({"host", std::string(host)});
+  std::string cookie;
+  for (const auto& f : request.fields) {
+    if (f.name == "host") continue;
+    if (f.name == "cookie") {
+      // HTTP/2 may split Cookie into crumbs (RFC 9113 8.2.3); HTTP/1.1 wants one field.
+      if (!cookie.empty()) cookie += "; ";
+      cookie += f.value;
+      continue;
+    }
+    if (f.name == "content-length") {
+      std::uint64_t length = 0;
+      const auto* end = f.value.data() + f.value.size();
+      auto [ptr, ec] = std::from_chars(f.value.data(), end, length);
+      if (ec != std::errc() || ptr != end || f.value.empty() ||
+          (out.content_length && *out.content_length != length)) {
+        return {400, "the request's content-length is not valid."};
+      }
+      out.content_length = length;
+      continue;
+    }
+    out.headers.push_back(f);
+  }
+  if (!cookie.empty()) out.headers.push_back({"cookie", std::move(cookie)});
+  if (websocket) {
+    out.upgrade = true;
+    out.headers.push_back({"upgrade", "websocket"});
+    out.headers.push_back({"sec-websocket-key", std::string(websocket_key)});
+    out.content_length.reset();
+  } else if (end_stream) {
+    // No body. A length the client gave anyway (0) is kept; nghttp2 has checked it against DATA.
+  } else if (!out.content_length) {
+    out.chunked = true;
+  }
+  out.keep_alive = true;
+  return {};
+}
+
+void response_fields(const http::Head& response, std::vector<http::Header>& out) {
+  const bool websocket = response.status == 101;
+  for (const auto& h : response.headers) {
+    if (http::iequals(h.name, "content-length")) {
+      // The app's length describes the body that follows (or, for HEAD, the one it would send).
+      if (response.status >= 200 && response.status != 204)
+        out.push_back({"content-length", h.value});
+      continue;
+    }
+    if (http::is_hop_by_hop(response, h.name)) continue;
+    if (websocket && http::iequals(h.name, "sec-websocket-accept")) continue;
+    out.push_back({lower(h.name), h.value});
+  }
+}
+
+int response_status(int status, bool websocket) {
+  return websocket && status == 101 ? 200 : status;
+}
+
+}  // namespace rp::h2
