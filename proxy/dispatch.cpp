@@ -50,6 +50,11 @@ boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const 
   co_return d;
 }
 
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
 ConnectFailure connect_failure(const Upstream& upstream, const InstanceStatus& instance) {
   if (upstream.result == Upstream::Result::timed_out) {
     return {504, fmt::format("{} did not accept a connection on port {} in time.", instance.label,

@@ -33,6 +33,10 @@ struct Destination {
 boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const http::Head& request,
                                                      const std::string& host, bool tls, bool html);
 
+// Whether a request may be sent again on a new connection when the app closed a kept-alive one
+// without answering (RFC 9110 9.2.2).
+bool idempotent(std::string_view method);
+
 // When no connection to `instance` could be had: 504 (it did not accept in time) or 502, and what
 // to say on the page.
 struct ConnectFailure {

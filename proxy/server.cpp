@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,7 +25,7 @@ namespace {
 struct Worker {
   explicit Worker(ProxyShared& shared)
       : thread{shared, UpstreamPool(shared.settings.connect_timeout), AccessLog(io.get_executor()),
-               0} {}
+               0, {}} {}
   asio::io_context io{1};
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
@@ -195,6 +196,41 @@ void Server::start(SupervisorLink& supervisor) {
       asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true), asio::detached);
     }
     worker->runner = std::thread([w = worker.get()] { w->io.run(); });
+  }
+}
+
+namespace {
+
+asio::awaitable<void> drain_worker(Worker& worker, std::chrono::milliseconds limit) {
+  boost::system::error_code ec;
+  for (auto& acceptor : worker.acceptors) acceptor.close(ec);
+  for (auto& acceptor : worker.tls_acceptors) acceptor.close(ec);
+  for (Drainable* connection : worker.thread.drainable) connection->drain();
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  asio::steady_timer pause(worker.io);
+  while (!worker.thread.drainable.empty() && std::chrono::steady_clock::now() < deadline) {
+    pause.expires_after(std::chrono::milliseconds(20));
+    co_await pause.async_wait(nothrow);
+  }
+}
+
+}  // namespace
+
+void Server::drain(std::chrono::milliseconds limit, std::function<void()> done) {
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  auto left = std::make_shared<std::atomic<int>>(0);
+  for (auto& worker : impl_->workers) {
+    if (worker->runner.joinable()) left->fetch_add(1);
+  }
+  if (left->load() == 0) {
+    (*finish)();
+    return;
+  }
+  for (auto& worker : impl_->workers) {
+    if (!worker->runner.joinable()) continue;
+    asio::co_spawn(worker->io, drain_worker(*worker, limit), [left, finish](std::exception_ptr) {
+      if (left->fetch_sub(1) == 1) (*finish)();
+    });
   }
 }
 

@@ -4,6 +4,8 @@
 // immutable snapshots from the supervisor.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,9 @@ class Server {
   // Serves: the threads run, and reach the supervisor (wakes, access lines) through `supervisor`,
   // which must outlive stop().
   void start(SupervisorLink& supervisor);
+  // A graceful end, before stop(): the listeners close, HTTP/2 connections send GOAWAY and finish
+  // their open streams, for at most `limit`; then `done` is called, on a proxy thread.
+  void drain(std::chrono::milliseconds limit, std::function<void()> done);
   void stop();
 
  private:

@@ -40,11 +40,6 @@ constexpr std::size_t kMaxHead = 64 * 1024;
 // Errors answered before a request head is parsed: no HEAD to honour, no Accept to read.
 const Exchange kNoRequest{};
 
-bool idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
-         method == "PUT" || method == "DELETE";
-}
-
 // A session over `Stream`: a TCP socket, or a TlsStream whose handshake is the session's first
 // step (proxy/client_stream.hpp).
 template <typename Stream>

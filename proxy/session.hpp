@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "proxy/access_log.hpp"
 #include "proxy/forwarding.hpp"
@@ -42,12 +43,23 @@ struct ProxyShared {
   std::atomic<int> connections{0};
 };
 
+// A connection that can end gracefully when the proxy stops: an HTTP/2 connection sends GOAWAY
+// and lets its open streams finish.
+class Drainable {
+ public:
+  virtual void drain() = 0;
+
+ protected:
+  ~Drainable() = default;
+};
+
 // The state of one proxy thread that sessions on it share without locks.
 struct ProxyThread {
   ProxyShared& shared;
   UpstreamPool pool;
   AccessLog access_log;
   unsigned round_robin = 0;
+  std::unordered_set<Drainable*> drainable;  // registered for their lifetime
 };
 
 // Runs a session on `socket` until the connection closes.

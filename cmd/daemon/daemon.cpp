@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <functional>
 #include <thread>
 
@@ -257,7 +258,14 @@ void Daemon::shutdown() {
   stopping_ = true;
   say("stopping every app");
   if (api_) api_->close();
-  apps_.stop_all([this] { io_.stop(); });
+  if (!proxy_) {
+    apps_.stop_all([this] { io_.stop(); });
+    return;
+  }
+  // Requests in flight finish first (HTTP/2 connections are told GOAWAY), for up to 5 s; then
+  // the apps stop.
+  proxy_->drain(std::chrono::seconds(5),
+                [this] { asio::post(io_, [this] { apps_.stop_all([this] { io_.stop(); }); }); });
 }
 
 void Daemon::watch_signals() {

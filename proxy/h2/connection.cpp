@@ -47,11 +47,6 @@ class Signal {
   asio::steady_timer timer_;
 };
 
-bool idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
-         method == "PUT" || method == "DELETE";
-}
-
 // A Sec-WebSocket-Key for the app: 16 random bytes in base64.
 std::string websocket_key() {
   unsigned char raw[16];
@@ -91,7 +86,7 @@ struct Served {
   std::string relay_error;
 };
 
-class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::Handler {
+class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::Handler, Drainable {
  public:
   Connection(ProxyThread& thread, TlsStream& client, http::ClientInfo info)
       : thread_(thread),
@@ -105,7 +100,9 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
 
   asio::awaitable<void> run() {
     auto self = shared_from_this();
+    thread_.drainable.insert(this);
     co_await (reader() || writer() || watchdog());
+    thread_.drainable.erase(this);
     // Whatever still runs stops: the app's connections of open streams close with this one.
     for (auto& [id, stream] : streams_) close_stream(*stream);
     streams_.clear();
@@ -113,6 +110,12 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
 
  private:
   static h2::Limits limits() { return h2::Limits{}; }
+
+  // The proxy stops: GOAWAY; the open streams finish, then the writer ends the connection.
+  void drain() override {
+    engine_.shut_down();
+    write_wake_.notify();
+  }
 
   // --- h2::Engine::Handler: what the client sends, as the engine reads it.
   void on_request(std::int32_t id, h2::Request&& request, bool end_stream) override {
@@ -379,19 +382,20 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       if (s->closed) co_return;
       taking.clear();
       std::swap(taking, s->upload);
+      const bool last = s->body_done;  // what is taken now is all there is
       if (!upstream_gone) {
         if (request.upgrade) {
           out.add_view(taking);
         } else {
           out.body(taking, request.chunked);
-          if (s->body_done && request.chunked) out.last_chunk();
+          if (last && request.chunked) out.last_chunk();
         }
         const auto ec = co_await out.flush(upstream);
         if (ec) upstream_gone = true;  // the app stopped reading; its answer may still come
       }
       engine_.consume(s->id, taking.size());
       write_wake_.notify();
-      if (s->body_done && !sent_all) {
+      if (last) {
         sent_all = true;
         if (request.upgrade && !upstream_gone) {
           boost::system::error_code ignored;

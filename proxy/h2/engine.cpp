@@ -296,9 +296,17 @@ void Engine::inform(std::int32_t stream, int status, const std::vector<http::Hea
 void Engine::write(std::int32_t stream, std::string_view data) {
   auto it = impl_->outbound.find(stream);
   if (it == impl_->outbound.end() || data.empty()) return;
-  it->second.data.append(data);
+  Outbound& body = it->second;
+  if (body.offset > 0 && body.offset >= body.data.size() / 2) {
+    // What was sent goes, so that a stream's queue holds what waits and not all it ever held.
+    body.data.erase(0, body.offset);
+    body.offset = 0;
+  }
+  body.data.append(data);
+  // The clock of a response held back by the client's window starts when something waits.
+  if (impl_->queued_total == 0) impl_->last_data_sent = Clock::now();
   impl_->queued_total += data.size();
-  impl_->resume(stream, it->second);
+  impl_->resume(stream, body);
 }
 
 void Engine::end(std::int32_t stream) {

@@ -91,7 +91,7 @@ class Engine {
   void end(std::int32_t stream);
   std::size_t queued(std::int32_t stream) const;
   // Whether any stream has body bytes waiting (for the client's flow-control window, mostly),
-  // and when DATA last went out.
+  // and when DATA last went out (or, after a time with nothing queued, when bytes came to wait).
   bool anything_queued() const;
   std::chrono::steady_clock::time_point last_data_sent() const;
 

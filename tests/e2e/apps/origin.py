@@ -153,6 +153,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections when a proxy opens many at once (100
+    # HTTP/2 streams), and the client's SYN is retried only a second later.
+    request_queue_size = 256
     address_family = socket.AF_INET6 if os.environ.get("ORIGIN_V6") == "1" else socket.AF_INET
 
 
