@@ -9,20 +9,6 @@
 namespace rp::http {
 namespace {
 
-// RFC 9110 7.6.1, plus the old Proxy-Connection and the framing headers rp sets itself.
-constexpr std::string_view kHopByHop[] = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "content-length",
-};
-
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
@@ -31,13 +17,6 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 }
 
 }  // namespace
-
-bool is_hop_by_hop(const Head& head, std::string_view name) {
-  for (auto h : kHopByHop) {
-    if (iequals(name, h)) return true;
-  }
-  return head.has_token("connection", name);
-}
 
 bool is_loop(const Head& request, const Pseudonym& self) {
   for (const auto& h : request.headers) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http/parser.hpp"
+#include "proxy/http/message.hpp"
 
 namespace rp::http {
 
@@ -24,8 +24,6 @@ struct ClientInfo {
 struct Pseudonym {
   std::string token;  // "rp-1a2b3c4d"
 };
-
-bool is_hop_by_hop(const Head& head, std::string_view name);
 
 // Whether `request` already passed through this proxy (its Via names our pseudonym).
 bool is_loop(const Head& request, const Pseudonym& self);

@@ -16,7 +16,7 @@
 #include "proxy/dispatch.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/exchange.hpp"
-#include "proxy/h2/connection.hpp"
+#include "proxy/h2_session.hpp"
 #include "proxy/http/message.hpp"
 #include "proxy/in_flight.hpp"
 #include "proxy/nothrow.hpp"
@@ -70,7 +70,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if constexpr (is_tls<Stream>) {
       serving = co_await handshake();
       if (serving && negotiated_h2(client_)) {
-        // HTTP/2 from here on: the connection is proxy/h2/connection.hpp's until it ends.
+        // HTTP/2 from here on: the connection is proxy/h2_session.hpp's until it ends.
         co_await serve_h2(thread_, client_, client_info_);
         h2_ = true;
       }

@@ -1,6 +1,6 @@
 // HTTP/2 framing for one client connection, on nghttp2, without sockets: bytes from the client go
 // in, requests and their bodies come out to a Handler; responses and their bodies go in, bytes for
-// the client come out. The connection (proxy/h2/connection.hpp) moves the bytes and forwards the
+// the client come out. The session (proxy/h2_session.hpp) moves the bytes and forwards the
 // requests; this is the part that decides what a frame means, and the part the fuzzer drives.
 //
 // What it enforces, beyond nghttp2's own checks of RFC 9113 (frames, pseudo-headers, a

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "proxy/forwarding.hpp"
+#include "proxy/http/message.hpp"
 
 namespace rp::h2 {
 namespace {

@@ -7,6 +7,20 @@
 namespace rp::http {
 namespace {
 
+// RFC 9110 7.6.1, plus the old Proxy-Connection and the framing headers rp sets itself.
+constexpr std::string_view kHopByHop[] = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "content-length",
+};
+
 void append_fields(std::string& out, std::initializer_list<Field> fields) {
   for (const auto& f : fields) {
     out.append(f.name);
@@ -18,6 +32,13 @@ void append_fields(std::string& out, std::initializer_list<Field> fields) {
 }
 
 }  // namespace
+
+bool is_hop_by_hop(const Head& head, std::string_view name) {
+  for (auto h : kHopByHop) {
+    if (iequals(name, h)) return true;
+  }
+  return head.has_token("connection", name);
+}
 
 std::string_view reason_phrase(int status) {
   switch (status) {

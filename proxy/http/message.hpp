@@ -16,6 +16,11 @@ namespace rp::http {
 // The standard reason phrase (RFC 9110), "Status" for a code rp has no name for.
 std::string_view reason_phrase(int status);
 
+// Whether `name` is a header of this hop only (RFC 9110 7.6.1: Connection, Keep-Alive, TE,
+// Transfer-Encoding, Upgrade, … and what Connection names), or one whose framing rp sets itself
+// (Content-Length): not passed on as it came.
+bool is_hop_by_hop(const Head& head, std::string_view name);
+
 // A header rp writes. The value is a string so that numbers can be formatted in place.
 struct Field {
   std::string_view name;

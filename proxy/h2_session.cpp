@@ -1,4 +1,4 @@
-#include "proxy/h2/connection.hpp"
+#include "proxy/h2_session.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
