@@ -265,6 +265,34 @@ std::optional<std::string> field(const std::vector<Header>& fields, std::string_
   return std::nullopt;
 }
 
+const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// A frame as a client would write it by hand.
+std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                  std::string_view payload) {
+  const auto length = static_cast<std::uint32_t>(payload.size());
+  std::string out{static_cast<char>(length >> 16), static_cast<char>(length >> 8),
+                  static_cast<char>(length),       static_cast<char>(type),
+                  static_cast<char>(flags),        static_cast<char>(stream >> 24),
+                  static_cast<char>(stream >> 16), static_cast<char>(stream >> 8),
+                  static_cast<char>(stream)};
+  out.append(payload);
+  return out;
+}
+
+// The error code of the first GOAWAY in `frames` (the server's bytes), or nothing.
+std::optional<std::uint32_t> goaway_in(std::string_view frames) {
+  auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(std::uint8_t(frames[i])); };
+  while (frames.size() >= 9) {
+    const std::size_t length = byte(0) << 16 | byte(1) << 8 | byte(2);
+    if (frames.size() < 9 + length) break;
+    if (byte(3) == 0x7 && length >= 8)
+      return byte(13) << 24 | byte(14) << 16 | byte(15) << 8 | byte(16);
+    frames.remove_prefix(9 + length);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 TEST_CASE("h2 engine: a GET reaches the handler with its pseudo-headers", "[h2]") {
@@ -436,18 +464,45 @@ TEST_CASE("h2 engine: a PING flood ends the connection with ENHANCE_YOUR_CALM", 
   Recorder handler;
   Engine engine(handler, Limits{});
   Client client;
-  CHECK(exchange(client, engine));
-  // Answered as they come, so that only the engine's count of control frames can stop them.
-  int sent = 0;
-  while (!client.goaway && sent < 2000) {
-    for (int i = 0; i < 100; ++i) client.ping();
-    sent += 100;
-    exchange(client, engine);
+
+  SECTION("answered as they come: the engine's count of control frames") {
+    CHECK(exchange(client, engine));
+    int sent = 0;
+    bool reading = true;
+    while (reading && sent < 2000) {
+      for (int i = 0; i < 100; ++i) client.ping();
+      sent += 100;
+      reading = engine.receive(client.output());
+      std::string down;
+      engine.send(down, 1 << 20);
+      client.receive(down);
+    }
+    CHECK(sent == 1000);  // receive() said so with the thousandth
+    CHECK(client.ping_acks >= 900);
   }
-  CHECK(sent == 1000);  // it ended at the thousandth
-  CHECK(client.ping_acks >= 900);
+  SECTION("with the preface, in one read: nghttp2's count of unsent acknowledgements") {
+    for (int i = 0; i < 1100; ++i) client.ping();
+    CHECK_FALSE(engine.receive(client.output()));
+    std::string down;
+    engine.send(down, 1 << 24);
+    client.receive(down);
+  }
   CHECK(client.goaway == static_cast<std::uint32_t>(rp::h2::ErrorCode::enhance_your_calm));
   CHECK_FALSE(engine.wants_read());
+}
+
+TEST_CASE("h2 engine: a header block in too many CONTINUATION frames ends the connection", "[h2]") {
+  Recorder handler;
+  Engine engine(handler, Limits{});
+  std::string in = kPreface;
+  in += frame(0x4, 0, 0, "");                // SETTINGS
+  in += frame(0x1, 0x1, 1, "\x82\x87\x84");  // HEADERS (END_STREAM, no END_HEADERS): GET https /
+  for (int i = 0; i < 9; ++i) in += frame(0x9, 0, 1, "");  // CONTINUATION, empty
+  CHECK_FALSE(engine.receive(in));
+  std::string down;
+  engine.send(down, 1 << 20);
+  CHECK(goaway_in(down) == static_cast<std::uint32_t>(rp::h2::ErrorCode::enhance_your_calm));
+  CHECK(handler.streams.empty());
 }
 
 TEST_CASE("h2 engine: a header list past 64 KiB comes out marked too large", "[h2]") {
@@ -479,7 +534,8 @@ TEST_CASE("h2 engine: a client that does not speak HTTP/2 is turned away", "[h2]
   CHECK_FALSE(engine.receive("GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n"));
   std::string down;
   engine.send(down, 1 << 20);
-  CHECK_FALSE(down.empty());  // its SETTINGS and a GOAWAY, for what it is worth
+  // Its SETTINGS and a GOAWAY, for what it is worth.
+  CHECK(goaway_in(down) == static_cast<std::uint32_t>(rp::h2::ErrorCode::protocol_error));
   CHECK_FALSE(engine.wants_read());
   CHECK(handler.streams.empty());
 }
