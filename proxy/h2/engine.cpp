@@ -42,6 +42,9 @@ struct Engine::Impl {
   // Control frames received in the current second.
   Clock::time_point window_start = Clock::now();
   int control_frames = 0;
+  // The engine ended the connection (a flood, a protocol error, terminate()): it reads no more,
+  // though nghttp2 goes on reading until its GOAWAY is out.
+  bool ending = false;
 
   static Impl& of(void* user_data) { return *static_cast<Impl*>(user_data); }
 
@@ -55,6 +58,7 @@ struct Engine::Impl {
     }
     if (++control_frames > limits.control_frames_per_second) {
       nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+      ending = true;
     }
   }
 
@@ -245,11 +249,14 @@ bool Engine::receive(std::string_view bytes) {
   const auto n = nghttp2_session_mem_recv(
       impl_->session, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   if (n < 0) {
-    // Not HTTP/2 (a bad preface), or a fatal protocol error: a GOAWAY if one can still go.
-    nghttp2_session_terminate_session(impl_->session, NGHTTP2_PROTOCOL_ERROR);
+    // Not HTTP/2 (a bad preface), a fatal protocol error, or a flood nghttp2 caught itself (PING
+    // and SETTINGS acknowledgements the client leaves unread, too many CONTINUATION frames): a
+    // GOAWAY if one can still go.
+    const bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+    terminate(flood ? ErrorCode::enhance_your_calm : ErrorCode::protocol_error);
     return false;
   }
-  return nghttp2_session_want_read(impl_->session) != 0;
+  return !impl_->ending && nghttp2_session_want_read(impl_->session) != 0;
 }
 
 void Engine::send(std::string& out, std::size_t max) {
@@ -346,6 +353,7 @@ void Engine::shut_down() {
 
 void Engine::terminate(ErrorCode error) {
   nghttp2_session_terminate_session(impl_->session, static_cast<std::uint32_t>(error));
+  impl_->ending = true;
 }
 
 std::size_t Engine::open_streams() const {
