@@ -54,16 +54,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN=${1:-5}
-THREADS=${BENCH_THREADS:-1}
-CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
-SERVER_CPU=${BENCH_SERVER_CPU:-1}
 . bench/lib.sh
-bench_start https wrk nginx haproxy openssl curl taskset cc
-chmod 755 "$work"  # nginx workers run as nobody and must read the files
-for cpu in "$CLIENT_CPU" "$SERVER_CPU"; do
-  taskset -c "$cpu" true 2>/dev/null ||
-    { echo "bench: no CPU $cpu here (BENCH_CLIENT_CPU, BENCH_SERVER_CPU choose others)" >&2; exit 1; }
-done
+pinned_bench_start https wrk nginx haproxy openssl curl cc
 
 # --- the client's helpers.
 cc -O2 -shared -fPIC -o "$work/wrk_no_resume.so" bench/wrk_no_resume.c -lssl
@@ -77,49 +69,10 @@ EOF
 # --- rp and the origin; then bench.test's certificate, minted by a first handshake.
 RP_HTTPS_PORT=$(free_port)
 start_origin "$THREADS" "$RP_HTTPS_PORT" "$SERVER_CPU"
-wait_port "$RP_HTTPS_PORT"
-CA=$work/home/ca/rp-ca.pem
-LEAF=$work/home/ca/certs/bench.test.pem
-curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:$RP_HTTPS_PORT:127.0.0.1" \
-  -o /dev/null "https://bench.test:$RP_HTTPS_PORT/small"
-[ -s "$LEAF" ] || { echo "bench: rp made no $LEAF" >&2; exit 1; }
+mint_leaf "$RP_HTTPS_PORT"
 
-# --- nginx terminating TLS: TLS 1.3, the session cache as usually configured, tickets on.
-NGINX_PORT=$(free_port)
-mkdir -p "$work/nginx"
-nginx_proxy_conf "$NGINX_PORT" " ssl" \
-  "  ssl_protocols TLSv1.3;
-  ssl_session_cache shared:SSL:10m;
-  ssl_session_tickets on;" \
-  "    ssl_certificate $LEAF;
-    ssl_certificate_key $LEAF;" \
-  "      proxy_set_header X-Forwarded-Proto https;" > "$work/nginx/nginx.conf"
-taskset -c "$SERVER_CPU" nginx -c "$work/nginx/nginx.conf" &
-pids+=($!)
-
-# --- HAProxy terminating TLS: TLS 1.3, its default session cache, tickets on.
-HAPROXY_PORT=$(free_port)
-cat > "$work/haproxy.cfg" <<EOF
-global
-  nbthread $THREADS
-  maxconn 8192
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  option forwardfor
-frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT ssl crt $LEAF ssl-min-ver TLSv1.3
-  http-request set-header X-Forwarded-Proto https
-  default_backend be
-backend be
-  http-reuse always
-  server origin 127.0.0.1:$ORIGIN_PORT
-EOF
-taskset -c "$SERVER_CPU" haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 &
-pids+=($!)
+# --- nginx and HAProxy terminating TLS: TLS 1.3, session caches as usually configured, tickets on.
+start_tls_peers "$SERVER_CPU"
 wait_port "$NGINX_PORT"
 wait_port "$HAPROXY_PORT"
 
@@ -129,55 +82,21 @@ declare -A PORT=([rp]=$RP_HTTPS_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT
 # and the attached `rp up` it streams access lines to; nginx's master and workers; HAProxy.
 declare -A SERVER_PIDS=([rp]="${pids[0]} ${pids[1]}" [haproxy]="${pids[3]}"
   [nginx]="${pids[2]} $(pgrep -P "${pids[2]}" | paste -sd' ')")
-cpu_ns() {  # PID... -> nanoseconds on a CPU so far, all their threads together
-  local pid
-  for pid in "$@"; do cat "/proc/$pid/task/"*/schedstat 2>/dev/null; done |
-    awk '{ s += $1 } END { printf "%.0f", s }'
-}
 
 # --- the checks: everything on its core; the same handshake from all three.
-pinned() {  # what pid
-  local cpus
-  cpus=$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$2/status")
-  [ "$cpus" = "$SERVER_CPU" ] || { echo "bench: $1 (pid $2) runs on CPUs $cpus" >&2; exit 1; }
-}
-pinned "rp up" "${pids[0]}"
-pinned "rp's daemon" "${pids[1]}"
-pinned "the origin" "$(cat "$work/origin/nginx.pid")"
-pinned nginx "${pids[2]}"
-pinned haproxy "${pids[3]}"
+pinned "rp up" "${pids[0]}" "$SERVER_CPU"
+pinned "rp's daemon" "${pids[1]}" "$SERVER_CPU"
+pinned "the origin" "$(cat "$work/origin/nginx.pid")" "$SERVER_CPU"
+pinned nginx "${pids[2]}" "$SERVER_CPU"
+pinned haproxy "${pids[3]}" "$SERVER_CPU"
 
-leaf_fingerprint=$(openssl x509 -in "$LEAF" -noout -fingerprint -sha256 | cut -d= -f2)
-leaf_key=$(openssl x509 -in "$LEAF" -noout -text | awk '/Public Key Algorithm:|NIST CURVE:/ {print $NF}' | paste -sd' ')
-echo "bench.test's leaf: $leaf_key, sha256 ${leaf_fingerprint:0:23}..."
 for name in "${TARGETS[@]}"; do
-  timeout 10 openssl s_client -connect "127.0.0.1:${PORT[$name]}" -servername bench.test \
-    -CAfile "$CA" < /dev/null > "$work/s_client.out" 2>&1 || true
-  proto=$(awk '/^New, / {print $2}' "$work/s_client.out" | tr -d ,)
-  suite=$(awk '/^New, / {print $NF}' "$work/s_client.out")
-  group=$(awk -F'[:,] *' '/^Server Temp Key:/ {print $2}' "$work/s_client.out")
-  signature=$(awk '/^Peer signature type:/ {print $NF}' "$work/s_client.out")
-  verified=$(awk '/Verify return code:/ {print $4, $5}' "$work/s_client.out" | tail -1)
-  fingerprint=$(openssl x509 -in "$work/s_client.out" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
-  chain=$(grep -c '^ *[0-9]* s:' "$work/s_client.out" || true)
-  printf '%-8s %s %s %s %s, %s certificate(s) sent, verify %s, same leaf: %s\n' "$name" \
-    "$proto" "$suite" "$group" "$signature" "$chain" "$verified" \
-    "$([ "$fingerprint" = "$leaf_fingerprint" ] && echo yes || echo NO)"
-  if [ "$proto" != TLSv1.3 ] || [ "$verified" != "0 (ok)" ] || [ "$fingerprint" != "$leaf_fingerprint" ]; then
-    echo "bench: $name's handshake is not the one the others make:" >&2
-    cat "$work/s_client.out" >&2
-    exit 1
-  fi
-  for path in small 64k; do  # and the bodies arrive whole, through a client that verifies
-    curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:${PORT[$name]}:127.0.0.1" \
-      -o "$work/body" "https://bench.test:${PORT[$name]}/$path"
-    cmp -s "$work/body" "$work/origin/$path" || { echo "bench: $name garbles /$path" >&2; exit 1; }
-  done
+  check_tls "$name" "${PORT[$name]}" || exit 1
+  check_bodies "$name" "${PORT[$name]}" || exit 1  # and the bodies arrive whole
 done
 echo "wrk on CPU $CLIENT_CPU; rp up, rp's daemon, the origin, nginx and HAProxy on CPU $SERVER_CPU"
 
 # --- the runs.
-declare -A RPS P50 P99 CPU COST
 errors=()
 run() {  # test name connections path round
   local test=$1 name=$2 conns=$3 path=$4 round=$5 key="$1/$3/$4/$2/$5" out
@@ -187,20 +106,15 @@ run() {  # test name connections path round
     resumed) args+=(-H "Connection: close") ;;
     handshake) args+=(-H "Connection: close"); preload=(LD_PRELOAD="$work/wrk_no_resume.so") ;;
   esac
-  local TIMEFORMAT=%P before
-  # shellcheck disable=SC2086  # the pids are words
-  before=$(cpu_ns ${SERVER_PIDS[$name]})
-  { time timeout $((SECONDS_PER_RUN + 30)) taskset -c "$CLIENT_CPU" env "${preload[@]}" \
-      wrk "${args[@]}" "https://bench.test:${PORT[$name]}/$path" > "$work/wrk.out" 2>&1 ||
-      true; } 2> "$work/wrk.cpu"
-  # shellcheck disable=SC2086
-  COST[$key]=$(( $(cpu_ns ${SERVER_PIDS[$name]}) - before ))
+  measure "${SERVER_PIDS[$name]}" "$work/wrk.out" timeout $((SECONDS_PER_RUN + 30)) \
+    taskset -c "$CLIENT_CPU" env "${preload[@]}" \
+    wrk "${args[@]}" "https://bench.test:${PORT[$name]}/$path"
   out=$(cat "$work/wrk.out")
   RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
   P99[$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  CPU[$key]=$(awk '{printf "%.0f", $1}' "$work/wrk.cpu")
-  COST[$key]=$(awk -v ns="${COST[$key]}" '/ requests in / { printf "%.1f", ($1 > 0 ? ns / 1000 / $1 : 0) }' <<<"$out")
+  CPU[$key]=$CLIENT_PCT
+  COST[$key]=$(awk -v ns="$SERVER_NS" '/ requests in / { printf "%.1f", ($1 > 0 ? ns / 1000 / $1 : 0) }' <<<"$out")
   local failed
   failed=$(awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
                 /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")
@@ -222,8 +136,6 @@ for row in "${ROWS[@]}"; do
   for name in haproxy nginx rp; do run "$test" "$name" "$conns" "$path" 2; done
 done
 
-mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
-mean_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a + b) / 2 }'; }
 
 echo
 echo "HTTPS benchmark: $(nproc) cores (wrk on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU)," \
@@ -236,28 +148,13 @@ printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-15s | %-15s | %-15
 printf '|%s|\n' "-----------|-------|-------|------------|-------------|---------------|--------------------|-----------------|-----------------|-----------------|-----------------------|---------"
 for row in "${ROWS[@]}"; do
   read -r test conns path <<<"$row"
-  declare -A M=() L=() C=()
-  cpu=0
-  for name in "${TARGETS[@]}"; do
-    a="$test/$conns/$path/$name/1" b="$test/$conns/$path/$name/2"
-    M[$name]=$(mean "${RPS[$a]}" "${RPS[$b]}")
-    L[$name]="$(mean_ms "${P50[$a]}" "${P50[$b]}")/$(mean_ms "${P99[$a]}" "${P99[$b]}")"
-    C[$name]=$(awk -v a="${COST[$a]:-0}" -v b="${COST[$b]:-0}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
-    for k in "$a" "$b"; do [ "${CPU[$k]}" -gt "$cpu" ] && cpu=${CPU[$k]}; done
-  done
-  peer=$(awk -v n="${M[nginx]}" -v h="${M[haproxy]}" 'BEGIN { print (n >= h ? "nginx" : "haproxy") }')
-  ratio=$(awk -v a="${M[rp]}" -v b="${M[$peer]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+  summarize "$test/$conns/$path/" nginx haproxy
   printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-15s | %-15s | %-15s | %-21s | %6s%% |\n' \
-    "$test" "$conns" "$path" "${M[rp]}" "${M[nginx]}" "${M[haproxy]}" "$ratio ($peer)" \
-    "${L[rp]}" "${L[nginx]}" "${L[haproxy]}" "${C[rp]}/${C[nginx]}/${C[haproxy]}" "$cpu"
+    "$test" "$conns" "$path" "${M[rp]}" "${M[nginx]}" "${M[haproxy]}" "$RATIO" \
+    "${L[rp]}" "${L[nginx]}" "${L[haproxy]}" "${C[rp]}/${C[nginx]}/${C[haproxy]}" "$CLIENT_MAX"
 done
 
-if [ -f "$work/home/logs/daemon.log" ] &&
-  grep -q -i -E 'error|fail|warn|HTTPS:' "$work/home/logs/daemon.log"; then
-  echo
-  echo "rp's daemon log says:"
-  grep -i -E 'error|fail|warn|HTTPS:' "$work/home/logs/daemon.log" | sort | uniq -c | sort -rn | head -20
-fi
+print_rp_log
 if [ ${#errors[@]} -gt 0 ]; then
   echo
   echo "bench: errors in ${#errors[@]} run(s) — their numbers do not count:" >&2

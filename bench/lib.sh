@@ -9,14 +9,22 @@
 #
 #   start_origin THREADS HTTPS_PORT [CPUS]
 #
-# starts the origin the proxy benchmarks share (bench/proxy.sh, bench/https.sh): one nginx
+# starts the origin the proxy benchmarks share (bench/proxy.sh, https.sh, h2.sh): one nginx
 # worker serving $work/origin/small (13 bytes) and $work/origin/64k, run by `rp up` as the web
 # process of the app "bench", so that rp routes to it as to any app. rp gets THREADS proxy
 # threads, its HTTP listener on a free port and its HTTPS listener on HTTPS_PORT (0: none);
 # `rp up`, the daemon it starts and the origin run on CPUS (`taskset -c`; empty: anywhere). Sets
 # RP_PORT and ORIGIN_PORT, and puts `rp up` and the daemon in $pids.
 #
-# And small helpers: free_port, wait_port PORT, to_ms LATENCY (wrk's "812.00us" in ms).
+# pinned_bench_start NAME TOOL... is bench_start for the benchmarks that pin (see there).
+#
+# And small helpers: free_port, listens PORT, wait_port PORT, to_ms LATENCY (wrk's "812.00us"
+# in ms), check_cpus CPU..., cpu_ns PID..., pinned WHAT PID CPU, measure, summarize, mean A B,
+# mean_ms A B.
+#
+# The peers' configs, nginx_proxy_conf and haproxy_proxy_conf; and for the TLS benchmarks
+# (bench/https.sh, bench/h2.sh) mint_leaf, nginx_https_conf, start_tls_peers, check_tls,
+# check_bodies and print_rp_log. Each is described where it is.
 
 bench_start() {
   local name=$1 tool
@@ -32,6 +40,19 @@ bench_start() {
   trap bench_cleanup EXIT
 }
 
+# pinned_bench_start NAME TOOL...: bench_start for the benchmarks that pin the client and the
+# servers to separate cores (bench/https.sh, bench/h2.sh). Sets THREADS (BENCH_THREADS, default
+# 1), CLIENT_CPU (BENCH_CLIENT_CPU, default 0) and SERVER_CPU (BENCH_SERVER_CPU, default 1),
+# checked to be there.
+pinned_bench_start() {
+  THREADS=${BENCH_THREADS:-1}
+  CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
+  SERVER_CPU=${BENCH_SERVER_CPU:-1}
+  bench_start "$@" taskset
+  chmod 755 "$work"  # nginx workers run as nobody and must read the files
+  check_cpus "$CLIENT_CPU" "$SERVER_CPU"
+}
+
 bench_cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   sleep 0.5
@@ -43,13 +64,97 @@ free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_port() {
+listens() {  # PORT -> whether something accepts on it within 10 s
   for _ in $(seq 100); do
     (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "bench: nothing listens on port $1" >&2
-  exit 1
+  return 1
+}
+
+wait_port() {  # PORT -> exits unless something accepts on it within 10 s
+  listens "$1" || { echo "bench: nothing listens on port $1" >&2; exit 1; }
+}
+
+check_cpus() {  # CPU... -> exits unless taskset can run on each
+  local cpu
+  for cpu in "$@"; do
+    taskset -c "$cpu" true 2>/dev/null ||
+      { echo "bench: no CPU $cpu here (BENCH_CLIENT_CPU, BENCH_SERVER_CPU choose others)" >&2; exit 1; }
+  done
+}
+
+cpu_ns() {  # PID... -> nanoseconds on a CPU so far, all their threads together (gone: 0)
+  local pid
+  for pid in "$@"; do cat "/proc/$pid/task/"*/schedstat 2>/dev/null || true; done |
+    awk '{ s += $1 } END { printf "%.0f", s }'
+}
+
+pinned() {  # WHAT PID CPU -> exits unless PID may run on CPU only
+  local cpus
+  cpus=$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$2/status")
+  [ "$cpus" = "$3" ] || { echo "bench: $1 (pid $2) runs on CPUs $cpus" >&2; exit 1; }
+}
+
+# measure "SERVER_PIDS" OUT COMMAND...: runs COMMAND (a benchmark client, bounded by the caller),
+# its output to OUT. Sets CLIENT_PCT to the client's CPU time over the run's (in %) and
+# SERVER_NS to the CPU time the server's pids used meanwhile.
+measure() {
+  local TIMEFORMAT=%P before
+  # shellcheck disable=SC2086  # the pids are words
+  before=$(cpu_ns $1)
+  { time "${@:3}" > "$2" 2>&1 || true; } 2> "$work/client.cpu"
+  # shellcheck disable=SC2086,SC2034  # the pids are words; the caller reads both
+  SERVER_NS=$(( $(cpu_ns $1) - before ))
+  # shellcheck disable=SC2034
+  CLIENT_PCT=$(awk '{printf "%.0f", $1}' "$work/client.cpu")
+}
+
+# The numbers of a TLS benchmark's runs, by the run's key: req/s, p50 and p99 in ms, the client's
+# CPU % and the server's us/req.
+declare -A RPS=() P50=() P99=() CPU=() COST=()
+
+# summarize PREFIX PEER...: one row of a TLS benchmark's table, from the runs keyed
+# PREFIX$name/1 and PREFIX$name/2 in RPS, P50, P99, COST and CPU, for each name in $TARGETS. Sets, in the caller's associative arrays M, L and C, each
+# target's mean req/s, "p50/p99" and server us/req over the two rounds ("n/a" unless both have
+# numbers); CLIENT_MAX, the client's highest CPU % of the row; and RATIO, rp's req/s over the
+# strongest PEER's, with that peer's name ("0.87 (nginx)"; "n/a" without numbers).
+declare -A M=() L=() C=()
+# shellcheck disable=SC2034  # the caller reads M, L, C, CLIENT_MAX and RATIO
+summarize() {
+  local prefix=$1 name a b k peer=''
+  shift
+  M=() L=() C=() CLIENT_MAX=0 RATIO=n/a
+  for name in "${TARGETS[@]}"; do
+    a="$prefix$name/1" b="$prefix$name/2"
+    if [ -n "${RPS[$a]:-}" ] && [ -n "${RPS[$b]:-}" ]; then
+      M[$name]=$(mean "${RPS[$a]}" "${RPS[$b]}")
+      L[$name]="$(mean_ms "${P50[$a]}" "${P50[$b]}")/$(mean_ms "${P99[$a]}" "${P99[$b]}")"
+      C[$name]=$(awk -v a="${COST[$a]:-0}" -v b="${COST[$b]:-0}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+    else
+      M[$name]=n/a L[$name]=n/a C[$name]=n/a
+    fi
+    for k in "$a" "$b"; do
+      [ "${CPU[$k]:-0}" -gt "$CLIENT_MAX" ] && CLIENT_MAX=${CPU[$k]}
+    done
+  done
+  for name in "$@"; do
+    [ "${M[$name]}" != n/a ] || continue
+    if [ -z "$peer" ] || awk -v a="${M[$name]}" -v b="${M[$peer]}" 'BEGIN { exit !(a > b) }'; then
+      peer=$name
+    fi
+  done
+  if [ -n "$peer" ] && [ "${M[rp]}" != n/a ]; then
+    RATIO="$(awk -v a="${M[rp]}" -v b="${M[$peer]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') ($peer)"
+  fi
+}
+
+mean() {  # A B -> their mean, 2 decimals
+  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'
+}
+
+mean_ms() {  # A B -> their mean, 3 decimals
+  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a + b) / 2 }'
 }
 
 to_ms() {  # wrk latency ("812.00us", "1.20ms", "2.00s") -> milliseconds
@@ -98,8 +203,9 @@ PROCFILE
     RP_DNS_PORT=0 NO_COLOR=1 exec "${pin[@]}" "$RP" up > "$work/rp.log" 2>&1) &
   pids+=($!)
   ORIGIN_PORT=
-  for _ in $(seq 100); do
-    ORIGIN_PORT=$(sed -n 's/.*web\.1 started (pid [0-9]*, port \([0-9]*\)).*/\1/p' "$work/rp.log")
+  for _ in $(seq 100); do  # (rp.log may not be there yet)
+    ORIGIN_PORT=$(sed -n 's/.*web\.1 started (pid [0-9]*, port \([0-9]*\)).*/\1/p' \
+      "$work/rp.log" 2>/dev/null || true)
     [ -n "$ORIGIN_PORT" ] && break
     sleep 0.1
   done
@@ -143,4 +249,132 @@ ${5:-}
   }
 }
 EOF
+}
+
+# haproxy_proxy_conf PORT [BIND] [FRONTEND]: HAProxy in front of the origin ($ORIGIN_PORT),
+# $THREADS threads, keep-alive on both sides, logging nothing; printed to stdout. BIND: more
+# for `bind` (" ssl crt ..."); FRONTEND: more lines for the frontend.
+haproxy_proxy_conf() {
+  cat <<EOF
+global
+  nbthread $THREADS
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  option forwardfor
+frontend fe
+  bind 127.0.0.1:$1${2:-}
+${3:-}
+  default_backend be
+backend be
+  http-reuse always
+  server origin 127.0.0.1:$ORIGIN_PORT
+EOF
+}
+
+# --- TLS: one certificate for all, minted by rp.
+
+# mint_leaf HTTPS_PORT: a first handshake with rp (after start_origin) for bench.test, made
+# with curl trusting only rp's CA, makes rp mint bench.test's leaf. Sets CA (rp's CA), LEAF
+# (certificate and key in one PEM, which nginx, HAProxy and H2O load too) and LEAF_SHA256, and
+# prints what the leaf is.
+mint_leaf() {
+  wait_port "$1"
+  CA=$work/home/ca/rp-ca.pem
+  LEAF=$work/home/ca/certs/bench.test.pem
+  curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:$1:127.0.0.1" \
+    -o /dev/null "https://bench.test:$1/small"
+  [ -s "$LEAF" ] || { echo "bench: rp made no $LEAF" >&2; exit 1; }
+  LEAF_SHA256=$(openssl x509 -in "$LEAF" -noout -fingerprint -sha256 | cut -d= -f2)
+  local key
+  key=$(openssl x509 -in "$LEAF" -noout -text | awk '/Public Key Algorithm:|NIST CURVE:/ {print $NF}' | paste -sd' ')
+  echo "bench.test's leaf: $key, sha256 ${LEAF_SHA256:0:23}..."
+}
+
+# nginx_https_conf PORT [LISTEN]: nginx_proxy_conf terminating TLS with $LEAF: TLS 1.3 only
+# (nginx 1.22 would also allow 1.2), the session cache as usually configured, tickets on.
+# LISTEN: more for `listen` after " ssl" (" http2").
+nginx_https_conf() {
+  nginx_proxy_conf "$1" " ssl${2:-}" \
+    "  ssl_protocols TLSv1.3;
+  ssl_session_cache shared:SSL:10m;
+  ssl_session_tickets on;" \
+    "    ssl_certificate $LEAF;
+    ssl_certificate_key $LEAF;" \
+    "      proxy_set_header X-Forwarded-Proto https;"
+}
+
+# start_tls_peers CPUS [LISTEN] [BIND]: nginx (nginx_https_conf; LISTEN: more for its `listen`)
+# and HAProxy (TLS 1.3 with $LEAF, its default session cache, tickets on; BIND: more for its
+# `bind`) in front of the origin, on CPUS (`taskset -c`). Sets NGINX_PORT and HAPROXY_PORT, and
+# puts nginx's pid, then HAProxy's, in $pids; does not wait for them to listen.
+start_tls_peers() {
+  NGINX_PORT=$(free_port)
+  mkdir -p "$work/nginx"
+  nginx_https_conf "$NGINX_PORT" "${2:-}" > "$work/nginx/nginx.conf"
+  taskset -c "$1" nginx -c "$work/nginx/nginx.conf" &
+  pids+=($!)
+  HAPROXY_PORT=$(free_port)
+  haproxy_proxy_conf "$HAPROXY_PORT" " ssl crt $LEAF ssl-min-ver TLSv1.3${3:-}" \
+    "  http-request set-header X-Forwarded-Proto https" > "$work/haproxy.cfg"
+  taskset -c "$1" haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 &
+  pids+=($!)
+}
+
+# check_tls NAME PORT [S_CLIENT_ARGS...]: one handshake with openssl s_client (SNI bench.test,
+# trusting rp's CA only), printed on a line; returns 1, having printed s_client's output, unless
+# it was TLS 1.3 with the leaf $LEAF, verified. Sets TLS_ALPN to the protocol ALPN chose
+# (empty: none).
+check_tls() {
+  local name=$1 port=$2 out=$work/s_client.out
+  shift 2
+  timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername bench.test \
+    -CAfile "$CA" "$@" < /dev/null > "$out" 2>&1 || true
+  local proto suite group signature verified fingerprint chain
+  proto=$(awk '/^New, / {print $2}' "$out" | tr -d ,)
+  suite=$(awk '/^New, / {print $NF}' "$out")
+  group=$(awk -F'[:,] *' '/^Server Temp Key:/ {print $2}' "$out")
+  signature=$(awk '/^Peer signature type:/ {print $NF}' "$out")
+  verified=$(awk '/Verify return code:/ {print $4, $5}' "$out" | tail -1)
+  fingerprint=$(openssl x509 -in "$out" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+  chain=$(grep -c '^ *[0-9]* s:' "$out" || true)
+  TLS_ALPN=$(awk '/^ALPN protocol:/ {print $3}' "$out")
+  printf '%-8s %s %s %s %s, %s certificate(s) sent, verify %s, same leaf: %s%s\n' "$name" \
+    "$proto" "$suite" "$group" "$signature" "$chain" "$verified" \
+    "$([ "$fingerprint" = "$LEAF_SHA256" ] && echo yes || echo NO)" \
+    "$(case " $* " in *" -alpn "*) echo ", ALPN ${TLS_ALPN:-none}" ;; esac)"
+  if [ "$proto" != TLSv1.3 ] || [ "$verified" != "0 (ok)" ] || [ "$fingerprint" != "$LEAF_SHA256" ]; then
+    echo "bench: $name's handshake is not the one the others make:" >&2
+    cat "$out" >&2
+    return 1
+  fi
+}
+
+# check_bodies NAME PORT [CURL_ARGS...]: both bodies through NAME, with a client that verifies;
+# returns 1 unless they arrive whole.
+check_bodies() {
+  local name=$1 port=$2 path
+  shift 2
+  for path in small 64k; do
+    if ! curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:$port:127.0.0.1" "$@" \
+        -o "$work/body" "https://bench.test:$port/$path" ||
+      ! cmp -s "$work/body" "$work/origin/$path"; then
+      echo "bench: $name garbles /$path" >&2
+      return 1
+    fi
+  done
+}
+
+# print_rp_log: the warnings and errors in rp's daemon log, if any, counted.
+print_rp_log() {
+  local log=$work/home/logs/daemon.log
+  if [ -f "$log" ] && grep -q -i -E 'error|fail|warn|HTTPS:' "$log"; then
+    echo
+    echo "rp's daemon log says:"
+    grep -i -E 'error|fail|warn|HTTPS:' "$log" | sort | uniq -c | sort -rn | head -20
+  fi
 }

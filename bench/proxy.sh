@@ -32,24 +32,7 @@ pids+=($!)
 
 # --- HAProxy: same threads, keep-alive both sides.
 HAPROXY_PORT=$(free_port)
-cat > "$work/haproxy.cfg" <<EOF
-global
-  nbthread $THREADS
-  maxconn 8192
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  option forwardfor
-frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT
-  default_backend be
-backend be
-  http-reuse always
-  server origin 127.0.0.1:$ORIGIN_PORT
-EOF
+haproxy_proxy_conf "$HAPROXY_PORT" > "$work/haproxy.cfg"
 haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 &
 pids+=($!)
 wait_port "$NGINX_PORT"
