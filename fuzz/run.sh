@@ -2,6 +2,7 @@
 # Builds a libFuzzer target with clang, ASan and UBSan (in build-fuzz/) and runs it for a while:
 #   fuzz/run.sh http 20       # `make test` runs a short run like this
 #   fuzz/run.sh http 3600     # a longer hunt; findings are written to build-fuzz/
+# TARGET is http, dns, tls or h2 (fuzz/TARGET_fuzz.cpp).
 # The corpus grows in build-fuzz/corpus/TARGET, seeded from fuzz/seeds/TARGET.
 set -euo pipefail
 cd "$(dirname "$0")/.."
