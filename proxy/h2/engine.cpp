@@ -109,6 +109,7 @@ struct Engine::Impl {
         if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) self.count_control_frame();
         break;
       case NGHTTP2_PRIORITY:
+      case NGHTTP2_RST_STREAM:  // a burst of resets: rapid reset (CVE-2023-44487)
         self.count_control_frame();
         break;
       default:
@@ -219,7 +220,9 @@ Engine::Engine(Handler& handler, const Limits& limits)
   nghttp2_option_new(&option);
   // Request bodies are credited back as the app takes them (consume()), not as they arrive.
   nghttp2_option_set_no_auto_window_update(option, 1);
-  // Rapid reset (CVE-2023-44487): a burst of 1000 resets, then 33 a second.
+  // Rapid reset (CVE-2023-44487), beyond the count of control frames (which ends a burst with
+  // ENHANCE_YOUR_CALM): nghttp2 ends a connection that keeps resetting more than 33 streams a
+  // second, after a burst of 1000, with a GOAWAY of its own (INTERNAL_ERROR).
   nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
   // CONTINUATION flood (CVE-2024-28182): a header block in at most 8 frames after its HEADERS.
   nghttp2_option_set_max_continuations(option, 8);

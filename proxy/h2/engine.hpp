@@ -8,9 +8,10 @@
 // - at most `max_streams` open streams (more are refused);
 // - a header list past `max_header_list` bytes: the request still comes out, marked too large
 //   (the answer is 431), with its fields dropped;
-// - floods: a burst of resets (rapid reset), a header block split into too many CONTINUATION
-//   frames, SETTINGS, PING, PRIORITY or empty DATA frames faster than `control_frames_per_second`
-//   end the connection with GOAWAY ENHANCE_YOUR_CALM;
+// - floods: a header block split into too many CONTINUATION frames, or RST_STREAM (rapid
+//   reset), SETTINGS, PING, PRIORITY or empty DATA frames faster than `control_frames_per_second`
+//   end the connection with GOAWAY ENHANCE_YOUR_CALM (resets kept up past 33 a second after a
+//   burst: nghttp2's own GOAWAY, INTERNAL_ERROR);
 // - flow control both ways: a request body is credited back only as the handler consumes it
 //   (consume()), so a slow app slows its client's upload; a response body queued past a few
 //   frames is the handler's cue to stop reading the app (queued(), on_drained()).
