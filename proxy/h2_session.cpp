@@ -74,6 +74,16 @@ struct Stream {
 
 enum class End { complete, stale, failed_before_response, aborted };
 
+// What forwarding one stream needs: lent to a stream and taken back after it, so that a busy
+// connection allocates them once and not per request.
+struct Scratch {
+  std::unique_ptr<char[]> buffer{new char[kUpstreamRead]};  // the app's bytes
+  http::Parser parser{http::Parser::Kind::response};
+  Output request_out;  // the head and the body that came with it
+  Output body_out;     // the body that comes later
+  std::string pending, taking;
+};
+
 // What serving a stream learns on the way, for its error page and access line.
 struct Served {
   bool head_request = false;
@@ -150,6 +160,18 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     if (Stream* s = find(id)) s->wake.notify();
   }
 
+  // Scratch for a stream: a spare one if there is one. Kept are as many as streams ran at once
+  // (128 at most); the watchdog lets them go when the connection is idle.
+  std::unique_ptr<Scratch> lend_scratch() {
+    if (spare_.empty()) return std::make_unique<Scratch>();
+    auto scratch = std::move(spare_.back());
+    spare_.pop_back();
+    return scratch;
+  }
+  void take_back(std::unique_ptr<Scratch> scratch) {
+    if (spare_.size() < h2::Limits{}.max_streams) spare_.push_back(std::move(scratch));
+  }
+
   Stream* find(std::int32_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();
@@ -220,6 +242,8 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         if (now - ending_since > std::chrono::seconds(2)) co_return;
         continue;
       }
+      // An idle connection keeps one stream's scratch, not the most it ever needed.
+      if (engine_.open_streams() == 0 && spare_.size() > 1) spare_.resize(1);
       const auto idle_limit =
           received_anything_ ? settings.keepalive_timeout : settings.header_timeout;
       if (engine_.open_streams() == 0 && now - last_read_ > idle_limit) {
@@ -301,6 +325,11 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       co_return;
     }
     InFlight in_flight(instance, route.app->activity);
+    struct Lent {
+      Connection& connection;
+      std::unique_ptr<Scratch> scratch;
+      ~Lent() { connection.take_back(std::move(scratch)); }
+    } lent{*this, lend_scratch()};
     const bool has_body = !s->body_done || !s->upload.empty();
     for (int attempt = 0;; ++attempt) {
       auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
@@ -313,7 +342,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         co_return;
       }
       s->upstream = &upstream.socket;
-      const End end = co_await exchange(s, request, x, upstream.socket);
+      const End end = co_await exchange(s, request, x, upstream.socket, *lent.scratch);
       s->upstream = nullptr;
       if (end == End::stale && upstream.reused && attempt == 0 && !has_body &&
           idempotent(request.method) && !s->closed) {
@@ -346,24 +375,33 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
 
   // Sends the request to the app and relays its answer, the body streaming up meanwhile.
   asio::awaitable<End> exchange(const std::shared_ptr<Stream>& s, const http::Head& request,
-                                Served& x, tcp::socket& upstream) {
-    Output out;
+                                Served& x, tcp::socket& upstream, Scratch& scratch) {
+    Output& out = scratch.request_out;
+    out.clear();
     out.add_own([&](std::string& text) {
       http::append_upstream_request(text, request, info_, shared_.pseudonym);
     });
     // The body that came while the request waited (it is at most a window's worth).
-    std::string body = std::move(s->upload);
-    s->upload.clear();
+    std::string& body = scratch.pending;
+    body.clear();
+    std::swap(body, s->upload);
     out.body(body, request.chunked);
     if (s->body_done && request.chunked) out.last_chunk();
     const auto ec = co_await out.flush(upstream);
     engine_.consume(s->id, body.size());
+    body.clear();
     write_wake_.notify();
     if (ec) {
       x.relay_error = " (" + ec.message() + ")";
       co_return End::stale;
     }
-    auto result = co_await (pump(s, request, upstream, s->body_done) || relay(s, x, upstream));
+    if (s->body_done && s->upload.empty() && !request.upgrade) {
+      // Nothing more to send: the answer is all there is to wait for (a reset of the stream
+      // closes the app's connection under the relay).
+      co_return co_await relay(s, x, upstream, scratch);
+    }
+    auto result = co_await (pump(s, request, upstream, s->body_done, scratch) ||
+                            relay(s, x, upstream, scratch));
     if (result.index() == 0) co_return End::aborted;
     co_return std::get<1>(result);
   }
@@ -371,9 +409,10 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   // The request body (or a WebSocket's bytes), up to the app as it comes, credited back to the
   // client as it is sent. Then waits: returns only when the stream is closed under it.
   asio::awaitable<void> pump(std::shared_ptr<Stream> s, const http::Head& request,
-                             tcp::socket& upstream, bool sent_all) {
-    Output out;
-    std::string taking;
+                             tcp::socket& upstream, bool sent_all, Scratch& scratch) {
+    Output& out = scratch.body_out;
+    out.clear();
+    std::string& taking = scratch.taking;
     bool upstream_gone = false;
     for (;;) {
       while (!s->closed && s->upload.empty() && (sent_all || !s->body_done)) {
@@ -406,9 +445,11 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   }
 
   // The app's answer, back on the stream as it comes; after a WebSocket's 101, its bytes.
-  asio::awaitable<End> relay(std::shared_ptr<Stream> s, Served& x, tcp::socket& upstream) {
-    std::unique_ptr<char[]> buffer(new char[kUpstreamRead]);
-    http::Parser parser(http::Parser::Kind::response);
+  asio::awaitable<End> relay(std::shared_ptr<Stream> s, Served& x, tcp::socket& upstream,
+                             Scratch& scratch) {
+    char* const buffer = scratch.buffer.get();
+    http::Parser& parser = scratch.parser;
+    parser.reset();
     parser.expect_no_body(x.head_request);
     bool received = false;
     bool tunnel = false;
@@ -418,7 +459,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       }
       if (s->closed) co_return End::aborted;
       auto [ec, n] =
-          co_await upstream.async_read_some(asio::buffer(buffer.get(), kUpstreamRead), nothrow);
+          co_await upstream.async_read_some(asio::buffer(buffer, kUpstreamRead), nothrow);
       if (s->closed) co_return End::aborted;
       if (ec) {
         if (tunnel || (ec == asio::error::eof && parser.body_until_close())) {
@@ -431,7 +472,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         co_return x.response_started ? End::aborted : End::failed_before_response;
       }
       received = true;
-      std::string_view data(buffer.get(), n);
+      std::string_view data(buffer, n);
       if (tunnel) {
         x.bytes += n;
         engine_.write(s->id, data);
@@ -502,6 +543,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   std::unordered_map<std::int32_t, std::shared_ptr<Stream>> streams_;
   std::vector<std::shared_ptr<Stream>> starting_;  // requests read, their coroutines not spawned
   std::vector<http::Header> fields_;               // a response head's, reused
+  std::vector<std::unique_ptr<Scratch>> spare_;
   bool received_anything_ = false;
   Clock::time_point last_read_ = Clock::now();
   Clock::time_point writing_since_ = Clock::time_point::max();

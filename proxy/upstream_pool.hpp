@@ -39,7 +39,9 @@ class UpstreamPool {
     boost::asio::ip::tcp::socket socket;
     std::chrono::steady_clock::time_point since;
   };
-  static constexpr std::size_t kMaxIdlePerInstance = 64;
+  // As many as one HTTP/2 connection's streams use at once (128), and more: a connection past the
+  // limit is closed and dialled again for the next request, a connect and a close per request.
+  static constexpr std::size_t kMaxIdlePerInstance = 256;
   std::chrono::milliseconds connect_timeout_;
   std::unordered_map<InstanceStatus*, std::vector<Idle>> idle_;
 };
