@@ -110,8 +110,10 @@ def test_connection_reset_gets_502(proxied):
 
 
 def test_app_that_never_accepts_is_not_ready_and_gets_504(proxied):
+    # Readiness by an HTTP answer: a probe connecting in the moment between the app's listen()
+    # and its queue filling up (a loaded machine widens it) still gets no answer.
     p = proxied("web: exec $PY $APPS/no_accept.py\n", ready="never accepting",
-                rp_yaml="boot_timeout: 2s\n")
+                rp_yaml="boot_timeout: 2s\nprocesses:\n  web:\n    ready: {http: /}\n")
     status, _, body = p.request("GET", "/")
     assert status == 504
     assert "was not ready within 2s" in body.decode()
