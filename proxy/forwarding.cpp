@@ -35,6 +35,7 @@ void append_upstream_request(std::string& out, const Head& request, const Client
                              const Pseudonym& self) {
   out.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
   std::string forwarded_for, via;
+  const HopByHop hop_by_hop(request);
   for (const auto& h : request.headers) {
     // Several of these are one comma-separated list (RFC 9110 5.3): every hop is kept.
     if (iequals(h.name, "x-forwarded-for")) {
@@ -44,7 +45,7 @@ void append_upstream_request(std::string& out, const Head& request, const Client
     } else if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
                iequals(h.name, "x-forwarded-port")) {
       // rp is the first proxy that knows these for certain; a client's own are not trusted.
-    } else if (!is_hop_by_hop(request, h.name)) {
+    } else if (!hop_by_hop(h.name)) {
       append_header(out, h.name, h.value);
     }
   }
@@ -89,8 +90,9 @@ void append_client_response(std::string& out, const Head& response, Framing fram
   std::string_view reason =
       response.reason.empty() ? reason_phrase(response.status) : std::string_view(response.reason);
   fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", response.status, reason);
+  const HopByHop hop_by_hop(response);
   for (const auto& h : response.headers) {
-    if (!is_hop_by_hop(response, h.name)) append_header(out, h.name, h.value);
+    if (!hop_by_hop(h.name)) append_header(out, h.name, h.value);
   }
   if (response.status == 101) {
     if (const std::string* up = response.find("upgrade")) append_header(out, "Upgrade", *up);

@@ -1,7 +1,6 @@
 #include "proxy/h2/request.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "proxy/http/message.hpp"
@@ -23,9 +22,12 @@ bool valid_authority(std::string_view a) {
   });
 }
 
+// ASCII only, as header names are (std::tolower consults the locale for every byte).
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  }
   return out;
 }
 
@@ -134,6 +136,7 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
 
 void response_fields(const http::Head& response, std::vector<http::Header>& out) {
   const bool websocket = response.status == 101;
+  const http::HopByHop hop_by_hop(response);
   for (const auto& h : response.headers) {
     if (http::iequals(h.name, "content-length")) {
       // The app's length describes the body that follows (or, for HEAD, the one it would send).
@@ -141,7 +144,7 @@ void response_fields(const http::Head& response, std::vector<http::Header>& out)
         out.push_back({"content-length", h.value});
       continue;
     }
-    if (http::is_hop_by_hop(response, h.name)) continue;
+    if (hop_by_hop(h.name)) continue;
     if (websocket && http::iequals(h.name, "sec-websocket-accept")) continue;
     out.push_back({lower(h.name), h.value});
   }

@@ -33,11 +33,18 @@ void append_fields(std::string& out, std::initializer_list<Field> fields) {
 
 }  // namespace
 
-bool is_hop_by_hop(const Head& head, std::string_view name) {
+HopByHop::HopByHop(const Head& head)
+    : head_(head), has_connection_(head.find("connection") != nullptr) {}
+
+bool HopByHop::operator()(std::string_view name) const {
   for (auto h : kHopByHop) {
     if (iequals(name, h)) return true;
   }
-  return head.has_token("connection", name);
+  return has_connection_ && head_.has_token("connection", name);
+}
+
+bool is_hop_by_hop(const Head& head, std::string_view name) {
+  return HopByHop(head)(name);
 }
 
 std::string_view reason_phrase(int status) {

@@ -21,6 +21,18 @@ std::string_view reason_phrase(int status);
 // (Content-Length): not passed on as it came.
 bool is_hop_by_hop(const Head& head, std::string_view name);
 
+// The same for every header of one head, its Connection header looked for once rather than once
+// per header.
+class HopByHop {
+ public:
+  explicit HopByHop(const Head& head);
+  bool operator()(std::string_view name) const;
+
+ private:
+  const Head& head_;
+  bool has_connection_;
+};
+
 // A header rp writes. The value is a string so that numbers can be formatted in place.
 struct Field {
   std::string_view name;
