@@ -522,6 +522,9 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
             engine_.write(s->id, data);
             break;
           }
+          // The app's connection is done with: the stream's close (when its END_STREAM goes
+          // out, maybe before forward() resumes) must not close it under the pool.
+          s->upstream = nullptr;
           engine_.end(s->id);
           x.upstream_reusable = head.keep_alive && data.empty() && s->body_done;
           write_wake_.notify();

@@ -199,6 +199,15 @@ def test_a_request_over_h2_reaches_the_app_as_http11(proxied, rp_env):
         assert headers["cookie"] == "a=1; b=2"
         assert headers["host"] == name
         assert "connection" not in got and "transfer-encoding" not in got
+        # One after the other, bodies or not, the streams reuse one kept-alive connection to
+        # the app (the app sees one client port).
+        ports = set()
+        for i in range(6):
+            body = b"x" * 1000 if i % 2 else None
+            status, _, seen = c.get(f"/reuse/{i}", method="POST" if body else "GET", body=body)
+            assert status == 200
+            ports.add(json.loads(seen)["client_port"])
+        assert len(ports) == 1, ports
         # rp announces extended CONNECT and its stream limit.
         assert c.remote_settings[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] == 1
         assert c.remote_settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] == 128
