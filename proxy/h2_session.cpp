@@ -366,9 +366,13 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       thread_.access_log.add(route.app->name,
                              access_text(s->request.method, request.target, x.status, x.bytes, took,
                                          instance->label, "h2"));
+      // The app's connection goes back to the pool before the client learns that the answer is
+      // complete (END_STREAM): its next request, sent at once, finds it there.
       if (x.upstream_reusable && upstream.socket.is_open()) {
         thread_.pool.release(instance, std::move(upstream.socket));
       }
+      engine_.end(s->id);
+      write_wake_.notify();
       co_return;
     }
   }
@@ -444,7 +448,8 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     }
   }
 
-  // The app's answer, back on the stream as it comes; after a WebSocket's 101, its bytes.
+  // The app's answer, back on the stream as it comes; after a WebSocket's 101, its bytes. The
+  // end of the stream is forward()'s to send, once the app's connection is back in the pool.
   asio::awaitable<End> relay(std::shared_ptr<Stream> s, Served& x, tcp::socket& upstream,
                              Scratch& scratch) {
     char* const buffer = scratch.buffer.get();
@@ -463,8 +468,6 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       if (s->closed) co_return End::aborted;
       if (ec) {
         if (tunnel || (ec == asio::error::eof && parser.body_until_close())) {
-          engine_.end(s->id);
-          write_wake_.notify();
           co_return End::complete;
         }
         x.relay_error = " (" + ec.message() + ")";
@@ -522,12 +525,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
             engine_.write(s->id, data);
             break;
           }
-          // The app's connection is done with: the stream's close (when its END_STREAM goes
-          // out, maybe before forward() resumes) must not close it under the pool.
-          s->upstream = nullptr;
-          engine_.end(s->id);
           x.upstream_reusable = head.keep_alive && data.empty() && s->body_done;
-          write_wake_.notify();
           co_return End::complete;
         }
       }
