@@ -35,8 +35,9 @@ int run(const ProjectArgs& args, const std::vector<std::string>& command) {
     print_errors(loaded.errors);
     return 1;
   }
-  EnvMap env = project_environment(inherited, loaded.project->env,
-                                   ca_files(loaded.global, rp_home(inherited)));
+  EnvMap env =
+      project_environment(inherited, loaded.project->env,
+                          {ca_files(loaded.global, rp_home(inherited)), loaded.global.tlds});
   env["RP_APP"] = loaded.project->name;
   auto block = environment_block(env);
   std::vector<char*> envp;

@@ -123,7 +123,7 @@ bool App::Impl::spawn(Instance& inst) {
                        run_id};
   SpawnRequest request{
       inst.spec.command,
-      environment_block(process_environment(inherited, project.env, ctx.ca_files, who)),
+      environment_block(process_environment(inherited, project.env, ctx.rp_environment, who)),
       project.dir};
   std::string error;
   auto spawned = ctx.processes.spawn(request, error);

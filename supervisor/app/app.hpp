@@ -44,7 +44,7 @@ struct AppContext {
   PortRange port_range;
   std::set<int>& ports_in_use;  // by every app, so that two apps never share a port
   std::filesystem::path log_dir;
-  CaFiles ca_files;  // rp's CA, for every process's environment
+  RpEnvironment rp_environment;  // rp's CA and TLDs, for every process's environment
   // Called when an app publishes a new snapshot (its ports or definition changed).
   std::function<void()> on_status_change;
 };

@@ -12,6 +12,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "supervisor/process/shell_command.hpp"
+
 namespace bp = boost::process::v2;
 
 namespace rp {
@@ -66,10 +68,11 @@ std::optional<Spawned> spawn_process(const SpawnRequest& request, std::string& e
   boost::system::error_code ec;
   bp::posix::default_launcher launcher;
   launcher.env = env.data();
-  auto process = launcher(
-      io, ec, bp::filesystem::path("/bin/sh"), std::vector<std::string>{"-c", request.command},
-      bp::process_stdio{nullptr, pipe_fds[1], pipe_fds[1]},
-      bp::process_start_dir{request.dir.string()}, OwnGroupDiesWithParent{::getpid()});
+  auto process =
+      launcher(io, ec, bp::filesystem::path("/bin/sh"),
+               std::vector<std::string>{"-c", with_exec(request.command)},
+               bp::process_stdio{nullptr, pipe_fds[1], pipe_fds[1]},
+               bp::process_start_dir{request.dir.string()}, OwnGroupDiesWithParent{::getpid()});
   ::close(pipe_fds[1]);
   if (ec) {
     ::close(pipe_fds[0]);

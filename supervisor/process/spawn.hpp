@@ -1,4 +1,5 @@
-// Starting one process the way rp runs them all: under `/bin/sh -c`, in its own process group
+// Starting one process the way rp runs them all: under `/bin/sh -c` (through `exec` when the
+// command is a simple one, so the pid is the app's: shell_command.hpp), in its own process group
 // (so a stop reaches everything it started), killed by the kernel if rp dies (PR_SET_DEATHSIG),
 // stdin from /dev/null, stdout and stderr into one pipe so their order is kept.
 #pragma once
@@ -13,7 +14,7 @@
 namespace rp {
 
 struct SpawnRequest {
-  std::string command;           // run by /bin/sh -c
+  std::string command;           // run by /bin/sh -c, as with_exec() makes it
   std::vector<std::string> env;  // "KEY=value"
   std::filesystem::path dir;
 };

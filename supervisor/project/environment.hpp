@@ -1,6 +1,7 @@
 // The environment a process starts with, lowest precedence first: the environment of the rp
 // command that registered the project (so PATH from nvm, rbenv or asdf works), the project's
-// .env files and rp.yaml `env`, then what rp itself sets.
+// .env files and rp.yaml `env`, then what rp itself sets. Some of what rp sets is only offered:
+// a variable the user's environment sets already, even to an empty value, keeps the user's value.
 #pragma once
 
 #include <filesystem>
@@ -29,14 +30,28 @@ struct CaFiles {
   std::filesystem::path bundle;       // RP_HOME/ca/bundle.pem: the system's CAs, then rp's
 };
 
-// What every process of a project shares: `inherited`, then `project_env` over it, then rp's CA:
-// RP_CA_FILE always (rp's own variable), and NODE_EXTRA_CA_CERTS (the CA), SSL_CERT_FILE and
-// REQUESTS_CA_BUNDLE (the bundle) where neither of the user's environments set them.
-EnvMap project_environment(const EnvMap& inherited, const EnvMap& project_env, const CaFiles& ca);
+// What rp tells every process of every project alike.
+struct RpEnvironment {
+  CaFiles ca;
+  std::vector<std::string> tlds;  // config.yaml's `tlds`, so dev servers accept rp's names
+};
+
+// What every process of a project shares: `inherited`, then `project_env` over it, then rp's:
+// RP_CA_FILE always (rp's own variable); offered, where neither of the user's environments sets
+// them, NODE_EXTRA_CA_CERTS (the CA), SSL_CERT_FILE and REQUESTS_CA_BUNDLE (the bundle), and
+// __VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS (vite_allowed_hosts of the TLDs, when not empty).
+EnvMap project_environment(const EnvMap& inherited, const EnvMap& project_env,
+                           const RpEnvironment& rp);
 
 // The project's environment with who the process is: PORT, RP_APP, RP_PROCESS, RP_URL, RP_RUN_ID.
-EnvMap process_environment(const EnvMap& inherited, const EnvMap& project_env, const CaFiles& ca,
-                           const InstanceIdentity& who);
+EnvMap process_environment(const EnvMap& inherited, const EnvMap& project_env,
+                           const RpEnvironment& rp, const InstanceIdentity& who);
+
+// rp's TLDs as extra hosts for Vite's host check: each but `localhost` (which Vite always
+// allows) with a leading dot, so that every name under it passes, comma-joined: ".test". Empty
+// when no other TLD is left. Vite before 8.1 reads the variable as one host pattern, which a
+// comma-joined list never matches: with several TLDs only Vite 8.1 and later accept them.
+std::string vite_allowed_hosts(const std::vector<std::string>& tlds);
 
 // A fresh random id, for RP_RUN_ID markers: two runs never claim each other's processes.
 std::string new_run_id();

@@ -273,6 +273,27 @@ def run_rp(args, cwd, env, timeout=30, input=None):
     return r.returncode, r.stdout, r.stderr
 
 
+# A Procfile command that prints its environment as one JSON line and then waits to be stopped.
+DUMP_ENV = (
+    "python3 -c 'import json,os; print(\"ENV \"+json.dumps(dict(os.environ)), flush=True)'"
+    " && exec sleep 600"
+)
+
+
+def env_of(run, label):
+    """The environment DUMP_ENV printed as process `label` of `rp up` run `run`, as a dict."""
+    import json as _json
+    m = run.wait_for(rf"^{re.escape(label)}\s+\| ENV (.*)$")
+    return _json.loads(m.group(1))
+
+
+def run_env(project, env):
+    """The environment `rp run` gives a command, as a dict."""
+    code, out, err = run_rp(["run", "env", "-0"], project.path, env)
+    assert code == 0, err
+    return dict(item.split("=", 1) for item in out.split("\0") if item)
+
+
 APPS = pathlib.Path(__file__).resolve().parent / "apps"
 
 

@@ -4,16 +4,9 @@ the same for `rp run`; and so an app calls another over https://NAME.test with n
 
 import json
 import pathlib
-import re
 import sys
 
-from conftest import APPS, run_rp
-
-# A process that prints its environment as one JSON line and then waits to be stopped.
-DUMP_ENV = (
-    "python3 -c 'import json,os; print(\"ENV \"+json.dumps(dict(os.environ)), flush=True)'"
-    " && exec sleep 600"
-)
+from conftest import APPS, DUMP_ENV, env_of, run_env
 CA_VARIABLES = ("RP_CA_FILE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 SYSTEM_BUNDLE = pathlib.Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -23,18 +16,6 @@ def clean(rp_env, **extra):
     env = {k: v for k, v in rp_env.items() if k not in CA_VARIABLES}
     env.update(extra)
     return env
-
-
-def env_of(run, label):
-    m = run.wait_for(rf"^{re.escape(label)}\s+\| ENV (.*)$")
-    return json.loads(m.group(1))
-
-
-def run_env(project, env):
-    """The environment `rp run` gives a command, as a dict."""
-    code, out, err = run_rp(["run", "env", "-0"], project.path, env)
-    assert code == 0, err
-    return dict(item.split("=", 1) for item in out.split("\0") if item)
 
 
 def check_rps_ca(got, home):

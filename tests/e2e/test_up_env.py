@@ -1,21 +1,11 @@
-"""rp up: what a process is given — environment precedence, PORT per instance, formation."""
+"""rp up: what a process is given — environment precedence, PORT per instance, formation, the
+hosts Vite is told to allow."""
 
-import json
-import re
 import socket
 
-from conftest import run_rp
+from conftest import DUMP_ENV, env_of, run_env, run_rp
 
-# A process that prints its environment as one JSON line and then waits to be stopped.
-DUMP_ENV = (
-    "python3 -c 'import json,os; print(\"ENV \"+json.dumps(dict(os.environ)), flush=True)'"
-    " && exec sleep 600"
-)
-
-
-def env_of(run, label):
-    m = run.wait_for(rf"^{re.escape(label)}\s+\| ENV (.*)$")
-    return json.loads(m.group(1))
+VITE_HOSTS = "__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS"
 
 
 def test_environment_precedence(project, rp, rp_env):
@@ -116,3 +106,27 @@ def test_run_one_off_command_with_project_environment(project, rp_env):
     assert out == f"hello $NOT_EXPANDED/{project.app}\n"
     code, _, err = run_rp(["run", "no-such-command-xyz"], project.path, rp_env)
     assert code == 127 and "no-such-command-xyz" in err
+
+
+def test_vite_is_told_to_allow_rps_tlds_unless_the_user_chose(project, rp, rp_env):
+    project.write("Procfile", f"web: {DUMP_ENV}\n")
+    env = {k: v for k, v in rp_env.items() if k != VITE_HOSTS}
+    run = rp("up", env=env)
+    assert env_of(run, "web.1")[VITE_HOSTS] == ".test"   # rp's TLDs but localhost, with a dot
+    run.signal(2)
+    assert run.wait() == 0
+    # Several TLDs are comma-joined (Vite ≥ 8.1 splits them); `rp run` is told the same.
+    several = dict(env, RP_TLDS="test,dev,localhost")
+    assert run_env(project, several)[VITE_HOSTS] == ".test,.dev"
+
+    # A value of the user's is left as it is: the registering command's, or the project's.
+    run = rp("up", env=dict(env, **{VITE_HOSTS: "mine.example"}))
+    assert env_of(run, "web.1")[VITE_HOSTS] == "mine.example"
+    run.signal(2)
+    assert run.wait() == 0
+    project.write(".env", f"{VITE_HOSTS}=.shop.example\n")
+    run = rp("up", env=env)
+    assert env_of(run, "web.1")[VITE_HOSTS] == ".shop.example"
+    run.signal(2)
+    assert run.wait() == 0
+    assert run_env(project, several)[VITE_HOSTS] == ".shop.example"

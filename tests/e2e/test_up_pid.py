@@ -1,0 +1,63 @@
+"""The pid rp shows is the app's own: a simple command runs through `exec` under /bin/sh -c (no
+shell stays between rp and the app, even with leading assignments and redirections), while a list
+keeps its shell and still runs whole."""
+
+import json
+import re
+import sys
+
+from conftest import daemon_pid, wait_until
+
+PY = sys.executable
+# Says who it is (its pid, its parent's, $GREETING) on stdout, then waits to be stopped.
+PID_APP = """import os, sys, time
+print(f"pid {os.getpid()} ppid {os.getppid()} greeting {os.environ.get('GREETING', '-')}",
+      flush=True)
+time.sleep(600)
+"""
+SAYS = re.compile(r"pid (\d+) ppid (\d+) greeting (\S+)")
+
+
+def shown_pids(rpc, app):
+    """label -> pid, as `rp status --json` shows them once every process has one."""
+    def read():
+        code, out, err = rpc("status", "--json")
+        assert code == 0, err
+        procs = next(a for a in json.loads(out)["apps"] if a["name"] == app)["processes"]
+        return {p["label"]: p["pid"] for p in procs} if all(p["pid"] for p in procs) else None
+    pids = wait_until(read)
+    assert pids, "no pid for every process"
+    return pids
+
+
+def test_the_pid_rp_shows_is_the_apps_own(project, rp, rpc, rp_home):
+    project.write("pid_app.py", PID_APP)
+    project.write("Procfile",
+                  f"web: {PY} pid_app.py\n"
+                  f"worker: GREETING=hello {PY} pid_app.py >worker.log 2>&1\n"
+                  f"both: echo first && {PY} pid_app.py\n")
+    run = rp("up")
+    web = SAYS.search(run.wait_for(r"web\.1\s+\| pid .*").group(0))
+    both = SAYS.search(run.wait_for(r"both\.1\s+\| pid .*").group(0))
+    log = project.path / "worker.log"
+    assert wait_until(lambda: log.exists() and SAYS.search(log.read_text())), "worker.log"
+    worker = SAYS.search(log.read_text())
+    pids = shown_pids(rpc, project.app)
+
+    # A simple command: the pid rp shows is the app's, whose parent is the daemon, not a shell.
+    assert pids["web.1"] == int(web.group(1))
+    assert pids["worker.1"] == int(worker.group(1))
+    assert worker.group(3) == "hello"       # the assignment reached the app through exec
+    code, out, err = rpc("ls")
+    assert code == 0, err
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("web.1"))
+    assert web.group(1) in row, row
+    assert int(web.group(2)) == int(worker.group(2)) == daemon_pid(rp_home)
+
+    # A list keeps its shell, runs whole, and the pid rp shows is that shell, the app's parent.
+    assert "both.1 | first" in re.sub(r"\s+\|", " |", run.output())
+    assert pids["both.1"] == int(both.group(2))
+
+    run.signal(2)
+    assert run.wait() == 0
+    assert not project.leftover_pids()
