@@ -489,11 +489,9 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
           x.relay_error = " (its response is not valid HTTP: " + parser.error() + ")";
           co_return x.response_started ? End::aborted : End::failed_before_response;
         }
-        const bool message_done = step.status == http::Parser::Status::message_done ||
-                                  step.status == http::Parser::Status::upgrade;
+        const bool message_done = step.ended();
         const http::Head& head = parser.head();
-        if (!x.response_started &&
-            (message_done || (!parser.in_head() && parser.message_started()))) {
+        if (!x.response_started && (message_done || parser.head_complete())) {
           if (head.status >= 100 && head.status < 200 && head.status != 101) {
             // Interim: 103 Early Hints goes on ahead; 100 Continue is HTTP/1.1's own business.
             if (head.status == 103) {

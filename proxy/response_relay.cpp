@@ -55,11 +55,9 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
         co_await out.flush(client);
         co_return ExchangeEnd::aborted;
       }
-      const bool message_done = step.status == http::Parser::Status::message_done ||
-                                step.status == http::Parser::Status::upgrade;
+      const bool message_done = step.ended();
       const http::Head& head = parser.head();
-      if (!x.response_started &&
-          (message_done || (!parser.in_head() && parser.message_started()))) {
+      if (!x.response_started && (message_done || parser.head_complete())) {
         if (head.status >= 100 && head.status < 200 && head.status != 101) {
           // Interim (100 Continue, 103 Early Hints): passed on; the real answer follows.
           out.add_own([&](std::string& text) {

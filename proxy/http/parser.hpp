@@ -61,6 +61,9 @@ class Parser {
     Status status = Status::need_more;
     std::size_t consumed = 0;
     std::vector<std::string_view> body;  // decoded body bytes within what was consumed
+
+    // The message ended with this step (its end, or a change of protocol).
+    bool ended() const { return status == Status::message_done || status == Status::upgrade; }
   };
 
   explicit Parser(Kind kind);
@@ -80,6 +83,8 @@ class Parser {
   const Head& head() const { return head_; }
   bool in_head() const { return in_head_; }
   bool message_started() const { return started_; }
+  // A message has begun and its head is whole: it can be passed on.
+  bool head_complete() const { return started_ && !in_head_; }
   // A response with no length, whose body ends when the connection closes.
   bool body_until_close() const;
   const std::string& error() const { return error_; }
