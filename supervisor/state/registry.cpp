@@ -60,10 +60,15 @@ void write_pretty(const json::value& v, std::string& out, int indent = 0) {
     for (const auto& [key, value] : *obj) {
       if (!first) out += ",\n";
       first = false;
-      out += pad + json::serialize(json::string_view(key)) + ": ";
+      // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict for `"\n" + string`.
+      out += pad;
+      out += json::serialize(json::string_view(key));
+      out += ": ";
       write_pretty(value, out, indent + 2);
     }
-    out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "}";
+    out += '\n';
+    out.append(static_cast<std::size_t>(indent), ' ');
+    out += '}';
   } else {
     out += json::serialize(v);
   }

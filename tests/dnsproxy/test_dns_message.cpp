@@ -20,7 +20,8 @@ Name name(const char* text) {
 Bytes message(std::uint16_t qdcount, const Bytes& rest, std::uint16_t arcount = 0) {
   Bytes m{0x12, 0x34, 0x01, 0x00, 0, static_cast<std::uint8_t>(qdcount),
           0,    0,    0,    0,    0, static_cast<std::uint8_t>(arcount)};
-  m.insert(m.end(), rest.begin(), rest.end());
+  // Byte by byte: GCC 12 at -O3 reports a false -Warray-bounds for a range insert here.
+  for (auto byte : rest) m.push_back(byte);
   return m;
 }
 
