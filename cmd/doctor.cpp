@@ -120,7 +120,7 @@ Check check_responder(const GlobalConfig& config) {
       port);
   std::vector<std::string> answered;
   for (const auto& tld : config.tlds) {
-    const std::string name = "rp-doctor." + tld;
+    const std::string name = probe_name(tld);
     std::string error;
     auto m = ask(port, name, dns::type::A, error);
     if (!m) {
@@ -191,8 +191,9 @@ Check check_system_resolver(const GlobalConfig& config, const dns::SystemFiles& 
   std::vector<std::string> resolved;
   for (const auto& tld : config.tlds) {
     if (tld == "localhost") continue;  // browsers and curl answer it themselves
-    const std::string name = "rp-doctor." + tld;
-    auto r = resolve_with_system(name, 3s);
+    const std::string name = probe_name(tld);
+    auto check = resolve_to_here(name, 3s);
+    const auto& r = check.resolution;
     if (!r.error.empty()) {
       return fail(id, title,
                   fmt::format("getaddrinfo(\"{}\") finds nothing ({}): this system does not "
@@ -200,15 +201,11 @@ Check check_system_resolver(const GlobalConfig& config, const dns::SystemFiles& 
                               name, r.error, tld, dns::detect_resolver(files).name),
                   resolver_fix(dns::detect_resolver(files), files));
     }
-    std::vector<std::string> elsewhere;
-    for (const auto& a : r.addresses) {
-      if (a != "127.0.0.1" && a != "::1") elsewhere.push_back(a);
-    }
-    if (!elsewhere.empty()) {
+    if (!check.elsewhere.empty()) {
       return fail(id, title,
                   fmt::format("{} resolves to {}, not to this machine: something other than rp "
                               "answers *.{} (a VPN's DNS, /etc/hosts, a search domain)",
-                              name, join(elsewhere, ", "), tld),
+                              name, join(check.elsewhere, ", "), tld),
                   fmt::format("find out who answers: getent ahosts {} (and resolvectl query {} "
                               "with systemd-resolved); then sudo rp setup --apply",
                               name, name));
@@ -232,7 +229,7 @@ Check check_http(const GlobalConfig& config) {
                 "set http_port in RP_HOME/config.yaml, or unset RP_HTTP_PORT");
   }
   const std::string where = fmt::format("127.0.0.1:{}", port);
-  auto a = http_probe("127.0.0.1", port, "rp-doctor." + config.tlds.front(), 2s);
+  auto a = http_probe("127.0.0.1", port, probe_name(config.tlds.front()), 2s);
   if (!a.connected) {
     std::string fix = "start rp: rp up in a project directory";
     if (!config.http_port && port != 80) {

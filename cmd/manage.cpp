@@ -136,6 +136,9 @@ int status(const StatusArgs& args) {
     return 0;
   }
   fmt::print("{}", format_table({"NAME", "STATE", "BY", "PORT", "PID", "UPTIME", "URL"}, rows));
+  if (auto* daemon = status.if_contains("daemon"); daemon && daemon->is_object()) {
+    print_url_hint(daemon->as_object());
+  }
   for (const auto& p : problems) fmt::print("{}\n", p);
   return 0;
 }
@@ -212,6 +215,7 @@ int link(const LinkArgs& args) {
   if (failed("rp link", reply)) return 1;
   auto answer = parse_object(reply.body);
   fmt::print("linked {}: {} starts it\n", string_of(answer, "app"), string_of(answer, "url"));
+  print_url_hint(answer);
   if (!loaded.errors.empty()) {
     print_errors(loaded.errors);
     fmt::print(stderr, "rp link: it will not start until the error{} above {} fixed\n",

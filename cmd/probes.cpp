@@ -161,6 +161,18 @@ Resolution resolve_with_system(const std::string& name, std::chrono::millisecond
   return state->result;
 }
 
+std::string probe_name(const std::string& tld) {
+  return "rp-doctor." + tld;
+}
+
+NameCheck resolve_to_here(const std::string& name, std::chrono::milliseconds timeout) {
+  NameCheck check{resolve_with_system(name, timeout), {}};
+  for (const auto& a : check.resolution.addresses) {
+    if (a != "127.0.0.1" && a != "::1") check.elsewhere.push_back(a);
+  }
+  return check;
+}
+
 HttpAnswer http_probe(const std::string& address, int port, const std::string& host,
                       std::chrono::milliseconds timeout) {
   HttpAnswer answer;

@@ -1,6 +1,7 @@
 // Small blocking network probes for `rp doctor`, each bounded by a timeout so that a check never
 // hangs: one DNS exchange over UDP, a name through the system resolver (getaddrinfo, exactly as
-// any program would resolve it), and one HTTP request.
+// any program would resolve it), and one HTTP request. The daemon asks the system resolver too,
+// once when it starts, to choose the URLs it shows (cmd/daemon/url_rule.hpp).
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,19 @@ struct Resolution {
 
 // getaddrinfo(name); gives up waiting after `timeout` (the lookup itself may go on).
 Resolution resolve_with_system(const std::string& name, std::chrono::milliseconds timeout);
+
+// The name both rp doctor and the daemon ask the system resolver for: any name under the TLD
+// would do, and this one says who asked when it shows up in a resolver's log.
+std::string probe_name(const std::string& tld);
+
+// What the system resolver does with a name of rp's: rp's when it gives loopback addresses only.
+struct NameCheck {
+  Resolution resolution;
+  std::vector<std::string> elsewhere;  // the addresses that are not loopback
+  bool here() const { return resolution.error.empty() && elsewhere.empty(); }
+};
+
+NameCheck resolve_to_here(const std::string& name, std::chrono::milliseconds timeout);
 
 struct HttpAnswer {
   bool connected = false;

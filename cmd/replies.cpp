@@ -28,6 +28,10 @@ long long int_of(const json::object& o, std::string_view key, long long fallback
   return v && v->is_int64() ? v->as_int64() : fallback;
 }
 
+void print_url_hint(const json::object& answer) {
+  if (auto hint = string_of(answer, "url_hint"); !hint.empty()) fmt::print("{}\n", hint);
+}
+
 void print_api_error(std::string_view command, int status, const json::object& answer) {
   std::string error = string_of(answer, "error");
   if (error.empty()) error = fmt::format("the daemon answered {}", status);

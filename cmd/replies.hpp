@@ -23,6 +23,10 @@ long long int_of(const boost::json::object& o, std::string_view key, long long f
 // lines it carries.
 void print_api_error(std::string_view command, int status, const boost::json::object& answer);
 
+// The daemon's "url_hint" (how to get `.test` names when the URLs shown are `.localhost` ones),
+// on its own line after the URL, when there is one.
+void print_url_hint(const boost::json::object& answer);
+
 // What POST /v1/up and POST /v1/links say about the project of this directory (or of -f): its
 // directory, this environment, and -f and -e as absolute paths, as the daemon reads them from
 // elsewhere.

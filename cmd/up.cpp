@@ -58,6 +58,7 @@ int detached(DaemonClient& client, const std::string& body, const Project& proje
     return 1;
   }
   fmt::print("{} is ready at {}\n", string_of(answer, "app"), string_of(answer, "url"));
+  print_url_hint(answer);
   return 0;
 }
 

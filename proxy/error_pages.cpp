@@ -48,6 +48,18 @@ std::string url_of(std::string_view name, std::string_view tld, int port, std::s
                : fmt::format("{}://{}.{}:{}/", scheme, name, tld, port);
 }
 
+// The TLD of the name the client reached rp by, which resolves for it (a browser on a machine
+// without `rp setup` comes by `.localhost`); the first TLD when it came by an address.
+std::string tld_reached(const RouteTable& routes, std::string_view host) {
+  for (const auto& tld : routes.tlds()) {
+    if (host == tld || (host.size() > tld.size() && host.ends_with(tld) &&
+                        host[host.size() - tld.size() - 1] == '.')) {
+      return tld;
+    }
+  }
+  return routes.tlds().empty() ? "test" : routes.tlds().front();
+}
+
 }  // namespace
 
 int status_of(BootOutcome outcome) {
@@ -60,7 +72,7 @@ bool wants_html(std::string_view accept) {
 
 Page not_found_page(const RouteTable& routes, std::string_view host, int port, bool html,
                     std::string_view scheme) {
-  const std::string tld = routes.tlds().empty() ? "test" : routes.tlds().front();
+  const std::string tld = tld_reached(routes, host);
   if (!html) {
     std::string text = fmt::format("rp: no app is named '{}'.\n", host);
     if (routes.apps().empty()) {

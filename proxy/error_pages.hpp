@@ -22,7 +22,8 @@ int status_of(BootOutcome outcome);
 // A browser says so in Accept.
 bool wants_html(std::string_view accept);
 
-// `port` and `scheme`: how the request came, so that the listed URLs are alike.
+// `host`, `port` and `scheme`: how the request came, so that the listed URLs are alike (names
+// under the TLD it came by, which resolves for that client).
 Page not_found_page(const RouteTable& routes, std::string_view host, int port, bool html,
                     std::string_view scheme = "http");
 

@@ -208,6 +208,7 @@ json::object status_json(const DaemonInfo& info, int pid, const std::vector<AppV
                                               {"home", info.home.string()},
                                               {"http_port", info.http_port},
                                               {"dns_port", info.dns_port},
+                                              {"url_hint", info.url_hint},
                                               {"uptime_s", seconds_between(info.started, now)}}},
                       {"apps", std::move(apps_json)},
                       {"routes", std::move(routes_json)}};

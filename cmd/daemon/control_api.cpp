@@ -169,7 +169,9 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
       auto result = co_await proxy::async_result_of<BootResult>(
           [&](auto done) { apps.start(name, std::move(done)); });
       if (!result.ok()) co_return boot_failure(name, result);
-      co_return json_answer(200, json::object{{"app", name}, {"url", apps.url_of(name)}});
+      co_return json_answer(
+          200,
+          json::object{{"app", name}, {"url", apps.url_of(name)}, {"url_hint", info.url_hint}});
     }
     call.streamed = true;
     auto stream = std::make_shared<Stream>(std::move(call.socket));
@@ -279,6 +281,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     co_return json_answer(200,
                           json::object{{"app", name},
                                        {"url", apps.url_of(name)},
+                                       {"url_hint", info.url_hint},
                                        {"diagnostics", diagnostics_json(outcome.diagnostics)}});
   }
 

@@ -13,10 +13,12 @@
 
 #include <boost/asio/post.hpp>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include "cmd/daemon/serve.hpp"
 #include "cmd/load.hpp"
+#include "cmd/probes.hpp"
 #include "proxy/router.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "supervisor/app/ports.hpp"
@@ -211,12 +213,13 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       proxy_(open_proxy(global_, home_, notices_, ca_files_)),
       dns_(start_dns(io_, global_, notices_)),
       http_port_(proxy_ ? proxy_->port() : 0),
+      urls_(choose_urls()),
       processes_(guardian_, groups_, run_id_prefix_),
       readiness_(io_),
       context_{processes_,
                readiness_,
                run_id_prefix_,
-               url_suffix(),
+               urls_.suffix,
                global_.port_range,
                ports_in_use_,
                home_ / "logs",
@@ -234,10 +237,30 @@ Daemon::~Daemon() {
   if (proxy_) proxy_->stop();
 }
 
-std::string Daemon::url_suffix() const {
-  std::string suffix = "." + global_.tlds.front();
-  if (http_port_ != 80 && http_port_ != 0) suffix += fmt::format(":{}", http_port_);
-  return suffix;
+UrlRule Daemon::choose_urls() {
+  if (global_.url_tld) return url_rule_for(*global_.url_tld, http_port_);
+  const std::string& first = global_.tlds.front();
+  if (first == "localhost") return url_rule(global_.tlds, true, http_port_);
+  // The system resolver may hand the name to rp's own DNS responder, which this thread's loop
+  // serves: it runs while the answer is awaited (nothing else is on it yet).
+  auto answer = std::async(std::launch::async,
+                           [name = probe_name(first)] { return resolve_to_here(name, 2s); });
+  while (answer.wait_for(0s) != std::future_status::ready) {
+    if (dns_) {
+      io_.run_one_for(20ms);
+    } else {
+      answer.wait();
+    }
+  }
+  if (io_.stopped()) io_.restart();
+  const NameCheck check = answer.get();
+  UrlRule rule = url_rule(global_.tlds, check.here(), http_port_);
+  const std::string what = check.here()                      ? "resolves to this machine"
+                           : !check.resolution.error.empty() ? "does not resolve"
+                                                             : "resolves elsewhere";
+  say(fmt::format("URLs are http://NAME{}: {} {}", rule.suffix, probe_name(first), what));
+  if (!rule.hint.empty()) notices_.push_back(rule.hint);
+  return rule;
 }
 
 void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
@@ -248,7 +271,7 @@ void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
 
 bool Daemon::open_control(std::string& error) {
   DaemonInfo info{home_,        RP_VERSION, http_port_, dns_ ? global_.dns_port : 0,
-                  Clock::now(), notices_};
+                  Clock::now(), notices_,   urls_.hint};
   api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this));
   if (!api_->listen(home_ / "rp.sock", error)) {
     guardian_.release();

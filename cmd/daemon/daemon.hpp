@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cmd/daemon/control_api.hpp"
+#include "cmd/daemon/url_rule.hpp"
 #include "dnsproxy/dns_server.hpp"
 #include "proxy/readiness_probe.hpp"
 #include "proxy/server.hpp"
@@ -51,7 +52,9 @@ class Daemon {
   // SIGINT, SIGTERM, SIGHUP stop the daemon; a second one kills what is still stopping.
   void watch_signals();
 
-  std::string url_suffix() const;
+  // The URLs the daemon shows: RP_URL_TLD's, else what the system resolver says of the first
+  // TLD, asked now while the DNS responder is served (the resolver may forward to it).
+  UrlRule choose_urls();
 
   GlobalConfig global_;
   std::filesystem::path home_;
@@ -65,6 +68,7 @@ class Daemon {
   std::unique_ptr<proxy::Server> proxy_;
   std::unique_ptr<dns::DnsServer> dns_;
   int http_port_;
+  UrlRule urls_;
   std::set<int> ports_in_use_;
   SystemProcessHost processes_;
   proxy::HttpReadinessProbe readiness_;

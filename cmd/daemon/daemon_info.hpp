@@ -18,6 +18,9 @@ struct DaemonInfo {
   // What a user should know about the listeners (a port that could not be had, `rp setup`):
   // shown at the top of every `rp up`.
   std::vector<std::string> notices;
+  // How to get the first TLD's names when the URLs are `.localhost` ones (url_rule.hpp); also
+  // one of the notices. Empty otherwise.
+  std::string url_hint;
 };
 
 }  // namespace rp::cmd

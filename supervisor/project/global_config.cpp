@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "supervisor/project/project_config.hpp"
@@ -161,6 +162,14 @@ void apply_env_overrides(GlobalConfig& config, const EnvMap& env, Diagnostics& e
       return;
     }
     config.tlds = tlds;
+  }
+  if (auto it = env.find("RP_URL_TLD"); it != env.end() && !it->second.empty()) {
+    if (std::find(config.tlds.begin(), config.tlds.end(), it->second) == config.tlds.end()) {
+      errors.push_back({"RP_URL_TLD", 0, 0, fmt::format("'{}' is not one of rp's TLDs", it->second),
+                        "name one of tlds (config.yaml or RP_TLDS), e.g. test or localhost"});
+      return;
+    }
+    config.url_tld = it->second;
   }
 }
 

@@ -21,6 +21,9 @@ struct PortRange {
 
 struct GlobalConfig {
   std::vector<std::string> tlds{"test", "localhost"};
+  // RP_URL_TLD: the TLD of the URLs rp shows, chosen by the user; unset, the daemon asks the
+  // system resolver whether the first TLD reaches rp (cmd/daemon/url_rule.hpp).
+  std::optional<std::string> url_tld;
   std::optional<int> http_port;   // unset: 80 where rp may bind it, else 7780; 0 disables
   std::optional<int> https_port;  // unset: 443 where rp may bind it, else 7743; 0 disables
   int dns_port = 5300;            // 0 disables
@@ -41,7 +44,7 @@ std::filesystem::path rp_home(const EnvMap& env);
 GlobalConfig parse_global_config(std::string_view text, const std::string& path,
                                  Diagnostics& errors);
 
-// RP_HTTP_PORT, RP_HTTPS_PORT, RP_DNS_PORT and RP_TLDS, over what the file said.
+// RP_HTTP_PORT, RP_HTTPS_PORT, RP_DNS_PORT and RP_TLDS, over what the file said; and RP_URL_TLD.
 void apply_env_overrides(GlobalConfig& config, const EnvMap& env, Diagnostics& errors);
 
 // config.yaml from RP_HOME (absent is fine) with the overrides applied.

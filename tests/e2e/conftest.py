@@ -210,7 +210,10 @@ def rp_env(rp_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RP_")}
     # Own ports for every test: no two tests, and no test and a user's rp, ever meet.
     env.update({"RP_HOME": str(rp_home), "NO_COLOR": "1", "RP_HTTP_PORT": str(free_port()),
-                "RP_HTTPS_PORT": str(free_port()), "RP_DNS_PORT": "0"})
+                "RP_HTTPS_PORT": str(free_port()), "RP_DNS_PORT": "0",
+                # URLs as on a machine set up with `rp setup`; test_urls.py drops it to test the
+                # resolver check itself.
+                "RP_URL_TLD": "test"})
     return env
 
 

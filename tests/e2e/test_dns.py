@@ -464,7 +464,8 @@ def plain_root(tmp_path):
 def odd_responder(project, rp, rp_env):
     """rp up serving only ODD_TLD, which no system resolver sends anywhere."""
     port = free_dns_port()
-    env = dict(rp_env, RP_DNS_PORT=str(port), RP_HTTP_PORT="0", RP_TLDS=ODD_TLD)
+    env = dict(rp_env, RP_DNS_PORT=str(port), RP_HTTP_PORT="0", RP_TLDS=ODD_TLD,
+               RP_URL_TLD=ODD_TLD)
     project.write("Procfile", "idle: exec sleep 3600\n")
     run = rp("up", env=env)
     run.wait_for(rf"DNS: answering \*\.{ODD_TLD} on ")

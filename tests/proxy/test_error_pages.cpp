@@ -75,6 +75,20 @@ TEST_CASE("error pages: not found, text", "[error_pages]") {
   }
 }
 
+TEST_CASE("error pages: not found lists names under the TLD the request came by", "[error_pages]") {
+  RouteTable routes({"test", "localhost"}, {app("shop")});
+  CHECK_THAT(not_found_page(routes, "nosuch.localhost", 7780, false).body,
+             Contains("  shop  http://shop.localhost:7780/\n"));
+  CHECK_THAT(not_found_page(routes, "rp.localhost", 7780, true).body,
+             Contains("href=\"http://shop.localhost:7780/\""));
+  CHECK_THAT(not_found_page(routes, "localhost", 80, false).body,
+             Contains("http://shop.localhost/"));
+  // Not a TLD of rp's, nor a whole label of one: the first TLD.
+  CHECK_THAT(not_found_page(routes, "127.0.0.1", 80, false).body, Contains("http://shop.test/"));
+  CHECK_THAT(not_found_page(routes, "x.notlocalhost", 80, false).body,
+             Contains("http://shop.test/"));
+}
+
 TEST_CASE("error pages: not found with no apps", "[error_pages]") {
   RouteTable routes({"test"}, {});
   auto text = not_found_page(routes, "x.test", 80, false);

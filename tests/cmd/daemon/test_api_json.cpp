@@ -196,7 +196,13 @@ TEST_CASE("api_json: state_of an app", "[api_json]") {
 
 TEST_CASE("api_json: status_json", "[api_json]") {
   const auto now = Clock::now();
-  DaemonInfo info{"/home/me/.config/rp", "0.1.0", 80, 5300, now - std::chrono::seconds(60), {}};
+  DaemonInfo info{"/home/me/.config/rp",
+                  "0.1.0",
+                  80,
+                  5300,
+                  now - std::chrono::seconds(60),
+                  {},
+                  "*.test does not resolve here yet"};
   rp::AppView shop;
   shop.name = "shop";
   shop.dir = "/src/shop";
@@ -218,6 +224,7 @@ TEST_CASE("api_json: status_json", "[api_json]") {
   CHECK(d.at("http_port") == 80);
   CHECK(d.at("dns_port") == 5300);
   CHECK(d.at("uptime_s") == 60);
+  CHECK(d.at("url_hint") == "*.test does not resolve here yet");
 
   const auto& apps = s.at("apps").as_array();
   REQUIRE(apps.size() == 1);

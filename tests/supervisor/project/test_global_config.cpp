@@ -260,6 +260,22 @@ TEST_CASE("env overrides: RP_TLDS tolerates spaces and empty items", "[global_co
   CHECK(c.tlds == std::vector<std::string>{"dev", "test"});
 }
 
+TEST_CASE("env overrides: RP_URL_TLD names one of the TLDs, after RP_TLDS", "[global_config]") {
+  GlobalConfig c;
+  Diagnostics errors;
+  rp::apply_env_overrides(c, {{"RP_TLDS", "dev,localhost"}, {"RP_URL_TLD", "dev"}}, errors);
+  CHECK(errors.empty());
+  CHECK(c.url_tld == std::optional<std::string>("dev"));
+
+  GlobalConfig d;
+  rp::apply_env_overrides(d, {{"RP_URL_TLD", "dev"}}, errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].str() ==
+        "RP_URL_TLD: 'dev' is not one of rp's TLDs — name one of tlds (config.yaml or RP_TLDS), "
+        "e.g. test or localhost");
+  CHECK_FALSE(d.url_tld.has_value());
+}
+
 TEST_CASE("env overrides: bad values name the variable", "[global_config]") {
   auto bad = [](const std::string& name, const std::string& value) {
     GlobalConfig c;
