@@ -240,7 +240,8 @@ Daemon::~Daemon() {
 UrlRule Daemon::choose_urls() {
   if (global_.url_tld) return url_rule_for(*global_.url_tld, http_port_);
   const std::string& first = global_.tlds.front();
-  if (first == "localhost") return url_rule(global_.tlds, true, http_port_);
+  // Nothing to ask the resolver when its answer cannot change the URLs.
+  if (!url_depends_on_resolver(global_.tlds)) return url_rule_for(first, http_port_);
   // The system resolver may hand the name to rp's own DNS responder, which this thread's loop
   // serves: it runs while the answer is awaited (nothing else is on it yet).
   auto answer = std::async(std::launch::async,

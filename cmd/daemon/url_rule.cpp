@@ -12,12 +12,14 @@ UrlRule url_rule_for(const std::string& tld, int http_port) {
   return {tld, suffix, ""};
 }
 
+bool url_depends_on_resolver(const std::vector<std::string>& tlds) {
+  return tlds.front() != "localhost" &&
+         std::find(tlds.begin(), tlds.end(), "localhost") != tlds.end();
+}
+
 UrlRule url_rule(const std::vector<std::string>& tlds, bool first_tld_resolves, int http_port) {
   const std::string& first = tlds.front();
-  const bool has_localhost = std::find(tlds.begin(), tlds.end(), "localhost") != tlds.end();
-  if (first_tld_resolves || first == "localhost" || !has_localhost) {
-    return url_rule_for(first, http_port);
-  }
+  if (first_tld_resolves || !url_depends_on_resolver(tlds)) return url_rule_for(first, http_port);
   UrlRule rule = url_rule_for("localhost", http_port);
   rule.hint = fmt::format(
       "*.{0} does not resolve here yet, so URLs are http://NAME{1}; for *.{0}: sudo rp setup "

@@ -16,6 +16,10 @@ struct UrlRule {
   std::string hint;    // one line on how to get the first TLD's names; empty when they are shown
 };
 
+// Whether the choice depends on what the system resolver does with the first TLD: only when
+// that TLD is not `localhost` and `localhost` is one of the TLDs, to fall back on.
+bool url_depends_on_resolver(const std::vector<std::string>& tlds);
+
 // `first_tld_resolves`: getaddrinfo of a name under tlds.front() gives this machine. When it
 // does not and `localhost` is one of the TLDs, the names are `.localhost` ones; otherwise the
 // first TLD's, resolving or not. `http_port` is the proxy's (80 is left out of URLs).
