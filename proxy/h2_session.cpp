@@ -169,7 +169,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     return scratch;
   }
   void take_back(std::unique_ptr<Scratch> scratch) {
-    if (spare_.size() < h2::Limits{}.max_streams) spare_.push_back(std::move(scratch));
+    if (spare_.size() < limits().max_streams) spare_.push_back(std::move(scratch));
   }
 
   Stream* find(std::int32_t id) {

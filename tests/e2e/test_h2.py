@@ -30,15 +30,25 @@ from conftest import APPS, daemon_pid
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
 
+def h2_socket(rp_env, name, timeout=15):
+    """A TLS connection to rp's HTTPS port for `name` (SNI), offering only h2 and trusting only
+    rp's CA."""
+    home = pathlib.Path(rp_env["RP_HOME"])
+    ctx = ssl.create_default_context(cafile=str(home / "ca" / "rp-ca.pem"))
+    ctx.set_alpn_protocols(["h2"])
+    raw = socket.create_connection(("127.0.0.1", int(rp_env["RP_HTTPS_PORT"])), timeout=timeout)
+    try:
+        return ctx.wrap_socket(raw, server_hostname=name)
+    except Exception:
+        raw.close()
+        raise
+
+
 class H2:
     """One HTTP/2 connection to rp's HTTPS port for `name`, trusting only rp's CA."""
 
     def __init__(self, rp_env, name, settings=None, validate=True):
-        home = pathlib.Path(rp_env["RP_HOME"])
-        ctx = ssl.create_default_context(cafile=str(home / "ca" / "rp-ca.pem"))
-        ctx.set_alpn_protocols(["h2"])
-        raw = socket.create_connection(("127.0.0.1", int(rp_env["RP_HTTPS_PORT"])), timeout=15)
-        self.sock = ctx.wrap_socket(raw, server_hostname=name)
+        self.sock = h2_socket(rp_env, name)
         assert self.sock.selected_alpn_protocol() == "h2"
         self.name = name
         config = h2.config.H2Configuration(client_side=True, validate_outbound_headers=validate,
@@ -231,7 +241,7 @@ def test_a_hundred_concurrent_streams_on_one_connection(proxied, rp_env):
 
 
 def daemon_rss_kib(home):
-    pid = int((pathlib.Path(home) / "rp.lock").read_text().split()[0])
+    pid = daemon_pid(pathlib.Path(home))
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -439,11 +449,7 @@ class RawH2:
     """A TLS connection with h2 negotiated, for frames no polite client sends."""
 
     def __init__(self, rp_env, name):
-        home = pathlib.Path(rp_env["RP_HOME"])
-        ctx = ssl.create_default_context(cafile=str(home / "ca" / "rp-ca.pem"))
-        ctx.set_alpn_protocols(["h2"])
-        raw = socket.create_connection(("127.0.0.1", int(rp_env["RP_HTTPS_PORT"])), timeout=20)
-        self.sock = ctx.wrap_socket(raw, server_hostname=name)
+        self.sock = h2_socket(rp_env, name, timeout=20)
         self.name = name
         self.encoder = hpack.Encoder()
         self.sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
@@ -524,12 +530,7 @@ def test_a_flood_ends_that_connection_and_others_are_served(proxied, rp_env, flo
     with H2(rp_env, name) as other:
         assert other.get("/before")[0] == 200
         if flood == "bad preface":
-            home = pathlib.Path(rp_env["RP_HOME"])
-            ctx = ssl.create_default_context(cafile=str(home / "ca" / "rp-ca.pem"))
-            ctx.set_alpn_protocols(["h2"])
-            raw = socket.create_connection(("127.0.0.1", int(rp_env["RP_HTTPS_PORT"])),
-                                           timeout=20)
-            with ctx.wrap_socket(raw, server_hostname=name) as s:
+            with h2_socket(rp_env, name, timeout=20) as s:
                 s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 10)
                 s.settimeout(20)
                 got = b""
