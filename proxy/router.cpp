@@ -34,10 +34,19 @@ Route RouteTable::resolve(std::string_view host) const {
     }
     std::string_view rest = host.substr(0, host.size() - tld.size() - 1);
     if (rest == "rp") return {Route::Kind::dashboard, nullptr, {}};
-    auto dot = rest.rfind('.');
-    std::string_view name = dot == std::string_view::npos ? rest : rest.substr(dot + 1);
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) return {};
+    // The longest app name the host ends in, so that an app's full name (a worktree's
+    // BRANCH.NAME) wins over NAME's process called BRANCH.
+    std::size_t dot = std::string_view::npos;
+    auto it = by_name_.end();
+    for (std::size_t from = 0;; from = dot + 1) {
+      it = by_name_.find(rest.substr(from));
+      if (it != by_name_.end()) {
+        dot = from == 0 ? std::string_view::npos : from - 1;
+        break;
+      }
+      dot = rest.find('.', from);
+      if (dot == std::string_view::npos) return {};
+    }
     const auto& app = it->second;
     if (dot != std::string_view::npos) {
       std::string_view sub = rest.substr(0, dot);

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "supervisor/project/formation.hpp"
+#include "supervisor/project/git_worktree.hpp"
 #include "supervisor/project/procfile.hpp"
 #include "supervisor/project/text.hpp"
 
@@ -45,6 +46,21 @@ std::string dns_safe_name(std::string_view name) {
   if (out.size() > 63) out.resize(63);
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
+}
+
+std::string project_name(const fs::path& dir, const std::optional<std::string>& configured) {
+  const auto worktree = linked_worktree(dir);
+  if (!worktree) return configured ? *configured : dns_safe_name(dir.filename().string());
+  std::optional<std::string> main_name;
+  if (auto text = read_text_file(worktree->main_dir / "rp.yaml")) {
+    Diagnostics ignored;  // the main checkout's own mistakes are its own `rp up`'s to report
+    main_name = parse_project_config(*text, "rp.yaml", ignored).name;
+  }
+  const std::string name = main_name    ? *main_name
+                           : configured ? *configured
+                                        : dns_safe_name(worktree->main_dir.filename().string());
+  if (name.empty()) return {};
+  return worktree->branch + "." + name;
 }
 
 std::string display_path(const fs::path& path) {
@@ -192,7 +208,7 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
   }
 
   // Name and aliases.
-  project.name = config.name ? *config.name : dns_safe_name(dir.filename().string());
+  project.name = project_name(dir, config.name);
   if (project.name.empty()) {
     errors.push_back({yaml_name, 0, 0,
                       fmt::format("'{}' gives no usable app name", dir.filename().string()),

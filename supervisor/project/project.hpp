@@ -55,6 +55,12 @@ std::optional<Project> load_project(const std::filesystem::path& dir, const Load
 // A directory's name as a host name: lower-cased, runs of other characters made one '-'.
 std::string dns_safe_name(std::string_view name);
 
+// The name of the project in `dir`: `configured` (rp.yaml's `name`), else the directory's. In a
+// linked git worktree it is BRANCH.NAME, NAME being the main checkout's project's name (its
+// rp.yaml's, else its directory's), so that each worktree has its own URL and ports.
+std::string project_name(const std::filesystem::path& dir,
+                         const std::optional<std::string>& configured);
+
 // `path` as the user would write it from the current directory.
 std::string display_path(const std::filesystem::path& path);
 

@@ -84,6 +84,16 @@ bool valid_dns_label(std::string_view name) {
   return true;
 }
 
+bool valid_app_name(std::string_view name) {
+  if (name.size() > 253) return false;
+  for (;;) {
+    const auto dot = name.find('.');
+    if (!valid_dns_label(name.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) return true;
+    name.remove_prefix(dot + 1);
+  }
+}
+
 ProjectConfig parse_project_config(std::string_view text, const std::string& path,
                                    Diagnostics& errors) {
   ProjectConfig config;

@@ -53,5 +53,7 @@ ProjectConfig parse_project_config(std::string_view text, const std::string& pat
 
 // True for a DNS label rp can route: [a-z0-9-], 1 to 63 long, no '-' at either end.
 bool valid_dns_label(std::string_view name);
+// An app's name: a DNS label, or several joined by dots (a worktree's BRANCH.NAME).
+bool valid_app_name(std::string_view name);
 
 }  // namespace rp

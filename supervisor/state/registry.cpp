@@ -177,9 +177,8 @@ std::vector<Link> Registry::links(Diagnostics& errors) const {
   std::sort(files.begin(), files.end());
   std::vector<Link> out;
   for (const auto& file : files) {
-    if (!valid_dns_label(file.stem().string())) {
-      errors.push_back({file.string(), 0, 0,
-                        "is not named for an app (NAME.json, NAME a DNS label)",
+    if (!valid_app_name(file.stem().string())) {
+      errors.push_back({file.string(), 0, 0, "is not named for an app (NAME.json, NAME a DNS name)",
                         "remove the file"});
       continue;
     }
@@ -189,9 +188,11 @@ std::vector<Link> Registry::links(Diagnostics& errors) const {
 }
 
 bool Registry::save_link(const Link& link, std::string& error) {
-  if (!valid_dns_label(link.name)) {
-    error = fmt::format("'{}' is not a valid app name: use lower-case letters, digits and '-'",
-                        link.name);
+  if (!valid_app_name(link.name)) {
+    error = fmt::format(
+        "'{}' is not a valid app name: use lower-case letters, digits and '-' (and '.' between "
+        "labels)",
+        link.name);
     return false;
   }
   if (!link.dir.is_absolute()) {
@@ -207,7 +208,7 @@ bool Registry::save_link(const Link& link, std::string& error) {
 }
 
 bool Registry::remove_link(std::string_view name) {
-  if (!valid_dns_label(name)) return false;
+  if (!valid_app_name(name)) return false;
   std::error_code ec;
   return fs::remove(link_file(name), ec);
 }

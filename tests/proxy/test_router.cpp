@@ -185,3 +185,18 @@ TEST_CASE("router: resolve after normalise_host", "[router]") {
   check_app(routes.resolve(normalise_host("shop.test:80")), "shop", "web");
   CHECK(routes.resolve(normalise_host("RP.test.")).kind == Route::Kind::dashboard);
 }
+
+TEST_CASE("router: a worktree's BRANCH.NAME wins over NAME's process called BRANCH", "[router]") {
+  auto shop = app("shop", {}, "web", {instance("web", 1, 5000), instance("api", 1, 5100)});
+  auto api_branch =
+      app("api.shop", {}, "web", {instance("web", 1, 7000), instance("jobs", 1, 7100)});
+  auto login = app("login.shop", {}, "web", {instance("web", 1, 8000)});
+  RouteTable routes({"test"}, {shop, api_branch, login});
+  check_app(routes.resolve("shop.test"), "shop", "web");
+  check_app(routes.resolve("api.shop.test"), "api.shop", "web");
+  check_app(routes.resolve("jobs.api.shop.test"), "api.shop", "jobs");
+  check_app(routes.resolve("tenant.api.shop.test"), "api.shop", "web");
+  check_app(routes.resolve("login.shop.test"), "login.shop", "web");
+  check_app(routes.resolve("other.shop.test"), "shop", "web");
+  check_not_found(routes.resolve("api.other.test"));
+}

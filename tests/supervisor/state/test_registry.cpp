@@ -142,7 +142,8 @@ TEST_CASE("registry: remove_link", "[registry]") {
 TEST_CASE("registry: save_link refuses names that could leave apps/", "[registry]") {
   TempDir tmp("rp-registry-test");
   Registry registry(tmp.path);
-  for (std::string name : {"", "..", "../x", "a/b", "Shop", "my_shop", "my.shop", "-shop", "x y"}) {
+  for (std::string name :
+       {"", "..", "../x", "a/b", "Shop", "my_shop", ".shop", "shop.", "a..b", "-shop", "x y"}) {
     Link link = shop();
     link.name = name;
     std::string error;
@@ -152,6 +153,21 @@ TEST_CASE("registry: save_link refuses names that could leave apps/", "[registry
   }
   CHECK_FALSE(fs::exists(tmp.path / "apps"));
   CHECK_FALSE(fs::exists(tmp.path / "x.json"));
+}
+
+TEST_CASE("registry: a git worktree's BRANCH.NAME is an app name", "[registry]") {
+  TempDir tmp("rp-registry-test");
+  Registry registry(tmp.path);
+  Link link = shop();
+  link.name = "feature-login.shop";
+  std::string error;
+  REQUIRE(registry.save_link(link, error));
+  Diagnostics errors;
+  auto links = registry.links(errors);
+  CHECK(errors.empty());
+  REQUIRE(links.size() == 1);
+  CHECK(links[0].name == "feature-login.shop");
+  CHECK(registry.remove_link("feature-login.shop"));
 }
 
 TEST_CASE("registry: save_link refuses a relative directory", "[registry]") {
