@@ -12,12 +12,15 @@
 
 namespace rp::proxy {
 
-// Asks the daemon to wake an app (it starts it if need be) and resumes once it says how the boot
-// went. Requests that arrive meanwhile wait for the same boot.
+// Asks the daemon to wake an app (it starts it if need be; restarts it first for a touch of
+// tmp/restart.txt, SupervisorLink::wake) and resumes once it says how the boot went. Requests
+// that arrive meanwhile wait for the same boot.
 inline boost::asio::awaitable<BootResult> wait_for_boot(SupervisorLink& supervisor,
-                                                        const std::string& app) {
-  return async_result_of<BootResult>(
-      [&supervisor, &app](auto done) { supervisor.wake(app, std::move(done)); });
+                                                        const std::string& app,
+                                                        std::int64_t restart_touched) {
+  return async_result_of<BootResult>([&supervisor, &app, restart_touched](auto done) {
+    supervisor.wake(app, restart_touched, std::move(done));
+  });
 }
 
 }  // namespace rp::proxy

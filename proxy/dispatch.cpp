@@ -30,11 +30,14 @@ boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const 
     d.kind = Destination::Kind::redirect;
     co_return d;
   }
+  const std::int64_t restart_touched = d.route.app->restart_touched();
   if (AppActivity* activity = d.route.app->activity.get();
-      activity && activity->phase.load(std::memory_order_acquire) != AppPhase::ready) {
-    // A stopped app starts now; the request waits for its web process, as do the others that
-    // arrive meanwhile (one boot for all).
-    const BootResult boot = co_await wait_for_boot(*shared.supervisor, d.route.app->name);
+      activity && (restart_touched != 0 ||
+                   activity->phase.load(std::memory_order_acquire) != AppPhase::ready)) {
+    // A stopped app starts now (an app whose tmp/restart.txt was touched restarts); the request
+    // waits for its web process, as do the others that arrive meanwhile (one boot for all).
+    const BootResult boot =
+        co_await wait_for_boot(*shared.supervisor, d.route.app->name, restart_touched);
     if (!boot.ok() || !boot.app) {
       d.status = boot.ok() ? 502 : status_of(boot.outcome);
       const std::string what =

@@ -130,7 +130,8 @@ class Apps : public SupervisorLink {
   App* find(const std::string& name);
 
   // SupervisorLink, from any thread.
-  void wake(const std::string& app, std::function<void(BootResult)> done) override;
+  void wake(const std::string& app, std::int64_t restart_touched,
+            std::function<void(BootResult)> done) override;
   void access(std::vector<AccessLine> lines) override;
   // The app registered from `dir`, if any.
   std::optional<std::string> name_of(const std::filesystem::path& dir) const;

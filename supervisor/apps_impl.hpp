@@ -63,7 +63,8 @@ struct Apps::Impl {
   void publish();
   std::optional<Project> load(const Registration& reg, Diagnostics& errors);
   static std::string fallback_name(const Registration& reg);
-  void wake(const std::string& name, std::function<void(BootResult)> done);
+  void wake(const std::string& name, std::int64_t restart_touched,
+            std::function<void(BootResult)> done);
   void set_stand_in(Entry& e, const std::string& name);
   void make_app(Entry& e, Project project);
   void watch_files(const std::string& name, const std::filesystem::path& dir);

@@ -89,10 +89,11 @@ std::optional<Project> Apps::Impl::load(const Registration& reg, Diagnostics& er
 // The name an unloadable project would have had: what `rp link NAME` said, else its
 // directory's.
 std::string Apps::Impl::fallback_name(const Registration& reg) {
-  return reg.name ? *reg.name : dns_safe_name(reg.dir.filename().string());
+  return reg.name ? *reg.name : project_name(reg.dir, std::nullopt);
 }
 
-void Apps::Impl::wake(const std::string& name, std::function<void(BootResult)> done) {
+void Apps::Impl::wake(const std::string& name, std::int64_t restart_touched,
+                      std::function<void(BootResult)> done) {
   auto it = entries.find(name);
   if (it == entries.end()) return done(not_registered());
   Entry& e = it->second;
@@ -106,6 +107,7 @@ void Apps::Impl::wake(const std::string& name, std::function<void(BootResult)> d
     return done(BootResult::failure(BootOutcome::failed,
                                     "The app cannot start:\n" + errors_text(e.errors)));
   }
+  if (restart_touched != 0) e.app->restart_if_touched(restart_touched);
   e.app->wake(std::move(done));
 }
 
@@ -148,10 +150,8 @@ void Apps::Impl::on_files(const std::string& name, const FileChanges& changes) {
   bool definition = false;
   for (const auto& file : changes.names) definition = definition || defines_project(file, e.reg);
   if (definition) return reload(name, e);
-  if (changes.restart && e.app && e.app->phase() != AppPhase::stopped) {
-    e.app->event("tmp/restart.txt was touched: restarting");
-    e.app->restart();
-  }
+  // Usually a request has seen the touch first; then this changes nothing.
+  if (e.app && (changes.restart || changes.names.contains("tmp"))) e.app->restart_if_touched();
 }
 
 void Apps::Impl::mark_gone(const std::string& name, Entry& e) {
@@ -231,10 +231,12 @@ void Apps::Impl::check_idle() {
 
 // --- SupervisorLink: from the proxy's threads ---------------------------------------------------
 
-void Apps::wake(const std::string& app, std::function<void(BootResult)> done) {
-  asio::post(impl_->io, [impl = impl_.get(), app, done = std::move(done)]() mutable {
-    impl->wake(app, std::move(done));
-  });
+void Apps::wake(const std::string& app, std::int64_t restart_touched,
+                std::function<void(BootResult)> done) {
+  asio::post(impl_->io,
+             [impl = impl_.get(), app, restart_touched, done = std::move(done)]() mutable {
+               impl->wake(app, restart_touched, std::move(done));
+             });
 }
 
 void Apps::access(std::vector<AccessLine> lines) {

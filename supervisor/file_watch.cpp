@@ -31,6 +31,7 @@ struct FileWatch::Impl : std::enable_shared_from_this<Impl> {
     int dir_wd = -1;
     int tmp_wd = -1;
     FileChanges pending;
+    bool at_once = false;  // pending holds a change that may not wait for the burst to settle
     std::unique_ptr<asio::steady_timer> settle;
   };
 
@@ -88,6 +89,8 @@ struct FileWatch::Impl : std::enable_shared_from_this<Impl> {
       }
       if (name == "tmp" && (e->mask & (IN_CREATE | IN_MOVED_TO)) && p.tmp_wd < 0) {
         add_tmp_watch(p);
+        // From now on requests look for restart.txt (AppActivity::has_tmp): no settling.
+        p.at_once = true;
         // It may have come with restart.txt in it (moved in, or made before the watch was).
         std::error_code ec;
         if (std::filesystem::exists(p.dir / "tmp" / "restart.txt", ec)) {
@@ -101,13 +104,14 @@ struct FileWatch::Impl : std::enable_shared_from_this<Impl> {
   template <typename F>
   void note(Project& p, F&& change) {
     change(p.pending);
-    p.settle->expires_after(kSettle);
+    p.settle->expires_after(p.at_once ? 0ms : kSettle);
     p.settle->async_wait([self = shared_from_this(), dir = p.dir](boost::system::error_code ec) {
       if (ec) return;
       auto it = self->projects.find(dir);
       if (it == self->projects.end()) return;
       FileChanges changes = std::move(it->second.pending);
       it->second.pending = {};
+      it->second.at_once = false;
       auto callback = it->second.callback;  // the callback may unwatch
       callback(changes);
     });

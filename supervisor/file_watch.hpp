@@ -1,7 +1,8 @@
 // Tells the daemon when a project's files change, through inotify: its Procfile, .env files and
 // rp.yaml (the definition is reloaded), tmp/restart.txt (Pow's convention: the app restarts) and
 // the directory itself going away. Changes are gathered for a moment, so that an editor's
-// save-by-rename or a `git checkout` is one reload, not ten.
+// save-by-rename or a `git checkout` is one reload, not ten; a new tmp/ is told at once (from then
+// on requests look for restart.txt themselves).
 #pragma once
 
 #include <filesystem>

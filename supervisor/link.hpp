@@ -5,6 +5,7 @@
 // implements it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,8 +24,11 @@ class SupervisorLink {
  public:
   virtual ~SupervisorLink() = default;
   // Starts `app` if need be. `done` runs on the daemon's thread once its web process is ready or
-  // the boot failed; requests that arrive meanwhile share the one boot.
-  virtual void wake(const std::string& app, std::function<void(BootResult)> done) = 0;
+  // the boot failed; requests that arrive meanwhile share the one boot. `restart_touched`: the
+  // request found tmp/restart.txt touched, with this modification time (AppStatus::
+  // restart_touched): the app restarts first, unless that touch has restarted it already.
+  virtual void wake(const std::string& app, std::int64_t restart_touched,
+                    std::function<void(BootResult)> done) = 0;
   // Lines for the apps' output, in the order they were made.
   virtual void access(std::vector<AccessLine> lines) = 0;
 };

@@ -100,6 +100,7 @@ void App::Impl::start() {
   run_id = fmt::format("{}{}-{}", ctx.run_id_prefix, project.name, runs);
   next_task = 0;
   ++boot;
+  note_restart_file();
   set_phase(AppPhase::starting);
   each_instance([](Instance& inst) {
     inst.policy = RestartPolicy{};
@@ -112,6 +113,30 @@ void App::Impl::start() {
   } else {
     start_next_task();
   }
+}
+
+// --- tmp/restart.txt --------------------------------------------------------------------------
+
+// The file as it is when the app starts is no touch to restart for; and whether there is a tmp/,
+// for the proxy to look at the file at all.
+void App::Impl::note_restart_file() {
+  std::error_code ec;
+  activity->has_tmp.store(std::filesystem::is_directory(project.dir / "tmp", ec));
+  activity->restart_seen.store(modification_time(restart_file().c_str()));
+}
+
+void App::Impl::restart_if_touched(std::int64_t mtime) {
+  std::error_code ec;
+  if (!activity->has_tmp.load()) {
+    activity->has_tmp.store(std::filesystem::is_directory(project.dir / "tmp", ec));
+  }
+  if (mtime == 0) mtime = modification_time(restart_file().c_str());
+  const auto p = phase();
+  if (mtime == 0 || mtime == activity->restart_seen.load()) return;
+  if (p == AppPhase::stopped || p == AppPhase::failed) return;
+  activity->restart_seen.store(mtime);
+  event("tmp/restart.txt was touched: restarting");
+  stop([this] { start(); });
 }
 
 bool App::Impl::spawn(Instance& inst) {
@@ -413,6 +438,9 @@ void App::kill() {
 }
 void App::restart() {
   impl_->stop([this] { impl_->start(); });
+}
+void App::restart_if_touched(std::int64_t mtime) {
+  impl_->restart_if_touched(mtime);
 }
 
 bool App::start_process(const std::string& process) {

@@ -83,6 +83,11 @@ class App {
   // A stop already under way finishes with SIGKILL now.
   void kill();
   void restart();
+  // tmp/restart.txt was touched (Pow's convention) and has modification time `mtime` (0: read it
+  // now): a running app restarts, once per touch. A touch it has had (the file as it was when the
+  // app started, or an earlier call: a request and the file watch may both report one) changes
+  // nothing, and neither does one while it is stopped (its start will have the file as it is).
+  void restart_if_touched(std::int64_t mtime = 0);
 
   // One process's instances. False when the app has no such process.
   bool start_process(const std::string& process);

@@ -75,6 +75,9 @@ struct App::Impl {
   void set_phase(AppPhase phase);
   AppPhase phase() const { return activity->phase.load(); }
   void start();
+  std::filesystem::path restart_file() const { return project.dir / "tmp" / "restart.txt"; }
+  void note_restart_file();
+  void restart_if_touched(std::int64_t mtime);
   bool spawn(Instance& inst);
   void start_next_task();
   void start_services();

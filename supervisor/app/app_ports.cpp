@@ -78,6 +78,7 @@ void App::Impl::publish() {
   app->https_redirect = project.https_redirect;
   for (auto& inst : services) app->instances.push_back(inst->status);
   app->activity = activity;
+  app->restart_file = restart_file().string();
   status = app;
   if (ctx.on_status_change) ctx.on_status_change();
 }

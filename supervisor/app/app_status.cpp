@@ -1,5 +1,7 @@
 #include "supervisor/app/app_status.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -37,6 +39,12 @@ std::string_view to_string(AppPhase phase) {
   return "unknown";
 }
 
+std::int64_t modification_time(const char* path) {
+  struct stat st {};
+  if (::stat(path, &st) != 0) return 0;
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 void AppActivity::touch() {
   last_request_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                         std::memory_order_relaxed);
@@ -69,6 +77,13 @@ bool AppStatus::has(std::string_view process) const {
     if (i->process == process) return true;
   }
   return false;
+}
+
+std::int64_t AppStatus::restart_touched() const {
+  if (!activity || !activity->has_tmp.load(std::memory_order_relaxed)) return 0;
+  const std::int64_t mtime = modification_time(restart_file.c_str());
+  if (mtime == 0 || mtime == activity->restart_seen.load(std::memory_order_acquire)) return 0;
+  return mtime;
 }
 
 std::vector<std::shared_ptr<InstanceStatus>> AppStatus::of(std::string_view process) const {

@@ -47,6 +47,9 @@ struct InstanceStatus {
 enum class AppPhase { stopped, starting, ready, stopping, failed };
 std::string_view to_string(AppPhase phase);
 
+// A file's modification time in nanoseconds since the epoch; 0 when there is no such file.
+std::int64_t modification_time(const char* path);
+
 struct AppStatus;
 
 // How a wake-up ended: the web process is ready, or the boot failed (a crash, a failed task, a
@@ -83,6 +86,13 @@ struct AppActivity {
   std::atomic<std::int64_t> last_request_ns{0};  // steady_clock, when one last ended
   void touch();                                  // a request ended now
 
+  // Pow's tmp/restart.txt, checked on the request path (a watch alone races with the request):
+  // the modification time of the touch the app has had (the file's when the app last started,
+  // or the touch that restarted it; 0: no file). Only an app with a tmp/ directory pays a stat
+  // per request. Written on the daemon's thread.
+  std::atomic<std::int64_t> restart_seen{0};
+  std::atomic<bool> has_tmp{false};
+
   // Whether an app ready since `ready_since` has gone `timeout` with no request in flight and
   // none ending: idle_timeout has passed and it may stop. A timeout of 0 never passes.
   bool idle_for(std::chrono::steady_clock::duration timeout,
@@ -98,6 +108,11 @@ struct AppStatus {
   std::vector<std::shared_ptr<InstanceStatus>> instances;
   // Null for an app that is always up (a static route): nothing to wake, nothing to count.
   std::shared_ptr<AppActivity> activity;
+  std::string restart_file;  // DIR/tmp/restart.txt
+
+  // The modification time of tmp/restart.txt when it was touched since the app last had it
+  // (AppActivity::restart_seen): the request waits for a restart. 0 when it was not.
+  std::int64_t restart_touched() const;
 
   // The instances of `process`, in order.
   std::vector<std::shared_ptr<InstanceStatus>> of(std::string_view process) const;

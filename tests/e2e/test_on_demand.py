@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import threading
+import time
 
 import pytest
 import websockets
@@ -301,28 +302,61 @@ def test_open_websocket_keeps_the_app_awake(od):
 # --- restarts and reloads -------------------------------------------------------------------
 
 
-def test_touching_tmp_restart_txt_restarts_the_app(od, project):
+def boot_count(boots):
+    return len(boots.read_text().split()) if boots.exists() else 0
+
+
+def test_a_request_after_touching_tmp_restart_txt_reaches_the_restarted_app(od, project):
+    # Pow's promise: the request right after the touch is served by the new process. The file
+    # watch alone would race with it; rp looks at the file on the request path.
     (project.path / "tmp").mkdir()
+    boots = od.scratch / "boots"
+    od.write(procfile(web="od_app.py"), rp_yaml({"OD_BOOTS": boots}))
+    od.link()
+    for round in range(3):
+        before = od.get_json()["pid"]
+        restart = project.path / "tmp" / "restart.txt"
+        restart.touch()
+        os.utime(restart, ns=(0, (1_000_000 + round) * 1_000_000_000))  # a new mtime each round
+        after = od.get_json()["pid"]
+        assert after != before, round
+        assert not process_alive(before)
+    # Each touch restarted it once: the request and the file watch did not both restart it.
+    time.sleep(0.5)  # past the file watch's settling (100 ms)
+    assert od.get_json()["pid"] == after
+    assert boot_count(boots) == 4
+    assert od.logs().count("tmp/restart.txt was touched: restarting") == 3
+
+
+def test_restart_txt_already_there_when_the_app_starts_is_no_touch(od, project):
+    (project.path / "tmp").mkdir()
+    (project.path / "tmp" / "restart.txt").touch()
     od.write(procfile(web="od_app.py"))
     od.link()
-    before = od.get_json()["pid"]
-    (project.path / "tmp" / "restart.txt").touch()
-    assert wait_until(lambda: od.process()["pid"] not in (None, before)
-                      and od.status()["state"] == "running", timeout=30, interval=0.2), \
-        od.status()
-    after = od.get_json()["pid"]
-    assert after not in (None, before)
-    assert not process_alive(before)
-    assert "tmp/restart.txt was touched: restarting" in od.logs()
+    first = od.get_json()["pid"]
+    time.sleep(0.3)
+    assert od.get_json()["pid"] == first
+    assert "tmp/restart.txt was touched" not in od.logs()
 
 
 def test_restart_txt_in_a_tmp_made_after_the_link(od, project):
     od.write(procfile(web="od_app.py"))
     od.link()
     before = od.get_json()["pid"]
-    # A project without tmp/: what users type is `mkdir -p tmp && touch tmp/restart.txt`, whose
-    # touch may come before rp watches the new tmp/. A tmp/ that arrives with restart.txt already
-    # in it (moved in) makes that order certain.
+    # A project without tmp/: what users type is `mkdir -p tmp && touch tmp/restart.txt`, and the
+    # request that follows reaches the restarted app.
+    (project.path / "tmp").mkdir()
+    time.sleep(0.05)  # rp learns of tmp/ as soon as it is made, not after the file watch settles
+    (project.path / "tmp" / "restart.txt").touch()
+    assert od.get_json()["pid"] != before
+    assert "tmp/restart.txt was touched: restarting" in od.logs()
+
+
+def test_restart_txt_in_a_tmp_moved_in_after_the_link(od, project):
+    od.write(procfile(web="od_app.py"))
+    od.link()
+    before = od.get_json()["pid"]
+    # A tmp/ that arrives with restart.txt already in it (moved in).
     made = od.scratch / "tmp"
     made.mkdir()
     (made / "restart.txt").touch()

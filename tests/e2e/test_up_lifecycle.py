@@ -1,6 +1,7 @@
 """rp up's lifecycle: restarts with back-off, the crashed state, tasks before services,
---exit-on-error."""
+--exit-on-error, tmp/restart.txt."""
 
+import json
 import re
 
 from conftest import process_alive
@@ -68,3 +69,17 @@ def test_exit_on_error_stops_all_with_that_status(project, rp):
     assert re.search(r"web\.1 killed by SIGTERM", out)
     assert "restarting" not in out
     assert not project.leftover_pids()
+
+
+def test_touching_tmp_restart_txt_restarts_an_attached_app_before_the_next_request(proxied,
+                                                                                  project):
+    (project.path / "tmp").mkdir()
+    p = proxied("web: exec $PY $APPS/od_app.py\n", ready="web is ready")
+    status, _, body = p.request("GET", "/")
+    assert status == 200, body
+    before = json.loads(body)["pid"]
+    (project.path / "tmp" / "restart.txt").touch()
+    status, _, body = p.request("GET", "/")
+    assert status == 200, body
+    assert json.loads(body)["pid"] != before
+    p.run.wait_for(r"tmp/restart\.txt was touched: restarting")

@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -463,4 +465,87 @@ TEST_CASE("restarting one process stops and starts only its instances") {
   CHECK(h.processes.spawns_of("worker.1") == 2);
   CHECK(h.app.phase() == AppPhase::ready);
   CHECK_FALSE(h.app.restart_process("nope"));
+}
+
+namespace {
+
+// Gives `file` the modification time `seconds` after the epoch.
+void set_mtime(const std::filesystem::path& file, long seconds) {
+  const struct timespec times[2] = {{seconds, 0}, {seconds, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, file.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("tmp/restart.txt: a touch restarts a running app once; the file at its start does not") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path / "tmp");
+  const auto file = dir.path / "tmp" / "restart.txt";
+  { std::ofstream{file}; }
+  set_mtime(file, 1000);
+  auto project = web_project();
+  project.dir = dir.path;
+  Harness h(project);
+  CHECK(h.app.status()->restart_file == file.string());
+
+  h.boot();
+  CHECK(h.app.status()->restart_touched() == 0);  // already there when the app started
+  h.app.restart_if_touched(0);
+  h.settle();
+  CHECK(h.app.phase() == AppPhase::ready);
+
+  set_mtime(file, 2000);
+  const std::int64_t touched = h.app.status()->restart_touched();
+  CHECK(touched == 2000'000'000'000);
+  // A request saw it: the app restarts, and the request waits for the new web process.
+  h.app.restart_if_touched(touched);
+  auto& result = h.wake();
+  h.settle();
+  CHECK(h.app.phase() == AppPhase::stopping);
+  CHECK(has_event(h.app, "tmp/restart.txt was touched: restarting"));
+  CHECK(h.app.status()->restart_touched() == 0);  // other requests wait for the same restart
+  // The file watch reports the same touch: nothing more.
+  h.app.restart_if_touched(0);
+  h.exit("web.1", 0, SIGTERM);
+  h.exit("worker.1", 0, SIGTERM);
+  h.advance(50ms);
+  CHECK(h.app.phase() == AppPhase::starting);
+  CHECK_FALSE(result.has_value());
+  h.probe.ready.insert(h.port_of("web.1"));
+  h.advance(1ms);
+  REQUIRE(result.has_value());
+  CHECK(result->ok());
+  CHECK(h.processes.spawns_of("web.1") == 2);
+  CHECK(h.processes.spawns_of("worker.1") == 2);
+  h.app.restart_if_touched(touched);
+  h.settle();
+  CHECK(h.app.phase() == AppPhase::ready);
+}
+
+TEST_CASE(
+    "tmp/restart.txt: a touch while the app is stopped is no restart, and no stat without tmp/") {
+  test::TempDir dir;
+  auto project = web_project();
+  project.dir = dir.path;
+  Harness h(project);
+  h.boot();
+  std::filesystem::create_directories(dir.path / "tmp");
+  { std::ofstream{dir.path / "tmp" / "restart.txt"}; }
+  // No tmp/ when the app started: requests do not look until the file watch says it came.
+  CHECK_FALSE(h.app.activity()->has_tmp.load());
+  CHECK(h.app.status()->restart_touched() == 0);
+  h.app.restart_if_touched(0);  // what the file watch does when tmp/ appears
+  h.settle();
+  CHECK(h.app.activity()->has_tmp.load());
+  CHECK(h.app.phase() == AppPhase::stopping);  // it came after the start: a touch
+
+  test::TempDir other;
+  std::filesystem::create_directories(other.path / "tmp");
+  project.dir = other.path;
+  Harness stopped(project);
+  { std::ofstream{other.path / "tmp" / "restart.txt"}; }
+  stopped.app.restart_if_touched(0);
+  stopped.settle();
+  CHECK(stopped.app.phase() == AppPhase::stopped);
+  CHECK(stopped.processes.spawned.empty());
 }
