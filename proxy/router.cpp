@@ -18,8 +18,9 @@ std::string normalise_host(std::string_view host) {
 }
 
 RouteTable::RouteTable(std::vector<std::string> tlds,
-                       std::vector<std::shared_ptr<const AppStatus>> apps)
-    : tlds_(std::move(tlds)), apps_(std::move(apps)) {
+                       std::vector<std::shared_ptr<const AppStatus>> apps,
+                       std::shared_ptr<const AppStatus> dashboard)
+    : tlds_(std::move(tlds)), apps_(std::move(apps)), dashboard_(std::move(dashboard)) {
   for (const auto& app : apps_) {
     by_name_.emplace(app->name, app);
     for (const auto& alias : app->aliases) by_name_.emplace(alias, app);
@@ -33,7 +34,10 @@ Route RouteTable::resolve(std::string_view host) const {
       continue;
     }
     std::string_view rest = host.substr(0, host.size() - tld.size() - 1);
-    if (rest == "rp") return {Route::Kind::dashboard, nullptr, {}};
+    if (rest == "rp") {
+      if (dashboard_) return {Route::Kind::app, dashboard_, dashboard_->web};
+      return {Route::Kind::dashboard, nullptr, {}};
+    }
     // The longest app name the host ends in, so that an app's full name (a worktree's
     // BRANCH.NAME) wins over NAME's process called BRANCH.
     std::size_t dot = std::string_view::npos;

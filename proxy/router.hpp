@@ -1,5 +1,7 @@
 // Where a request goes, from its Host header alone (README.md, "The proxy"):
-//   rp.<tld>                    rp's own dashboard and API
+//   rp.<tld>                    rp's own dashboard and API (forwarded to the daemon's listener
+//                               for it, as to an app; without one, rp's list of apps)
+//   <branch>.<app>.<tld>        a git worktree's app: the longest app name a host ends in wins
 //   <proc>.<app>.<tld>          process <proc> of <app>
 //   <anything>.<app>.<tld>      the app's web process (wildcard subdomains), as is <app>.<tld>
 //   aliases                     like the app's name
@@ -29,7 +31,9 @@ struct Route {
 
 class RouteTable {
  public:
-  RouteTable(std::vector<std::string> tlds, std::vector<std::shared_ptr<const AppStatus>> apps);
+  // `dashboard`: where rp.<tld> goes, an app that is always up (null: rp's list of apps).
+  RouteTable(std::vector<std::string> tlds, std::vector<std::shared_ptr<const AppStatus>> apps,
+             std::shared_ptr<const AppStatus> dashboard = nullptr);
 
   Route resolve(std::string_view normalised_host) const;
 
@@ -39,6 +43,7 @@ class RouteTable {
  private:
   std::vector<std::string> tlds_;
   std::vector<std::shared_ptr<const AppStatus>> apps_;
+  std::shared_ptr<const AppStatus> dashboard_;
   std::map<std::string, std::shared_ptr<const AppStatus>, std::less<>> by_name_;
 };
 

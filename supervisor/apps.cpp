@@ -41,6 +41,11 @@ Apps::Impl::Impl(asio::io_context& io_, AppContext& ctx_, GlobalConfig global_, 
 // Checks that `name` may be (re)registered from `dir`.
 std::optional<Apps::Outcome> Apps::Impl::conflict(const std::string& name,
                                                   const std::filesystem::path& dir) {
+  if (name == kReservedName) {
+    return Outcome::failure(Refusal::name_taken,
+                            "the name rp is rp's own (rp.<tld> is its dashboard); give the "
+                            "project another `name:` in rp.yaml, or `rp link NAME`");
+  }
   auto it = entries.find(name);
   if (it == entries.end()) {
     for (const auto& r : routes) {
@@ -385,6 +390,10 @@ std::optional<std::string> Apps::name_of(const std::filesystem::path& dir) const
 }
 
 bool Apps::add_route(const std::string& name, int port, std::string& error) {
+  if (name == kReservedName) {
+    error = "the name rp is rp's own (rp.<tld> is its dashboard); pick another name";
+    return false;
+  }
   if (impl_->entries.contains(name)) {
     error = fmt::format("{} is an app's name; pick another name for the route", name);
     return false;

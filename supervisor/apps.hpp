@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor/app/app.hpp"
@@ -56,6 +57,9 @@ struct AppView {
 
 class Apps : public SupervisorLink {
  public:
+  // No app or route may be called this: rp.<tld> is rp's own (its dashboard).
+  static constexpr std::string_view kReservedName = "rp";
+
   // `publish` receives every name the proxy should route, each time that changes.
   using Publish = std::function<void(std::vector<std::shared_ptr<const AppStatus>>)>;
 

@@ -13,9 +13,12 @@
 
 #include "cmd/daemon/api_json.hpp"
 #include "cmd/daemon/control_socket.hpp"
+#include "cmd/daemon/dashboard_files.hpp"
+#include "cmd/daemon/dashboard_gate.hpp"
 #include "cmd/daemon/log_stream.hpp"
 #include "proxy/async_result.hpp"
 #include "proxy/error_pages.hpp"
+#include "proxy/http/message.hpp"
 #include "supervisor/apps.hpp"
 #include "supervisor/project/project_config.hpp"
 
@@ -80,6 +83,8 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   DaemonInfo info;
   std::function<void()> stop_daemon;
   std::unique_ptr<ControlSocket> socket;
+  std::unique_ptr<ControlSocket> browsers;          // the dashboard's listener
+  const std::string token = new_dashboard_token();  // only the dashboard's page carries it
 
   using Handler = asio::awaitable<std::string> (Impl::*)(Call&);
   struct Route {
@@ -121,6 +126,22 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   // GCC 12 cannot keep a string literal inside a co_await expression, and evaluates a co_await
   // inside && twice: each co_await is a statement of its own.
   asio::awaitable<void> dispatch(Request request, ControlConnection connection) {
+    if (request.browser) {
+      // A browser's request, by way of the proxy: the dashboard's rules first, then the same
+      // routes as the rp command's.
+      const GateVerdict verdict = check_browser_request(request, info.tlds, token);
+      if (!verdict.ok()) {
+        std::string answer = for_browsers(error_answer(verdict.status, verdict.message));
+        co_await write_answer(connection, std::move(answer));
+        co_return;
+      }
+      if (const PageFile* file = dashboard_file(request.path)) {
+        std::string answer = for_browsers(page_answer(*file, request.method == "HEAD"));
+        co_await write_answer(connection, std::move(answer));
+        co_return;
+      }
+    }
+    const bool browser = request.browser;
     const auto parts = split_path(request.path);
     Call call{std::move(request), {}, std::move(connection), false, {}};
     const Route* route = nullptr;
@@ -137,8 +158,22 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     } else {
       answer = unrouted(call.request, parts);
     }
+    if (browser) answer = for_browsers(std::move(answer));
     if (!call.streamed) co_await write_answer(call.socket, std::move(answer));
     if (call.then) call.then();
+  }
+
+  // One of the page's files; the page itself with this daemon's token in it.
+  std::string page_answer(const PageFile& file, bool head_only) const {
+    std::string body(file.body);
+    constexpr std::string_view kSlot = "{{token}}";
+    if (auto at = body.find(kSlot); at != std::string::npos) body.replace(at, kSlot.size(), token);
+    std::string out = http::response_head(200, {{"Content-Type", std::string(file.content_type)},
+                                                {"Content-Length", std::to_string(body.size())},
+                                                {"Cache-Control", "no-store"},
+                                                {"Connection", "close"}});
+    if (!head_only) out += body;
+    return out;
   }
 
   // --- Handlers ---------------------------------------------------------------------------------
@@ -342,7 +377,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
                      [](const auto& a, const auto& b) { return a.first.time < b.first.time; });
     if (all.size() > n) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(n));
     call.streamed = true;
-    auto stream = std::make_shared<Stream>(std::move(call.socket));
+    auto stream = std::make_shared<Stream>(std::move(call.socket), call.request.browser);
     for (const auto& [e, name] : all) stream->push_line(entry_line(e, mixed ? name : ""));
     asio::co_spawn(io, stream->write_loop(), asio::detached);
     if (!query->follow) {
@@ -421,8 +456,18 @@ bool ControlApi::listen(const std::filesystem::path& socket_path, std::string& e
   return impl_->socket->listen(socket_path, error);
 }
 
+int ControlApi::listen_for_browsers(std::string& error) {
+  impl_->browsers = std::make_unique<ControlSocket>(
+      impl_->io,
+      [weak = std::weak_ptr<Impl>(impl_)](Request request, ControlConnection connection) {
+        return Impl::answer(weak, std::move(request), std::move(connection));
+      });
+  return impl_->browsers->listen_for_browsers(error);
+}
+
 void ControlApi::close() {
   impl_->socket->close();
+  if (impl_->browsers) impl_->browsers->close();
 }
 
 }  // namespace rp::cmd

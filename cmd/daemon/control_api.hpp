@@ -5,7 +5,9 @@
 // `rp up` client that closes its side, or dies, stops its app.
 //
 // The listener is control_socket, the bodies are api_json, the streams log_stream; this is the
-// route table and its handlers. It runs on the daemon's thread, beside the apps it controls.
+// route table and its handlers, for the rp command and the dashboard alike (dashboard_gate: which
+// of them a browser may reach; dashboard_files: the page). It runs on the daemon's thread,
+// beside the apps it controls.
 #pragma once
 
 #include <filesystem>
@@ -35,6 +37,9 @@ class ControlApi {
   // Listens on `socket_path` (a stale file there is replaced), mode 0600. False, with `error`,
   // when it cannot.
   bool listen(const std::filesystem::path& socket_path, std::string& error);
+  // Listens on 127.0.0.1 for the dashboard's requests, which the proxy forwards from rp.<tld>
+  // (cmd/daemon/dashboard_gate.hpp: the rules they are held to): the port, or 0 with `error`.
+  int listen_for_browsers(std::string& error);
   void close();
 
  private:

@@ -1,17 +1,22 @@
 #include "cmd/daemon/control_socket.hpp"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 
 #include "cmd/daemon/api_json.hpp"
+#include "cmd/daemon/dashboard_gate.hpp"
 #include "cmd/socket_path.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/nothrow.hpp"
@@ -31,10 +36,19 @@ constexpr std::size_t kMaxBody = 1 << 20;
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
 
 // The request a parsed message makes; nullopt and `error` when its body is not a JSON object.
-std::optional<Request> request_of(const http::Head& head, const std::string& body,
+std::optional<Request> request_of(const http::Head& head, const std::string& body, bool browser,
                                   std::string& error) {
   Request request;
   request.method = head.method;
+  request.browser = browser;
+  auto header = [&head](std::string_view name) {
+    const std::string* value = head.find(name);
+    return value ? *value : std::string();
+  };
+  request.host = header("Host");
+  request.origin = header("Origin");
+  request.token = header("X-Rp-Token");
+  request.content_type = header("Content-Type");
   auto q = head.target.find('?');
   request.path = head.target.substr(0, q);
   if (q != std::string::npos) {
@@ -60,7 +74,15 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
 
   asio::io_context& io;
   Handler handler;
-  asio::local::stream_protocol::acceptor acceptor;
+  asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor;
+  bool browser = false;  // the dashboard's listener
+
+  // An answer before the handler's: a browser's carries the dashboard's headers too.
+  asio::awaitable<void> refuse(ControlConnection& socket, int status, std::string message) {
+    std::string answer = error_answer(status, message);
+    if (browser) answer = for_browsers(std::move(answer));
+    co_await write_answer(socket, std::move(answer));
+  }
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
@@ -91,13 +113,11 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
         data.remove_prefix(step.consumed);
         for (auto part : step.body) body += part;
         if (body.size() > kMaxBody) {
-          std::string answer = error_answer(413, "the request body is too large");
-          co_await write_answer(socket, std::move(answer));
+          co_await refuse(socket, 413, "the request body is too large");
           co_return;
         }
         if (step.status == http::Parser::Status::error) {
-          std::string answer = error_answer(400, "malformed request: " + parser.error());
-          co_await write_answer(socket, std::move(answer));
+          co_await refuse(socket, 400, "malformed request: " + parser.error());
           co_return;
         }
         if (step.status == http::Parser::Status::message_done ||
@@ -111,10 +131,9 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
     }
     limit.cancel();
     std::string error;
-    auto request = request_of(parser.head(), body, error);
+    auto request = request_of(parser.head(), body, browser, error);
     if (!request) {
-      std::string answer = error_answer(400, error);
-      co_await write_answer(socket, std::move(answer));
+      co_await refuse(socket, 400, error);
       co_return;
     }
     co_await handler(std::move(*request), std::move(socket));
@@ -137,8 +156,9 @@ bool ControlSocket::listen(const std::filesystem::path& path, std::string& error
   auto& acceptor = impl_->acceptor;
   // Created 0600 from the start: no moment where another user could connect.
   const mode_t old = ::umask(0177);
-  acceptor.open(asio::local::stream_protocol(), ec);
-  if (!ec) acceptor.bind(asio::local::stream_protocol::endpoint(reachable), ec);
+  const asio::local::stream_protocol::endpoint endpoint(reachable);
+  acceptor.open(asio::generic::stream_protocol(endpoint.protocol()), ec);
+  if (!ec) acceptor.bind(asio::generic::stream_protocol::endpoint(endpoint), ec);
   ::umask(old);
   if (holder >= 0) ::close(holder);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -149,6 +169,24 @@ bool ControlSocket::listen(const std::filesystem::path& path, std::string& error
   ::chmod(path.c_str(), 0600);
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   return true;
+}
+
+int ControlSocket::listen_for_browsers(std::string& error) {
+  boost::system::error_code ec;
+  auto& acceptor = impl_->acceptor;
+  const asio::ip::tcp::endpoint endpoint(asio::ip::address_v4::loopback(), 0);
+  acceptor.open(asio::generic::stream_protocol(endpoint.protocol()), ec);
+  if (!ec) acceptor.bind(asio::generic::stream_protocol::endpoint(endpoint), ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  asio::generic::stream_protocol::endpoint bound;
+  if (!ec) bound = acceptor.local_endpoint(ec);
+  if (ec) {
+    error = fmt::format("cannot listen on 127.0.0.1 for the dashboard: {}", ec.message());
+    return 0;
+  }
+  impl_->browser = true;
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(bound.data())->sin_port);
 }
 
 void ControlSocket::close() {

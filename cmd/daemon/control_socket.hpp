@@ -1,11 +1,14 @@
-// The control API's listener: the Unix socket RP_HOME/rp.sock (mode 0600 from the moment it
-// exists), one request per connection. It reads a request, head and body, with the proxy's
-// llhttp Parser, within a time limit and a size limit, turns it into a Request value and hands
-// it, with the connection, to the API's handler; what the request asks is none of its business.
+// The control API's listeners: the Unix socket RP_HOME/rp.sock (mode 0600 from the moment it
+// exists) for the CLI, and a loopback TCP port for the dashboard (the proxy forwards rp.<tld>
+// there; its requests are marked `browser`, and the API holds them to the dashboard's rules,
+// cmd/daemon/dashboard_gate.hpp). One request per connection. It reads a request, head and body,
+// with the proxy's llhttp Parser, within a time limit and a size limit, turns it into a Request
+// value and hands it, with the connection, to the API's handler; what the request asks is none
+// of its business.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/json/object.hpp>
 #include <filesystem>
 #include <functional>
@@ -19,7 +22,8 @@ class io_context;
 
 namespace rp::cmd {
 
-using ControlConnection = boost::asio::local::stream_protocol::socket;
+// A Unix or a TCP connection.
+using ControlConnection = boost::asio::generic::stream_protocol::socket;
 
 // A request, as the handlers see it: made fresh for each connection.
 struct Request {
@@ -27,6 +31,13 @@ struct Request {
   std::string path;                          // without the query
   std::map<std::string, std::string> query;  // ?a=b&c=d, undecoded
   boost::json::object body;                  // empty when none was sent
+  // The dashboard's listener: a browser's request by way of the proxy, with the headers its
+  // rules look at (empty when not sent).
+  bool browser = false;
+  std::string host;
+  std::string origin;
+  std::string token;  // X-Rp-Token
+  std::string content_type;
 };
 
 class ControlSocket {
@@ -42,6 +53,9 @@ class ControlSocket {
   // Listens on `path` (a stale file there is replaced), mode 0600. False, with `error`, when it
   // cannot.
   bool listen(const std::filesystem::path& path, std::string& error);
+  // Listens on 127.0.0.1, on a port the system picks, for browsers' requests: the port, or 0
+  // with `error`.
+  int listen_for_browsers(std::string& error);
   // Takes no more connections; those under way go on.
   void close();
 

@@ -265,22 +265,46 @@ UrlRule Daemon::choose_urls() {
 }
 
 void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
+  routed_ = std::move(all);
   if (proxy_) {
-    proxy_->set_routes(std::make_shared<const proxy::RouteTable>(global_.tlds, std::move(all)));
+    proxy_->set_routes(
+        std::make_shared<const proxy::RouteTable>(global_.tlds, routed_, dashboard_));
   }
 }
 
 bool Daemon::open_control(std::string& error) {
   DaemonInfo info{home_,        RP_VERSION, http_port_, dns_ ? global_.dns_port : 0,
-                  Clock::now(), notices_,   urls_.hint};
+                  Clock::now(), notices_,   urls_.hint, global_.tlds};
   api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this));
   if (!api_->listen(home_ / "rp.sock", error)) {
     guardian_.release();
     return false;
   }
+  if (proxy_) open_dashboard();
   watch_signals();
   say(fmt::format("listening on {}", (home_ / "rp.sock").string()));
   return true;
+}
+
+// rp.<tld> becomes a route to the API's browser listener, as a static route is to its port.
+void Daemon::open_dashboard() {
+  std::string error;
+  const int port = api_->listen_for_browsers(error);
+  if (port == 0) {
+    say(error + "; rp.<tld> lists the apps instead of the dashboard");
+    return;
+  }
+  auto instance = std::make_shared<InstanceStatus>();
+  instance->process = "web";
+  instance->label = "dashboard";
+  instance->port = port;
+  instance->state = InstanceState::running;
+  auto dashboard = std::make_shared<AppStatus>();
+  dashboard->name = std::string(Apps::kReservedName);
+  dashboard->web = "web";
+  dashboard->instances.push_back(std::move(instance));
+  dashboard_ = std::move(dashboard);
+  publish_routes(routed_);
 }
 
 void Daemon::shutdown() {

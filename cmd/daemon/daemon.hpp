@@ -47,6 +47,8 @@ class Daemon {
  private:
   // What the proxy routes to, each time it changes.
   void publish_routes(std::vector<std::shared_ptr<const AppStatus>> all);
+  // The dashboard's listener, and rp.<tld> routed to it.
+  void open_dashboard();
   // Stops every app, then the loop; once.
   void shutdown();
   // SIGINT, SIGTERM, SIGHUP stop the daemon; a second one kills what is still stopping.
@@ -75,6 +77,8 @@ class Daemon {
   AppContext context_;
   Registry registry_;
   Apps apps_;
+  std::vector<std::shared_ptr<const AppStatus>> routed_;  // the apps last published
+  std::shared_ptr<const AppStatus> dashboard_;            // rp.<tld>: the API's browser listener
   std::unique_ptr<ControlApi> api_;
   // Caught from construction on: a signal while the daemon starts is handled once it runs (or
   // dropped with it, if it cannot open its control socket).

@@ -21,6 +21,7 @@ struct DaemonInfo {
   // How to get the first TLD's names when the URLs are `.localhost` ones (url_rule.hpp); also
   // one of the notices. Empty otherwise.
   std::string url_hint;
+  std::vector<std::string> tlds;  // the dashboard is rp.<tld> for each
 };
 
 }  // namespace rp::cmd

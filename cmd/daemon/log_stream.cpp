@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "cmd/daemon/api_json.hpp"
+#include "cmd/daemon/dashboard_gate.hpp"
 #include "proxy/http/message.hpp"
 #include "proxy/nothrow.hpp"
 
@@ -24,8 +25,10 @@ constexpr std::size_t kMaxQueued = 4 << 20;
 
 }  // namespace
 
-Stream::Stream(Socket socket)
-    : socket_(std::move(socket)), wake_(socket_.get_executor(), Clock::time_point::max()) {}
+Stream::Stream(Socket socket, bool browser)
+    : socket_(std::move(socket)),
+      browser_(browser),
+      wake_(socket_.get_executor(), Clock::time_point::max()) {}
 
 void Stream::push(const json::value& v) {
   push_line(json::serialize(v) + "\n");
@@ -52,6 +55,7 @@ asio::awaitable<void> Stream::write_loop() {
   std::string head = http::response_head(200, {{"Content-Type", "application/x-ndjson"},
                                                {"Cache-Control", "no-store"},
                                                {"Connection", "close"}});
+  if (browser_) head = for_browsers(std::move(head));
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(head), nothrow);
   if (ec) closed_ = true;
   while (!closed_) {

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 #include <deque>
@@ -19,9 +19,10 @@ namespace rp::cmd {
 
 class Stream : public std::enable_shared_from_this<Stream> {
  public:
-  using Socket = boost::asio::local::stream_protocol::socket;
+  using Socket = boost::asio::generic::stream_protocol::socket;
 
-  explicit Stream(Socket socket);
+  // `browser`: the dashboard's listener, whose answers carry its headers (dashboard_gate.hpp).
+  explicit Stream(Socket socket, bool browser = false);
 
   void push(const boost::json::value& v);
   // A line already in JSON, newline included.
@@ -39,6 +40,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
  private:
   Socket socket_;
+  bool browser_;
   boost::asio::steady_timer wake_;
   std::deque<std::string> queue_;
   std::size_t queued_ = 0;

@@ -63,6 +63,8 @@ std::string_view reason_phrase(int status) {
       return "Permanent Redirect";
     case 400:
       return "Bad Request";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:

@@ -202,7 +202,8 @@ TEST_CASE("api_json: status_json", "[api_json]") {
                   5300,
                   now - std::chrono::seconds(60),
                   {},
-                  "*.test does not resolve here yet"};
+                  "*.test does not resolve here yet",
+                  {"test"}};
   rp::AppView shop;
   shop.name = "shop";
   shop.dir = "/src/shop";
