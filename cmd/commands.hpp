@@ -79,9 +79,16 @@ struct DoctorArgs {
   std::optional<std::string> root;  // --root DIR: read the resolver's files under DIR
 };
 
+// `rp export systemd [DIR]`.
+struct ExportArgs {
+  ProjectArgs project;             // -f, -e, -m
+  std::optional<std::string> dir;  // DIR; default: the user's systemd unit directory
+};
+
 int up(const UpArgs& args);
 int check(const ProjectArgs& args, bool json);
 int run(const ProjectArgs& args, const std::vector<std::string>& command);
+int export_systemd(const ExportArgs& args);
 int setup(const SetupArgs& args);
 int trust(const TrustArgs& args);
 int doctor(const DoctorArgs& args);

@@ -70,6 +70,22 @@ int main(int argc, char** argv) {
     std::exit(rp::cmd::run(run_args, command));
   });
 
+  rp::cmd::ExportArgs export_args;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write the project's processes as units of another supervisor: rp export systemd");
+  export_cmd->require_subcommand(1);
+  auto* systemd_cmd = export_cmd->add_subcommand(
+      "systemd",
+      "Write NAME.target and a unit per process instance into DIR (default: "
+      "~/.config/systemd/user), replacing an earlier export's");
+  add_project_options(systemd_cmd, export_args.project);
+  systemd_cmd->add_option("-m,--formation", export_args.project.formation,
+                          "instances per process, e.g. web=2,worker=1 (all=N for every process)");
+  systemd_cmd->add_option("DIR", export_args.dir,
+                          "where the units go (made if missing; default: "
+                          "${XDG_CONFIG_HOME:-~/.config}/systemd/user)");
+  systemd_cmd->callback([&] { std::exit(rp::cmd::export_systemd(export_args)); });
+
   rp::cmd::SetupArgs setup_args;
   auto* setup_cmd = app.add_subcommand(
       "setup",
