@@ -1,0 +1,27 @@
+"""A web app that talks in colour: at start it prints a red line (ANSI escape codes) and listens on
+$PORT; every request prints "hit PATH" and answers its pid as JSON."""
+
+import json
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+print("\x1b[31mred boot line\x1b[0m and \x1b[1;32mbold green\x1b[0m", flush=True)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        print(f"hit {self.path}", flush=True)
+        body = json.dumps({"pid": os.getpid()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
