@@ -5,9 +5,15 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/async_result.hpp"
+#include "proxy/nothrow.hpp"
 #include "supervisor/link.hpp"
 
 namespace rp::proxy {
@@ -21,6 +27,28 @@ inline boost::asio::awaitable<BootResult> wait_for_boot(SupervisorLink& supervis
   return async_result_of<BootResult>([&supervisor, &app, restart_touched](auto done) {
     supervisor.wake(app, restart_touched, std::move(done));
   });
+}
+
+// As wait_for_boot, but waits at most `limit`: nullopt when the boot has not ended by then (it
+// goes on; its answer is then dropped).
+inline boost::asio::awaitable<std::optional<BootResult>> wait_for_boot_within(
+    SupervisorLink& supervisor, const std::string& app, std::int64_t restart_touched,
+    std::chrono::milliseconds limit) {
+  namespace asio = boost::asio;
+  auto executor = co_await asio::this_coro::executor;
+  struct Watch {
+    asio::steady_timer timer;
+    std::optional<BootResult> result;
+  };
+  auto watch = std::make_shared<Watch>(Watch{asio::steady_timer(executor, limit), std::nullopt});
+  supervisor.wake(app, restart_touched, [watch, executor](BootResult result) {
+    asio::post(executor, [watch, result = std::move(result)]() mutable {
+      watch->result = std::move(result);
+      watch->timer.cancel();
+    });
+  });
+  co_await watch->timer.async_wait(nothrow);
+  co_return std::move(watch->result);
 }
 
 }  // namespace rp::proxy

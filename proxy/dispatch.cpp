@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "proxy/boot_page.hpp"
 #include "proxy/boot_wait.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/session.hpp"
@@ -31,13 +32,33 @@ boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const 
     co_return d;
   }
   const std::int64_t restart_touched = d.route.app->restart_touched();
-  if (AppActivity* activity = d.route.app->activity.get();
-      activity && (restart_touched != 0 ||
-                   activity->phase.load(std::memory_order_acquire) != AppPhase::ready)) {
+  AppActivity* activity = d.route.app->activity.get();
+  const bool ready =
+      !activity || activity->phase.load(std::memory_order_acquire) == AppPhase::ready;
+  if (activity && (restart_touched != 0 || !ready)) {
+    const AppStatus& app = *d.route.app;
+    if (!ready && app.boot_page && is_boot_poll(request)) {
+      // The boot page asking how it goes: rp answers until the app is ready.
+      d.status = 200;
+      d.page = boot_progress(app);
+      co_return d;
+    }
     // A stopped app starts now (an app whose tmp/restart.txt was touched restarts); the request
-    // waits for its web process, as do the others that arrive meanwhile (one boot for all).
-    const BootResult boot =
-        co_await wait_for_boot(*shared.supervisor, d.route.app->name, restart_touched);
+    // waits for its web process, as do the others that arrive meanwhile (one boot for all). A
+    // browser's navigation waits a second, then gets the boot page.
+    std::optional<BootResult> waited;
+    if (app.boot_page && is_navigation(request, html)) {
+      waited = co_await wait_for_boot_within(*shared.supervisor, app.name, restart_touched,
+                                             kBootPageAfter);
+      if (!waited) {
+        d.status = 503;
+        d.page = boot_page(app);
+        co_return d;
+      }
+    } else {
+      waited = co_await wait_for_boot(*shared.supervisor, app.name, restart_touched);
+    }
+    const BootResult boot = std::move(*waited);
     if (!boot.ok() || !boot.app) {
       d.status = boot.ok() ? 502 : status_of(boot.outcome);
       const std::string what =

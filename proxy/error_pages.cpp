@@ -8,30 +8,6 @@
 namespace rp::proxy {
 namespace {
 
-std::string escape_html(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string html_page(std::string_view title, std::string_view body_html) {
   return fmt::format(
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n"
@@ -62,6 +38,30 @@ std::string tld_reached(const RouteTable& routes, std::string_view host) {
 
 }  // namespace
 
+std::string escape_html(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 int status_of(BootOutcome outcome) {
   return outcome == BootOutcome::timed_out ? 504 : 502;
 }
@@ -83,7 +83,7 @@ Page not_found_page(const RouteTable& routes, std::string_view host, int port, b
         text += fmt::format("  {}  {}\n", app->name, url_of(app->name, tld, port, scheme));
       }
     }
-    return {"text/plain; charset=utf-8", text};
+    return {"text/plain; charset=utf-8", text, {}};
   }
   std::string list;
   for (const auto& app : routes.apps()) {
@@ -95,7 +95,9 @@ Page not_found_page(const RouteTable& routes, std::string_view host, int port, b
   body += list.empty() ? "<p>No apps are running. Start one with <code>rp up</code> in its "
                          "directory.</p>\n"
                        : "<p>Known apps:</p><ul>\n" + list + "</ul>\n";
-  return {"text/html; charset=utf-8", html_page("No such app", body)};
+  body += fmt::format("<p>Their state and logs: <a href=\"{0}\">{0}</a></p>\n",
+                      escape_html(url_of("rp", tld, port, scheme)));
+  return {"text/html; charset=utf-8", html_page("No such app", body), {}};
 }
 
 Page upstream_error_page(int status, const AppStatus& app, std::string_view process,
@@ -113,20 +115,25 @@ Page upstream_error_page(int status, const AppStatus& app, std::string_view proc
       fmt::format("{} {}: {} / {}", status, http::reason_phrase(status), app.name, process);
   if (!html) {
     return {"text/plain; charset=utf-8",
-            fmt::format("rp: {}\n{}\nState: {}\n\nLast output:\n{}", title, what, states, log)};
+            fmt::format("rp: {}\n{}\nState: {}\n\nLast output:\n{}", title, what, states, log),
+            {}};
   }
   std::string body = fmt::format(
       "<p>{}</p>\n<p>State: {}</p>\n<p>Last output:</p>\n<pre>{}</pre>\n"
-      "<p>Reload when it is fixed; <code>rp logs {}</code> shows more.</p>\n",
-      escape_html(what), escape_html(states), escape_html(log), escape_html(app.name));
-  return {"text/html; charset=utf-8", html_page(title, body)};
+      "<p>Reload when it is fixed; <code>rp logs {}</code> shows more{}.</p>\n",
+      escape_html(what), escape_html(states), escape_html(log), escape_html(app.name),
+      app.logs_url.empty() ? std::string()
+                           : fmt::format(", and so does <a href=\"{}\">the dashboard</a>",
+                                         escape_html(app.logs_url)));
+  return {"text/html; charset=utf-8", html_page(title, body), {}};
 }
 
 Page plain_error_page(int status, std::string_view what, bool html) {
   std::string title = fmt::format("{} {}", status, http::reason_phrase(status));
-  if (!html) return {"text/plain; charset=utf-8", fmt::format("rp: {}: {}\n", title, what)};
+  if (!html) return {"text/plain; charset=utf-8", fmt::format("rp: {}: {}\n", title, what), {}};
   return {"text/html; charset=utf-8",
-          html_page(title, fmt::format("<p>{}</p>\n", escape_html(what)))};
+          html_page(title, fmt::format("<p>{}</p>\n", escape_html(what))),
+          {}};
 }
 
 }  // namespace rp::proxy

@@ -5,7 +5,9 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "proxy/http/parser.hpp"
 #include "proxy/router.hpp"
 
 namespace rp::proxy {
@@ -13,6 +15,7 @@ namespace rp::proxy {
 struct Page {
   std::string content_type;
   std::string body;
+  std::vector<http::Header> headers;  // more than Content-Type and Cache-Control: no-store
 };
 
 // The status that answers a boot that did not end ready: 502 when it failed, 504 when it took
@@ -21,6 +24,9 @@ int status_of(BootOutcome outcome);
 
 // A browser says so in Accept.
 bool wants_html(std::string_view accept);
+
+// `s` as HTML text: & < > " escaped.
+std::string escape_html(std::string_view s);
 
 // `host`, `port` and `scheme`: how the request came, so that the listed URLs are alike (names
 // under the TLD it came by, which resolves for that client).

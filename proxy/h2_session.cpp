@@ -303,11 +303,12 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     s.finished = true;
     if (s.closed) return;
     const bool no_body = x.head_request || page.body.empty();
-    engine_.respond(s.id, status,
-                    {{"content-type", page.content_type},
-                     {"content-length", std::to_string(page.body.size())},
-                     {"server", "rp"}},
-                    no_body);
+    std::vector<http::Header> fields{{"content-type", page.content_type},
+                                     {"content-length", std::to_string(page.body.size())},
+                                     {"cache-control", "no-store"},
+                                     {"server", "rp"}};
+    for (const auto& h : page.headers) fields.push_back({h2::lower_case(h.name), h.value});
+    engine_.respond(s.id, status, fields, no_body);
     if (!no_body) {
       engine_.write(s.id, page.body);
       engine_.end(s.id);

@@ -245,8 +245,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // rp's own answer to the request of `x` (an error, the list of apps).
   asio::awaitable<void> respond(const Exchange& x, int status, const Page& page, bool keep_alive) {
     if (!keep_alive) linger_ = true;
+    std::string extra;
+    for (const auto& h : page.headers) extra += h.name + ": " + h.value + "\r\n";
     auto text = http::simple_response(status, http::reason_phrase(status), page.content_type,
-                                      page.body, keep_alive, x.head_request);
+                                      page.body, keep_alive, x.head_request, extra);
     co_await asio::async_write(client_, asio::buffer(text), nothrow);
   }
 

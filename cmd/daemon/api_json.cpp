@@ -4,14 +4,15 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "cmd/daemon/json_escape.hpp"
 #include "proxy/http/message.hpp"
+#include "proxy/json_escape.hpp"
 #include "supervisor/project/text.hpp"
 
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 namespace rp::cmd {
+using proxy::append_json_string;
 namespace {
 
 std::int64_t seconds_between(Clock::time_point then, Clock::time_point now) {

@@ -22,16 +22,16 @@ bool valid_authority(std::string_view a) {
   });
 }
 
+}  // namespace
+
 // ASCII only, as header names are (std::tolower consults the locale for every byte).
-std::string lower(std::string_view s) {
+std::string lower_case(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
   }
   return out;
 }
-
-}  // namespace
 
 void add_field(Request& request, std::string_view name, std::string_view value, std::size_t limit) {
   request.size += name.size() + value.size() + 32;
@@ -146,7 +146,7 @@ void response_fields(const http::Head& response, std::vector<http::Header>& out)
     }
     if (hop_by_hop(h.name)) continue;
     if (websocket && http::iequals(h.name, "sec-websocket-accept")) continue;
-    out.push_back({lower(h.name), h.value});
+    out.push_back({lower_case(h.name), h.value});
   }
 }
 

@@ -49,6 +49,9 @@ bool is_websocket(const Request& request);
 // handshake's own (Sec-WebSocket-Accept). Appended to `out`.
 void response_fields(const http::Head& response, std::vector<http::Header>& out);
 
+// A header name as HTTP/2 writes it (ASCII lower case).
+std::string lower_case(std::string_view name);
+
 // The status HTTP/2 answers with for the app's `status`: a WebSocket's 101 is a 200.
 int response_status(int status, bool websocket);
 

@@ -76,6 +76,8 @@ void App::Impl::publish() {
   app->aliases = project.aliases;
   app->web = project.web;
   app->https_redirect = project.https_redirect;
+  app->boot_page = project.boot_page;
+  app->logs_url = "http://rp" + ctx.url_suffix + "/#logs=" + project.name;
   for (auto& inst : services) app->instances.push_back(inst->status);
   app->activity = activity;
   app->restart_file = restart_file().string();

@@ -105,6 +105,8 @@ struct AppStatus {
   std::vector<std::string> aliases;
   std::string web;              // the process that receives HTTP for the app's names
   bool https_redirect = false;  // plain-HTTP requests get a 308 to the HTTPS port
+  bool boot_page = true;        // a browser waiting for its boot is shown the boot log
+  std::string logs_url;         // its logs in the dashboard, for error pages to link to
   std::vector<std::shared_ptr<InstanceStatus>> instances;
   // Null for an app that is always up (a static route): nothing to wake, nothing to count.
   std::shared_ptr<AppActivity> activity;

@@ -218,6 +218,7 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
   if (config.idle_timeout) project.idle_timeout = *config.idle_timeout;
   if (config.boot_timeout) project.boot_timeout = *config.boot_timeout;
   if (config.https_redirect) project.https_redirect = *config.https_redirect;
+  if (config.boot_page) project.boot_page = *config.boot_page;
 
   // Environment: .env then .env.local (or -e files), then rp.yaml env.
   std::vector<fs::path> env_files;

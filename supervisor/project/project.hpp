@@ -32,6 +32,7 @@ struct Project {
   std::string name;
   std::vector<std::string> aliases;
   bool https_redirect = false;        // plain-HTTP requests get a 308 to the HTTPS port
+  bool boot_page = true;              // a browser navigation gets the boot page after 1 s
   std::string web;                    // the process that receives HTTP; empty when none runs
   std::vector<ProcessSpec> services;  // Procfile order, then those only in rp.yaml
   std::vector<ProcessSpec> tasks;     // rp.yaml order: the order they run in

@@ -106,7 +106,7 @@ ProjectConfig parse_project_config(std::string_view text, const std::string& pat
     const YAML::Node& v = entry.second;
     if (!r.known_key(k, "rp.yaml",
                      {"name", "aliases", "web", "formation", "idle_timeout", "boot_timeout",
-                      "https", "env", "processes"})) {
+                      "https", "boot_page", "env", "processes"})) {
       continue;
     }
     const std::string& key = k.Scalar();
@@ -151,6 +151,8 @@ ProjectConfig parse_project_config(std::string_view text, const std::string& pat
         r.error(v, fmt::format("https must be 'redirect' or 'both', found '{}'", *value),
                 "write 'https: redirect' (plain HTTP gets a 308 to HTTPS) or 'https: both'");
       }
+    } else if (key == "boot_page") {
+      config.boot_page = r.boolean(v, "boot_page");
     } else if (key == "env") {
       if (!r.is_map(v, "env", "{RAILS_ENV: development}")) continue;
       for (const auto& e : v) {

@@ -44,6 +44,7 @@ struct ProjectConfig {
   std::optional<Duration> idle_timeout;
   std::optional<Duration> boot_timeout;
   std::optional<bool> https_redirect;  // `https: redirect` (true) or `https: both` (false)
+  std::optional<bool> boot_page;       // a browser sees the boot log while the app starts
   EnvMap env;
   std::vector<ProcessSettings> processes;  // in file order: tasks run in this order
 };

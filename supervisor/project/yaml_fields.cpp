@@ -91,6 +91,15 @@ std::optional<int> Reader::integer(const YAML::Node& node, std::string_view fiel
   return std::nullopt;
 }
 
+std::optional<bool> Reader::boolean(const YAML::Node& node, std::string_view field) const {
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+    return node.Scalar() == "true";
+  }
+  error(node, fmt::format("{} must be true or false, found {}", field, node_kind(node)),
+        fmt::format("write '{}: false' or '{}: true'", field, field));
+  return std::nullopt;
+}
+
 std::optional<Duration> Reader::duration(const YAML::Node& node, std::string_view field) const {
   std::string why = "not a single value";
   if (node.IsScalar()) {

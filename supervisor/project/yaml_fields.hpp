@@ -37,6 +37,8 @@ struct Reader {
   std::optional<int> integer(const YAML::Node& node, std::string_view field, int min,
                              int max) const;
   std::optional<Duration> duration(const YAML::Node& node, std::string_view field) const;
+  // `true` or `false`.
+  std::optional<bool> boolean(const YAML::Node& node, std::string_view field) const;
   std::optional<std::vector<std::string>> string_list(const YAML::Node& node,
                                                       std::string_view field) const;
 };

@@ -119,6 +119,12 @@ def test_the_dashboard_in_chromium(linked, project, rp_home, rp_env, rpc, tmp_pa
         assert browser.wait_js(session, f"{state_js(app)} === 'stopped'", timeout=30)
         print(f"\na CLI stop showed on the page after {time.monotonic() - stopped_at:.2f} s")
 
+        # An error page's link: the app's logs, opened.
+        logs, _ = browser.open(f"http://rp.test:{port}/#logs={app}")
+        assert browser.wait_js(logs, "document.getElementById('logs-title').textContent === "
+                                     f"'Logs of {app}' && document.getElementById('log')"
+                                     ".textContent.includes('red boot line')")
+
 
 def test_another_site_s_page_cannot_start_an_app(linked, project, rp_home, rp_env, tmp_path):
     port = int(rp_env["RP_HTTP_PORT"])

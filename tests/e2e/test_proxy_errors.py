@@ -82,7 +82,7 @@ def test_slow_header_gets_408_and_idle_connection_closes(proxied):
 def test_app_never_listening_gets_504_with_its_output(proxied):
     # The request is held while the app boots; boot_timeout ends the wait.
     p = proxied("web: echo 'booting web'; echo 'error: no database' >&2; exec sleep 600\n",
-                ready=r"web\.1 \| error: no database", rp_yaml="boot_timeout: 1s\n")
+                ready=r"web\.1 \| error: no database", rp_yaml="boot_timeout: 1s\nboot_page: false\n")
     status, headers, body = p.request("GET", "/")
     assert status == 504
     text = body.decode()

@@ -57,11 +57,17 @@ def test_up_detached_shows_localhost_url_and_hint(project, rpc, rp_env, rp_home,
                          text=True, timeout=20)
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["app"] == project.app
-    # And rp's own page, reached by .localhost, lists the app's .localhost URL.
-    got = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://rp.localhost:{port}/"],
+    # And rp's list of apps (the 404 page), reached by .localhost, lists the app's .localhost
+    # URL; so does the dashboard's status.
+    got = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://nosuch.localhost:{port}/"],
                          capture_output=True, text=True, timeout=20)
     assert got.returncode == 0, got.stderr
     assert f"  {project.app}  {url}/\n" in got.stdout, got.stdout
+    got = subprocess.run(["curl", "-sS", "--max-time", "10",
+                          f"http://rp.localhost:{port}/v1/status"],
+                         capture_output=True, text=True, timeout=20)
+    assert got.returncode == 0, got.stderr
+    assert [a["url"] for a in json.loads(got.stdout)["apps"]] == [url]
 
 
 def test_up_and_rp_url_are_localhost(project, rp, rp_env, unresolved_env):

@@ -114,6 +114,8 @@ TEST_CASE("error pages: not found, HTML", "[error_pages]") {
 
   auto on_80 = not_found_page(routes, "x.test", 80, true);
   CHECK_THAT(on_80.body, Contains("href=\"http://shop.test/\""));
+  // And the dashboard, under the same TLD and port.
+  CHECK_THAT(page.body, Contains("<a href=\"http://rp.test:8080/\">"));
 }
 
 TEST_CASE("error pages: upstream error, text", "[error_pages]") {
@@ -174,6 +176,16 @@ TEST_CASE("error pages: upstream error, HTML", "[error_pages]") {
   }
   CHECK_FALSE(contains(b, "<line"));
   CHECK_FALSE(contains(b, "<timeout>"));
+}
+
+TEST_CASE("error pages: an upstream error links to the app's logs in the dashboard",
+          "[error_pages]") {
+  auto shop =
+      std::make_shared<AppStatus>(*app("shop", {instance("web", 1, 5000, InstanceState::crashed)}));
+  CHECK_FALSE(contains(upstream_error_page(502, *shop, "web", "x", true).body, "dashboard"));
+  shop->logs_url = "http://rp.test:7780/#logs=shop";
+  CHECK_THAT(upstream_error_page(502, *shop, "web", "x", true).body,
+             Contains("<a href=\"http://rp.test:7780/#logs=shop\">the dashboard</a>"));
 }
 
 TEST_CASE("error pages: upstream error with no output", "[error_pages]") {

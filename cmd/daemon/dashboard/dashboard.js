@@ -274,4 +274,8 @@ $("log-close").addEventListener("click", () => {
   $("logs-section").hidden = true;
 });
 
+// An error page's link to an app's logs: #logs=NAME (or NAME/PROCESS).
+const wanted = /^#logs=([^/]+)(?:\/(.+))?$/.exec(decodeURIComponent(location.hash));
+if (wanted) openLogs(wanted[1], wanted[2]);
+
 refresh();

@@ -112,6 +112,14 @@ TEST_CASE("rp.yaml: https is 'redirect' or 'both', unset by default", "[project_
   CHECK(parse("https: both\n").config.https_redirect == std::optional<bool>(false));
 }
 
+TEST_CASE("rp.yaml: boot_page is true or false, unset by default", "[project_config]") {
+  CHECK_FALSE(parse("name: shop\n").config.boot_page.has_value());
+  CHECK(parse("boot_page: false\n").config.boot_page == std::optional<bool>(false));
+  CHECK(parse("boot_page: true\n").config.boot_page == std::optional<bool>(true));
+  auto e = one_error("name: shop\nboot_page: nope\n", 2, 12);
+  CHECK(e.what == "boot_page must be true or false, found 'nope'");
+}
+
 TEST_CASE("rp.yaml: block style works as well as flow style", "[project_config]") {
   auto p = parse(R"(
 name: shop

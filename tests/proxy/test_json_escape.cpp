@@ -3,14 +3,14 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
-#include "cmd/daemon/json_escape.hpp"
+#include "proxy/json_escape.hpp"
 
 namespace {
 
 // The string the JSON text decodes to (the test fails if it is not valid JSON).
 std::string round_trip(std::string_view text) {
   std::string json = "\"";
-  rp::cmd::append_json_string(json, text);
+  rp::proxy::append_json_string(json, text);
   json += '"';
   boost::system::error_code ec;
   auto value = boost::json::parse(json, ec);

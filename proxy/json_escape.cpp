@@ -1,6 +1,6 @@
-#include "cmd/daemon/json_escape.hpp"
+#include "proxy/json_escape.hpp"
 
-namespace rp::cmd {
+namespace rp::proxy {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -49,4 +49,4 @@ void append_json_string(std::string& out, std::string_view text) {
   }
 }
 
-}  // namespace rp::cmd
+}  // namespace rp::proxy
