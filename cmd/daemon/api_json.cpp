@@ -169,6 +169,27 @@ std::string state_of(const AppView& app) {
   return std::string(to_string(app.phase));
 }
 
+std::string status_fingerprint(json::object status) {
+  auto zero = [](json::value* v) {
+    if (v && v->is_int64()) *v = 0;
+  };
+  if (auto* daemon = status.if_contains("daemon"); daemon && daemon->is_object()) {
+    zero(daemon->as_object().if_contains("uptime_s"));
+  }
+  if (auto* apps = status.if_contains("apps"); apps && apps->is_array()) {
+    for (auto& app : apps->as_array()) {
+      if (!app.is_object()) continue;
+      zero(app.as_object().if_contains("since_s"));
+      auto* processes = app.as_object().if_contains("processes");
+      if (!processes || !processes->is_array()) continue;
+      for (auto& p : processes->as_array()) {
+        if (p.is_object()) zero(p.as_object().if_contains("uptime_s"));
+      }
+    }
+  }
+  return json::serialize(status);
+}
+
 json::object status_json(const DaemonInfo& info, int pid, const std::vector<AppView>& apps,
                          const std::vector<StaticRoute>& routes,
                          const std::function<std::string(const std::string&)>& url_of,

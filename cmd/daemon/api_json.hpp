@@ -74,6 +74,10 @@ std::string state_of(const AppView& app);
 
 // The body of `GET /v1/status`. `url_of` names a static route's URL; `now` is the clock the
 // ages are measured against.
+// `status` (status_json's) without what changes by itself (the ages): equal for two statuses
+// that differ only in time.
+std::string status_fingerprint(boost::json::object status);
+
 boost::json::object status_json(const DaemonInfo& info, int pid, const std::vector<AppView>& apps,
                                 const std::vector<StaticRoute>& routes,
                                 const std::function<std::string(const std::string&)>& url_of,

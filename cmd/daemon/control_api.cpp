@@ -7,6 +7,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <optional>
 #include <span>
@@ -19,6 +21,8 @@
 #include "proxy/async_result.hpp"
 #include "proxy/error_pages.hpp"
 #include "proxy/http/message.hpp"
+#include "proxy/nothrow.hpp"
+#include "proxy/socket_deadline.hpp"
 #include "supervisor/apps.hpp"
 #include "supervisor/project/project_config.hpp"
 
@@ -28,6 +32,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace rp::cmd {
 namespace {
+
+// The dashboard's live view (GET /v1/events): how often the status is looked at, how long a
+// stream may say nothing, and how long a client may leave a write unread before it is dropped.
+constexpr auto kEventsEvery = std::chrono::milliseconds(500);
+constexpr auto kEventsQuiet = std::chrono::seconds(15);
+constexpr auto kEventsStuck = std::chrono::seconds(30);
 
 // One request being answered: what was asked, the names the path's "*" segments stood for, and
 // the connection, which a stream takes for its own.
@@ -97,6 +107,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   static std::span<const Route> routes() {
     static const Route table[] = {
         {"GET", "/v1/status", &Impl::status},
+        {"GET", "/v1/events", &Impl::events},
         {"POST", "/v1/up", &Impl::up},
         {"POST", "/v1/apps/*/start", &Impl::start},
         {"POST", "/v1/apps/*/stop", &Impl::stop},
@@ -179,10 +190,52 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   // --- Handlers ---------------------------------------------------------------------------------
 
   // GET /v1/status
-  asio::awaitable<std::string> status(Call&) {
+  asio::awaitable<std::string> status(Call&) { co_return json_answer(200, status_now()); }
+
+  json::object status_now() const {
     auto url_of = [this](const std::string& name) { return apps.url_of(name); };
-    co_return json_answer(
-        200, status_json(info, ::getpid(), apps.list(), apps.routes(), url_of, Clock::now()));
+    return status_json(info, ::getpid(), apps.list(), apps.routes(), url_of, Clock::now());
+  }
+
+  // GET /v1/events: the status as Server-Sent Events (the dashboard's live view): at once, then
+  // each time something in it changes (looked at every kEventsEvery; the ages that grow by
+  // themselves are no change), with a comment after a quiet kEventsQuiet so that a client that
+  // went away is noticed. A client that stops reading is dropped after kEventsStuck.
+  asio::awaitable<std::string> events(Call& call) {
+    call.streamed = true;
+    asio::co_spawn(io, send_events(std::move(call.socket), call.request.browser), asio::detached);
+    co_return std::string();
+  }
+
+  asio::awaitable<void> send_events(ControlConnection socket, bool browser) {
+    auto self = shared_from_this();
+    std::string out = http::response_head(200, {{"Content-Type", "text/event-stream"},
+                                                {"Cache-Control", "no-store"},
+                                                {"Connection", "close"}});
+    if (browser) out = for_browsers(std::move(out));
+    std::string sent;
+    auto quiet_since = Clock::now();
+    asio::steady_timer timer(io);
+    for (;;) {
+      json::object now = status_now();
+      if (std::string key = status_fingerprint(now); key != sent) {
+        sent = std::move(key);
+        out += "data: " + json::serialize(now) + "\n\n";
+      } else if (Clock::now() - quiet_since >= kEventsQuiet) {
+        out += ": quiet\n\n";
+      }
+      if (!out.empty()) {
+        proxy::SocketDeadline stuck(socket, Clock::now() + kEventsStuck);
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), proxy::nothrow);
+        if (ec) break;
+        out.clear();
+        quiet_since = Clock::now();
+      }
+      timer.expires_after(kEventsEvery);
+      co_await timer.async_wait(proxy::nothrow);
+    }
+    boost::system::error_code ignored;
+    socket.close(ignored);
   }
 
   // POST /v1/up: registers and starts the project. Attached (the default), the answer is the

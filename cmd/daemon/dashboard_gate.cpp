@@ -70,7 +70,10 @@ GateVerdict check_browser_request(const Request& r, const std::vector<std::strin
     return refuse("this is rp's dashboard: it answers only at rp.<tld>");
   }
   if (r.method == "GET" || r.method == "HEAD") {
-    if (is_page_path(r.path) || r.path == "/v1/status" || r.path == "/v1/logs") return {};
+    if (is_page_path(r.path) || r.path == "/v1/status" || r.path == "/v1/events" ||
+        r.path == "/v1/logs") {
+      return {};
+    }
     return {404, "no such page"};
   }
   if (r.method == "OPTIONS") return {405, "the dashboard's API answers no other origin"};

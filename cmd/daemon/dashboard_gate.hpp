@@ -26,7 +26,7 @@ struct GateVerdict {
 
 // Whether a browser's request may reach the API. `tlds`: rp's; `token`: the daemon's.
 // - Host must be rp.<tld> (any port): else 403.
-// - GET (and HEAD) of the page's files and of /v1/status and /v1/logs: allowed.
+// - GET (and HEAD) of the page's files and of /v1/status, /v1/events and /v1/logs: allowed.
 // - POST /v1/apps/NAME/{start,stop,restart} (a process: {"process": ...}): with an Origin that
 //   is the page's own (http or https, and the request's Host), X-Rp-Token equal to the token,
 //   and a JSON body: else 403.

@@ -22,13 +22,17 @@ using proxy::nothrow;
 
 // What a stream may queue for a client that does not read before lines are dropped.
 constexpr std::size_t kMaxQueued = 4 << 20;
+// A page shows new lines at most 20 times a second: a browser's stream gathers them that long,
+// so that a chatty app costs one write per batch rather than one per line.
+constexpr auto kBrowserBatch = std::chrono::milliseconds(50);
 
 }  // namespace
 
 Stream::Stream(Socket socket, bool browser)
     : socket_(std::move(socket)),
       browser_(browser),
-      wake_(socket_.get_executor(), Clock::time_point::max()) {}
+      wake_(socket_.get_executor(), Clock::time_point::max()),
+      batch_(socket_.get_executor()) {}
 
 void Stream::push(const json::value& v) {
   push_line(json::serialize(v) + "\n");
@@ -63,6 +67,10 @@ asio::awaitable<void> Stream::write_loop() {
       if (finishing_) break;
       co_await wake_.async_wait(nothrow);
       wake_.expires_at(Clock::time_point::max());
+      if (browser_ && !finishing_) {
+        batch_.expires_after(kBrowserBatch);
+        co_await batch_.async_wait(nothrow);
+      }
       continue;
     }
     std::string batch;

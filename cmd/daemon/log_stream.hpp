@@ -42,6 +42,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Socket socket_;
   bool browser_;
   boost::asio::steady_timer wake_;
+  boost::asio::steady_timer batch_;  // a browser's lines gathered before a write
   std::deque<std::string> queue_;
   std::size_t queued_ = 0;
   std::size_t dropped_ = 0;

@@ -8,6 +8,7 @@ import http.client
 import json
 import pathlib
 import re
+import socket
 import ssl
 
 import pytest
@@ -228,3 +229,35 @@ def test_an_app_may_not_be_called_rp(project, rpc, rp_home):
     assert "the name rp is rp's own (rp.<tld> is its dashboard)" in out + err
     code, out, err = rpc("route", "rp", "3000")
     assert code != 0 and "rp's own" in out + err
+
+
+def test_events_push_the_status_when_it_changes(dash, project, rpc):
+    def events(sock, buffered):
+        """The next Server-Sent Event's data, parsed (comments skipped)."""
+        while True:
+            while b"\n\n" not in buffered[0]:
+                chunk = sock.recv(65536)
+                assert chunk, "the stream ended"
+                buffered[0] += chunk
+            event, _, buffered[0] = buffered[0].partition(b"\n\n")
+            data = [line[6:] for line in event.split(b"\n") if line.startswith(b"data: ")]
+            if data:
+                return json.loads(b"".join(data))
+
+    with socket.create_connection(("127.0.0.1", dash), timeout=30) as s:
+        s.sendall(f"GET /v1/events HTTP/1.1\r\nHost: rp.test:{dash}\r\n\r\n".encode())
+        buffered = [b""]
+        while b"\r\n\r\n" not in buffered[0]:
+            buffered[0] += s.recv(65536)
+        head, _, buffered[0] = buffered[0].partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        assert b"text/event-stream" in head.lower() and b"content-security-policy" in head.lower()
+        first = events(s, buffered)
+        assert [a["state"] for a in first["apps"]] == ["stopped"]
+        # A change made with the rp command arrives as the next event.
+        code, out, err = rpc("start", project.app)
+        assert code == 0, out + err
+        while True:
+            status = events(s, buffered)
+            if status["apps"][0]["state"] == "running" and status["apps"][0]["processes"][0]["pid"]:
+                break

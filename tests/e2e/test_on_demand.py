@@ -162,7 +162,8 @@ def test_app_that_binds_only_ipv6_loopback(od):
 
 
 def test_boot_failure_is_502_with_the_log_tail(od, project):
-    od.write(procfile(web="od_fail.py"))
+    # (A browser that waits over a second would get the boot page: test_boot_page.py.)
+    od.write(procfile(web="od_fail.py"), "boot_page: false\n")
     od.link()
     status, headers, body = od.request()
     text = body.decode()

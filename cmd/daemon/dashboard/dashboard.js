@@ -1,6 +1,7 @@
 // rp's dashboard: the apps, their processes and their logs, from the daemon's own API (the same
-// route table as the rp command's). Live by asking for /v1/status every second; logs stream as
-// newline-delimited JSON. Every change is a POST with the page's token (X-Rp-Token): the daemon
+// route table as the rp command's). Live: the daemon sends the status as Server-Sent Events
+// (/v1/events) whenever it changes, and the ages tick here; logs stream as newline-delimited
+// JSON. Every change is a POST with the page's token (X-Rp-Token): the daemon
 // refuses changes from any other origin. Text from apps is only ever set as text, never as HTML.
 "use strict";
 
@@ -43,7 +44,6 @@ async function control(app, action, process) {
   } catch (e) {
     note.textContent = `${action} ${app}: ${e}`;
   }
-  refresh();
 }
 
 function buttons(app, process) {
@@ -81,7 +81,7 @@ function card(app) {
   return c;
 }
 
-function update(c, app) {
+function update(c, app, elapsed) {
   c.name.textContent = app.name;
   c.name.href = app.url;
   c.state.textContent = app.state;
@@ -108,20 +108,21 @@ function update(c, app) {
     cells[1].firstChild.className = `state ${p.state}`;
     cells[2].textContent = p.pid ?? "";
     cells[3].textContent = p.port || "";
-    cells[4].textContent = duration(p.uptime_s);
+    cells[4].textContent = duration(p.uptime_s == null ? null : p.uptime_s + elapsed);
   });
 }
 
-function render(status) {
+// `elapsed`: seconds since the daemon sent `status` (the ages in it grow meanwhile).
+function render(status, elapsed) {
   const d = status.daemon;
   $("daemon").textContent = `version ${d.version} · pid ${d.pid} · HTTP port ${d.http_port}` +
-    ` · up ${duration(d.uptime_s)} · ${d.home}` + (d.url_hint ? ` · ${d.url_hint}` : "");
+    ` · up ${duration(d.uptime_s + elapsed)} · ${d.home}` + (d.url_hint ? ` · ${d.url_hint}` : "");
   const seen = new Set();
   const list = $("apps");
   status.apps.forEach((app, i) => {
     seen.add(app.name);
     const c = card(app);
-    update(c, app);
+    update(c, app, elapsed);
     if (list.children[i] !== c.root) list.insertBefore(c.root, list.children[i] || null);
   });
   for (const [name, c] of cards) {
@@ -133,18 +134,19 @@ function render(status) {
     el("li", {}, el("a", { href: r.url }, r.name), ` → port ${r.port}`)));
 }
 
-let timer = 0;
-async function refresh() {
-  clearTimeout(timer);
-  try {
-    const r = await fetch("/v1/status", { cache: "no-store" });
-    if (r.ok) render(await r.json());
-    else $("daemon").textContent = `the daemon answered ${r.status}`;
-  } catch (e) {
-    $("daemon").textContent = "the daemon is not answering; trying again";
-  }
-  timer = setTimeout(refresh, 1000);
+let last = null;  // the status the daemon sent last, and when
+function live() {
+  const events = new EventSource("/v1/events");
+  events.onmessage = (e) => {
+    last = { status: JSON.parse(e.data), at: performance.now() };
+    render(last.status, 0);
+  };
+  // The browser connects again by itself (a daemon that restarted has a new token: reload).
+  events.onerror = () => { $("daemon").textContent = "the daemon is not answering; trying again"; };
 }
+setInterval(() => {
+  if (last) render(last.status, Math.floor((performance.now() - last.at) / 1000));
+}, 1000);
 
 // --- logs ------------------------------------------------------------------------------------
 
@@ -222,9 +224,11 @@ function flush() {
   if (logs.follow) box.scrollTop = box.scrollHeight;
 }
 
+// Lines are added in batches, at most 20 times a second (a timer rather than an animation frame,
+// which a hidden tab never gets).
 function show(entry) {
   logs.pending.push(entry);
-  if (!logs.frame) logs.frame = requestAnimationFrame(flush);
+  if (!logs.frame) logs.frame = setTimeout(flush, 50);
 }
 
 async function openLogs(app, process) {
@@ -278,4 +282,4 @@ $("log-close").addEventListener("click", () => {
 const wanted = /^#logs=([^/]+)(?:\/(.+))?$/.exec(decodeURIComponent(location.hash));
 if (wanted) openLogs(wanted[1], wanted[2]);
 
-refresh();
+live();

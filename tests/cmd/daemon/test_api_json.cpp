@@ -254,6 +254,28 @@ TEST_CASE("api_json: status_json", "[api_json]") {
         json::value(json::object{{"name", "api"}, {"port", 3000}, {"url", "http://api.test"}}));
 }
 
+TEST_CASE("api_json: a status's fingerprint ignores the ages, not the states", "[api_json]") {
+  const auto now = Clock::now();
+  DaemonInfo info{"/h", "0.1.0", 80, 0, now - std::chrono::seconds(60), {}, "", {"test"}};
+  rp::AppView shop;
+  shop.name = "shop";
+  shop.phase = rp::AppPhase::ready;
+  shop.since = now - std::chrono::seconds(42);
+  shop.instances = {
+      {"web.1", "web", rp::InstanceState::running, 24512, 4242, now - std::chrono::seconds(40)}};
+  auto url_of = [](const std::string& name) { return "http://" + name + ".test"; };
+  const auto at = [&](Clock::time_point t, const rp::AppView& app) {
+    return status_fingerprint(status_json(info, 1, {app}, {}, url_of, t));
+  };
+  CHECK(at(now, shop) == at(now + std::chrono::seconds(30), shop));
+  rp::AppView restarted = shop;
+  restarted.instances[0].pid = 4243;
+  CHECK(at(now, shop) != at(now, restarted));
+  rp::AppView stopped = shop;
+  stopped.phase = rp::AppPhase::stopped;
+  CHECK(at(now, shop) != at(now, stopped));
+}
+
 TEST_CASE("api_json: entry_line", "[api_json]") {
   rp::LogEntry e;
   e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764190000100));

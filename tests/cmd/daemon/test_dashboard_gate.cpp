@@ -53,8 +53,8 @@ TEST_CASE("dashboard gate: only rp.<tld> is answered", "[dashboard]") {
 }
 
 TEST_CASE("dashboard gate: GETs read the page and the status, nothing else", "[dashboard]") {
-  for (std::string path :
-       {"/", "/index.html", "/dashboard.js", "/dashboard.css", "/v1/status", "/v1/logs"}) {
+  for (std::string path : {"/", "/index.html", "/dashboard.js", "/dashboard.css", "/v1/status",
+                           "/v1/events", "/v1/logs"}) {
     CAPTURE(path);
     CHECK(status_of(get(path)) == 0);
   }
