@@ -24,6 +24,7 @@ struct Exchange {
 
   // The response, as it streams down.
   bool response_started = false;  // its head went to the client: too late for an error page
+  bool response_done = false;     // all of it went to the client (it may close at once)
   int response_status = 0;        // for the access log
   std::uint64_t response_bytes = 0;
   bool client_keep_alive = true;   // its framing lets the client connection serve another request

@@ -355,6 +355,12 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         answer(*s, x, 502, upstream_error_page(502, *route.app, route.process, what, x.html));
         co_return;
       }
+      const auto took =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+      thread_.access_log.add(
+          route.app->name,
+          access_text(s->request.method, request.target, x.status, x.bytes, took, instance->label,
+                      end == End::aborted ? "h2 cut short" : "h2"));
       if (end == End::aborted) {
         if (!s->closed) {
           engine_.reset(s->id, h2::ErrorCode::internal_error);
@@ -362,11 +368,6 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         }
         co_return;
       }
-      const auto took =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-      thread_.access_log.add(route.app->name,
-                             access_text(s->request.method, request.target, x.status, x.bytes, took,
-                                         instance->label, "h2"));
       // The app's connection goes back to the pool before the client learns that the answer is
       // complete (END_STREAM): its next request, sent at once, finds it there.
       if (x.upstream_reusable && upstream.socket.is_open()) {

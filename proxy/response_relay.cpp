@@ -36,7 +36,8 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
       if (ec == asio::error::eof && parser.body_until_close()) {
         parser.finish();
         if (chunked) out.last_chunk();
-        co_await out.flush(client);
+        const auto e = co_await out.flush(client);
+        x.response_done = !e;
         co_return ExchangeEnd::complete;
       }
       x.relay_error = " (" + ec.message() + ")";
@@ -94,7 +95,10 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
     }
     const auto e = co_await out.flush(client);
     if (e) co_return ExchangeEnd::aborted;
-    if (done) co_return ExchangeEnd::complete;
+    if (done) {
+      x.response_done = true;
+      co_return ExchangeEnd::complete;
+    }
   }
 }
 

@@ -392,7 +392,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         co_await tunnel(client_, upstream.socket, buffered(), x.tunnel_leftover);
         co_return false;
       }
-      if (end != ExchangeEnd::complete) co_return false;
+      if (end != ExchangeEnd::complete) {
+        // Cut short (the client went away, or the app's connection broke): still a request the
+        // app saw, logged as such.
+        log_access(request, route.app->name, *instance, x, started, "cut short");
+        co_return false;
+      }
 
       log_access(request, route.app->name, *instance, x, started);
       if (x.upstream_reusable) thread_.pool.release(instance, std::move(upstream.socket));
@@ -423,6 +428,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto result = co_await (pump_then_watch(request, x, upstream) ||
                             relay_.relay(request, x, upstream, client_));
     if (result.index() == 0) {
+      // A client that closes as soon as it has the whole response may be seen going before the
+      // relay has said it is done: that exchange is complete (and logged).
+      if (x.response_done) co_return ExchangeEnd::complete;
       // The client went away or sent a broken body: the app's request is dropped with the
       // upstream connection.
       if (x.body_invalid && !x.response_started) {
@@ -472,11 +480,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void log_access(const http::Head& request, const std::string& app, const InstanceStatus& instance,
-                  const Exchange& x, Clock::time_point started) {
+                  const Exchange& x, Clock::time_point started, std::string_view note = {}) {
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    thread_.access_log.add(
-        app, access_text(request.method, request.target, x.response_status, x.response_bytes, took,
-                         instance.label, is_tls<Stream> ? "https" : ""));
+    std::string via = is_tls<Stream> ? "https" : "";
+    if (!note.empty()) via += via.empty() ? std::string(note) : " " + std::string(note);
+    thread_.access_log.add(app, access_text(request.method, request.target, x.response_status,
+                                            x.response_bytes, took, instance.label, via));
   }
 
   ProxyThread& thread_;

@@ -205,6 +205,7 @@ json::object status_json(const DaemonInfo& info, int pid, const std::vector<AppV
                        {"state", std::string(to_string(i.state))},
                        {"port", i.port},
                        {"pid", runs ? json::value(i.pid) : json::value(nullptr)},
+                       {"restarts", i.restarts},
                        {"uptime_s", runs ? json::value(seconds_between(i.started, now))
                                          : json::value(nullptr)}});
     }

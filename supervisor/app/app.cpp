@@ -104,6 +104,8 @@ void App::Impl::start() {
   set_phase(AppPhase::starting);
   each_instance([](Instance& inst) {
     inst.policy = RestartPolicy{};
+    inst.restarts = 0;
+    inst.spawned_this_run = false;
     inst.ready = false;
     inst.restart_after_stop = false;
   });
@@ -157,6 +159,8 @@ bool App::Impl::spawn(Instance& inst) {
     return false;
   }
   inst.pid = inst.group = spawned->pid;
+  if (inst.spawned_this_run) ++inst.restarts;
+  inst.spawned_this_run = true;
   inst.ready = false;
   inst.set_state(InstanceState::running);
   inst.started = AppClock::now();
@@ -507,8 +511,8 @@ void App::access(std::vector<std::string> lines) {
 std::vector<App::InstanceInfo> App::instances() const {
   std::vector<InstanceInfo> out;
   impl_->each_instance([&](Instance& inst) {
-    out.push_back(
-        {inst.label, inst.spec.name, inst.state(), inst.status->port, inst.pid, inst.started});
+    out.push_back({inst.label, inst.spec.name, inst.state(), inst.status->port, inst.pid,
+                   inst.started, inst.restarts});
   });
   return out;
 }

@@ -123,6 +123,7 @@ class App {
     int port;
     pid_t pid;
     std::chrono::steady_clock::time_point started;
+    int restarts;  // since the app started
   };
   std::vector<InstanceInfo> instances() const;
 

@@ -44,6 +44,8 @@ struct Instance {
   pid_t pid = -1;    // the leader, also the process group id, while it runs
   pid_t group = -1;  // the last group, kept after the leader exits so a stop can sweep it
   AppClock::time_point started;
+  int restarts = 0;  // spawns after the first of this run of the app
+  bool spawned_this_run = false;
   RestartPolicy policy;
   AppTimer timer;  // restart back-off
   std::shared_ptr<OutputReader> output;

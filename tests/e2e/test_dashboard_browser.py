@@ -82,7 +82,8 @@ def test_the_dashboard_in_chromium(linked, project, rp_home, rp_env, rpc, tmp_pa
                                              ".includes('\\x1b')")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", "/live-line", headers={"Host": f"{app}.test:{port}"})
-        assert conn.getresponse().status == 200
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.read()
         conn.close()
         assert browser.wait_js(session, "document.getElementById('log').textContent"
                                         ".includes('hit /live-line')")
@@ -97,8 +98,37 @@ def test_the_dashboard_in_chromium(linked, project, rp_home, rp_env, rpc, tmp_pa
         browser.evaluate(session, "const g = document.getElementById('log-filter');"
                                   "g.value = ''; g.dispatchEvent(new Event('input'))")
 
+        # A burst of 10,000 lines: all of them arrive, the view keeps the last 5,000, and the
+        # page still answers at once.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/burst/10000", headers={"Host": f"{app}.test:{port}"})
+        assert conn.getresponse().status == 200
+        conn.close()
+        burst_at = time.monotonic()
+        assert browser.wait_js(session, "[...document.querySelectorAll('#log .line')].slice(-3)"
+                                        ".some(l => l.textContent.includes('burst 10000 '))",
+                               timeout=60)
+        shown = time.monotonic() - burst_at
+        assert browser.evaluate(session, "document.querySelectorAll('#log .line').length") <= 5000
+        t0 = time.monotonic()
+        assert browser.evaluate(session, "1 + 1") == 2
+        print(f"\n10,000 lines in the log view after {shown:.2f} s; the page then answered in "
+              f"{(time.monotonic() - t0) * 1000:.0f} ms")
+
         click(browser, session, f"Restart {app}")
         assert wait_until(lambda: pid_of(rp_home, app) not in (None, first), timeout=30)
+        # One process's Restart: a new pid, counted in its row (the app's was a new run).
+        second = pid_of(rp_home, app)
+        click(browser, session, f"Restart {app}/web")
+        assert wait_until(lambda: pid_of(rp_home, app) not in (None, second), timeout=30)
+        assert browser.wait_js(session, f"[...document.querySelectorAll('article[aria-label="
+                                        f"\"{app}\"] tbody td')].map(td => td.textContent)"
+                                        f".slice(0, 6).join(' ') === 'web.1 running "
+                                        f"{pid_of(rp_home, app)} ' + "
+                                        f"document.querySelector('article[aria-label=\"{app}\"] "
+                                        f"tbody td:nth-child(4)').textContent + ' ' + "
+                                        f"document.querySelector('article[aria-label=\"{app}\"] "
+                                        f"tbody td:nth-child(5)').textContent + ' 1'")
         assert browser.wait_js(session, f"{state_js(app)} === 'running' && [...document."
                                         f"querySelectorAll('article[aria-label=\"{app}\"] td')]"
                                         f".some(td => td.textContent === "

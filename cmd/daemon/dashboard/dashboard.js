@@ -72,7 +72,7 @@ function card(app) {
   const errors = el("ul", { class: "errors" });
   const rows = el("tbody");
   const table = el("table", {},
-    el("thead", {}, el("tr", {}, ...["process", "state", "pid", "port", "uptime", ""].map(
+    el("thead", {}, el("tr", {}, ...["process", "state", "pid", "port", "uptime", "restarts", ""].map(
       (h) => el("th", { scope: "col" }, h)))), rows);
   const root = el("article", { class: "app", "aria-label": app.name },
     el("div", { class: "app-head" }, name, state, kind, buttons(app.name)), dir, errors, table);
@@ -99,7 +99,7 @@ function update(c, app, elapsed) {
       shown.add(p.process);
       return el("tr", { "data-label": p.label },
         el("td", {}, p.label), el("td", {}, el("span", { class: "state" })), el("td"), el("td"),
-        el("td"), el("td", {}, first ? buttons(app.name, p.process) : ""));
+        el("td"), el("td"), el("td", {}, first ? buttons(app.name, p.process) : ""));
     }));
   }
   app.processes.forEach((p, i) => {
@@ -109,6 +109,7 @@ function update(c, app, elapsed) {
     cells[2].textContent = p.pid ?? "";
     cells[3].textContent = p.port || "";
     cells[4].textContent = duration(p.uptime_s == null ? null : p.uptime_s + elapsed);
+    cells[5].textContent = p.restarts ?? "";
   });
 }
 

@@ -212,8 +212,8 @@ TEST_CASE("api_json: status_json", "[api_json]") {
   shop.phase = rp::AppPhase::ready;
   shop.since = now - std::chrono::seconds(42);
   shop.instances = {
-      {"web.1", "web", rp::InstanceState::running, 24512, 4242, now - std::chrono::seconds(40)},
-      {"worker.1", "worker", rp::InstanceState::stopped, 0, 0, {}}};
+      {"web.1", "web", rp::InstanceState::running, 24512, 4242, now - std::chrono::seconds(40), 2},
+      {"worker.1", "worker", rp::InstanceState::stopped, 0, 0, {}, 0}};
   std::vector<rp::StaticRoute> routes{{"api", 3000}};
   auto url_of = [](const std::string& name) { return "http://" + name + ".test"; };
 
@@ -243,6 +243,7 @@ TEST_CASE("api_json: status_json", "[api_json]") {
   CHECK(ps[0].at("state") == "running");
   CHECK(ps[0].at("pid") == 4242);
   CHECK(ps[0].at("uptime_s") == 40);
+  CHECK(ps[0].at("restarts") == 2);
   CHECK(ps[1].at("state") == "stopped");
   // A process that does not run has no pid and no uptime.
   CHECK(ps[1].at("pid").is_null());
@@ -262,7 +263,7 @@ TEST_CASE("api_json: a status's fingerprint ignores the ages, not the states", "
   shop.phase = rp::AppPhase::ready;
   shop.since = now - std::chrono::seconds(42);
   shop.instances = {
-      {"web.1", "web", rp::InstanceState::running, 24512, 4242, now - std::chrono::seconds(40)}};
+      {"web.1", "web", rp::InstanceState::running, 24512, 4242, now - std::chrono::seconds(40), 0}};
   auto url_of = [](const std::string& name) { return "http://" + name + ".test"; };
   const auto at = [&](Clock::time_point t, const rp::AppView& app) {
     return status_fingerprint(status_json(info, 1, {app}, {}, url_of, t));

@@ -290,6 +290,14 @@ TEST_CASE("a ready app's crashing worker restarts with a doubling back-off, then
   h.advance(60s);
   CHECK(h.processes.spawns_of("worker.1") == 5);
   CHECK(h.app.phase() == AppPhase::ready);  // the web process still serves
+  auto restarts_of = [&h](const std::string& label) {
+    for (const auto& i : h.app.instances()) {
+      if (i.label == label) return i.restarts;
+    }
+    return -1;
+  };
+  CHECK(restarts_of("worker.1") == 4);
+  CHECK(restarts_of("web.1") == 0);
 }
 
 TEST_CASE("a crashed web process fails the app; the next wake is a new try") {
