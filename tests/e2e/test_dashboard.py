@@ -10,6 +10,7 @@ import pathlib
 import re
 import socket
 import ssl
+import time
 
 import pytest
 
@@ -261,3 +262,84 @@ def test_events_push_the_status_when_it_changes(dash, project, rpc):
             status = events(s, buffered)
             if status["apps"][0]["state"] == "running" and status["apps"][0]["processes"][0]["pid"]:
                 break
+
+
+@pytest.fixture
+def chatty(project, rp_home, rp_env, rpc):
+    """A linked, running app that prints on demand (chatty.py), and rp's HTTP port."""
+    project.write("Procfile", f"web: exec {PY} {APPS / 'chatty.py'}\n")
+    code, out, err = rpc("link")
+    assert code == 0, out + err
+    code, out, err = rpc("start", project.app)
+    assert code == 0, out + err
+    yield int(rp_env["RP_HTTP_PORT"])
+    stop_daemon(rp_home)
+    kill_pids(set(pids_with_env("RP_HOME", str(rp_home))) |
+              set(pids_with_env("RP_APP", project.app)))
+
+
+def rss_kib(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def open_stream(port, path):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: rp.test:{port}\r\n\r\n".encode())
+    return s
+
+
+def test_a_log_stream_that_is_not_read_is_bounded_and_told(chatty, project, rp_home):
+    daemon = daemon_pid(rp_home)
+    stuck = open_stream(chatty, f"/v1/logs?app={project.app}&n=0&follow=1")
+    time.sleep(0.5)
+    before = rss_kib(daemon)
+    # About 20 MB of output while the stream is not read.
+    conn = http.client.HTTPConnection("127.0.0.1", chatty, timeout=120)
+    conn.request("GET", "/burst/200000", headers={"Host": f"{project.app}.test:{chatty}"})
+    answer = conn.getresponse()
+    assert answer.status == 200 and answer.read()
+    conn.close()
+    # The daemon stays responsive meanwhile, and its memory bounded (the stream drops lines past
+    # a few MiB instead of queueing them all).
+    status, _, _ = request(chatty, "GET", "/v1/status")
+    assert status == 200
+    grown = rss_kib(daemon) - before
+    assert grown < 64 * 1024, f"the daemon grew by {grown} KiB for one unread stream"
+    # Reading now: what was dropped is said in the stream.
+    stuck.settimeout(5)
+    data = b""
+    while b"lines dropped" not in data:
+        chunk = stuck.recv(1 << 20)
+        assert chunk, "the stream ended without saying lines were dropped"
+        data += chunk
+    stuck.close()
+    assert daemon_pid(rp_home) == daemon
+
+
+def test_hundreds_of_open_dashboards_leave_the_daemon_responsive(chatty, project, rp_home, rpc):
+    daemon = daemon_pid(rp_home)
+    streams = [open_stream(chatty, "/v1/events") for _ in range(200)]
+    streams += [open_stream(chatty, f"/v1/logs?app={project.app}&n=100&follow=1")
+                for _ in range(100)]
+    try:
+        # None of them is read. The rp command and the page's own requests still get answers.
+        code, out, err = rpc("ls")
+        assert code == 0 and project.app in out, out + err
+        token = token_of(chatty)
+        status, _, body = change(chatty, f"/v1/apps/{project.app}/restart",
+                                 origin=f"http://rp.test:{chatty}", token=token)
+        assert status == 200, body
+        conn = http.client.HTTPConnection("127.0.0.1", chatty, timeout=60)
+        conn.request("GET", "/burst/2000", headers={"Host": f"{project.app}.test:{chatty}"})
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.read()
+        conn.close()
+        code, out, err = rpc("ls")
+        assert code == 0, err
+    finally:
+        for s in streams:
+            s.close()
+    assert daemon_pid(rp_home) == daemon
