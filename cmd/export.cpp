@@ -83,7 +83,11 @@ void print_how_to_start(const std::string& app, const fs::path& dir,
   if (!read_by_systemd) {
     // systemd reads only its own directories: a unit elsewhere has to be linked in first.
     std::string paths;
-    for (const auto& u : units) paths += " " + (dir / u.name).string();
+    // Piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) about " " + string&&.
+    for (const auto& u : units) {
+      paths += ' ';
+      paths += (dir / u.name).string();
+    }
     fmt::print("  systemctl --user link{}\n", paths);
   }
   fmt::print("  systemctl --user daemon-reload\n");

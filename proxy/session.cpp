@@ -483,7 +483,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                   const Exchange& x, Clock::time_point started, std::string_view note = {}) {
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     std::string via = is_tls<Stream> ? "https" : "";
-    if (!note.empty()) via += via.empty() ? std::string(note) : " " + std::string(note);
+    if (!note.empty()) {
+      if (!via.empty()) via += ' ';
+      via += note;
+    }
     thread_.access_log.add(app, access_text(request.method, request.target, x.response_status,
                                             x.response_bytes, took, instance.label, via));
   }

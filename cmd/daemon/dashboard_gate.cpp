@@ -33,8 +33,11 @@ bool same_secret(std::string_view a, std::string_view b) {
 
 bool is_rp_host(const std::string& host, const std::vector<std::string>& tlds) {
   const std::string name = proxy::normalise_host(host);
-  for (const auto& tld : tlds) {
-    if (name == "rp." + tld) return true;
+  constexpr std::string_view kPrefix = "rp.";
+  if (!name.starts_with(kPrefix)) return false;
+  const std::string_view tld = std::string_view(name).substr(kPrefix.size());
+  for (const auto& t : tlds) {
+    if (tld == t) return true;
   }
   return false;
 }
