@@ -1,11 +1,9 @@
 #include "proxy/boot_page.hpp"
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
-
-#include <array>
 
 #include "proxy/json_escape.hpp"
+#include "proxy/random_hex.hpp"
 
 namespace rp::proxy {
 namespace {
@@ -37,15 +35,6 @@ std::string_view state_of(const AppStatus& app) {
     default:
       return "starting";
   }
-}
-
-// A fresh value for the script's nonce (the page allows only its own script).
-std::string nonce() {
-  std::array<unsigned char, 16> bytes{};
-  RAND_bytes(bytes.data(), static_cast<int>(bytes.size()));
-  std::string out;
-  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
-  return out;
 }
 
 // The page's script: asks again every 250 ms; an answer without X-Rp-Boot-State is the app's.
@@ -89,7 +78,8 @@ bool is_boot_poll(const http::Head& request) {
 Page boot_page(const AppStatus& app) {
   std::string log;
   for (const auto& line : output_of(app)) log += escape_html(line) + "\n";
-  const std::string n = nonce();
+  // A fresh nonce for the page's script and style: the page allows only its own.
+  const std::string n = random_hex(16);
   Page page;
   page.content_type = "text/html; charset=utf-8";
   page.body = fmt::format(

@@ -22,6 +22,7 @@
 #include "proxy/error_pages.hpp"
 #include "proxy/http/message.hpp"
 #include "proxy/nothrow.hpp"
+#include "proxy/random_hex.hpp"
 #include "proxy/socket_deadline.hpp"
 #include "supervisor/apps.hpp"
 #include "supervisor/project/project_config.hpp"
@@ -94,7 +95,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
   std::function<void()> stop_daemon;
   std::unique_ptr<ControlSocket> socket;
   std::unique_ptr<ControlSocket> browsers;          // the dashboard's listener
-  const std::string token = new_dashboard_token();  // only the dashboard's page carries it
+  const std::string token = proxy::random_hex(32);  // only the dashboard's page carries it
 
   using Handler = asio::awaitable<std::string> (Impl::*)(Call&);
   struct Route {

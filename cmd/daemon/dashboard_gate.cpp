@@ -1,10 +1,5 @@
 #include "cmd/daemon/dashboard_gate.hpp"
 
-#include <fmt/format.h>
-#include <openssl/rand.h>
-
-#include <array>
-
 #include "cmd/daemon/api_json.hpp"
 #include "cmd/daemon/dashboard_files.hpp"
 #include "proxy/router.hpp"
@@ -54,14 +49,6 @@ GateVerdict refuse(std::string message) {
 }
 
 }  // namespace
-
-std::string new_dashboard_token() {
-  std::array<unsigned char, 32> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) return {};
-  std::string out;
-  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
 
 bool is_page_path(std::string_view path) {
   return dashboard_file(path) != nullptr;

@@ -15,9 +15,6 @@
 
 namespace rp::cmd {
 
-// A per-daemon secret: 32 random bytes, in hex.
-std::string new_dashboard_token();
-
 struct GateVerdict {
   int status = 0;  // 0: the request may go on
   std::string message;

@@ -4,6 +4,7 @@
 
 #include "cmd/daemon/dashboard_files.hpp"
 #include "cmd/daemon/dashboard_gate.hpp"
+#include "proxy/random_hex.hpp"
 
 using namespace rp::cmd;
 
@@ -126,6 +127,6 @@ TEST_CASE("dashboard: the page's files are built in, with a slot for the token",
   REQUIRE(dashboard_file("/dashboard.js"));
   CHECK(dashboard_file("/dashboard.js")->content_type.starts_with("text/javascript"));
   CHECK_FALSE(dashboard_file("/missing.js"));
-  CHECK(new_dashboard_token().size() == 64);
-  CHECK(new_dashboard_token() != new_dashboard_token());
+  CHECK(rp::proxy::random_hex(32).size() == 64);
+  CHECK(rp::proxy::random_hex(32) != rp::proxy::random_hex(32));
 }
