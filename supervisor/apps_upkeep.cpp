@@ -54,16 +54,7 @@ void Apps::Impl::publish() {
   }
   for (const auto& r : routes) {
     if (entries.contains(r.name)) continue;  // an app's own name wins
-    auto instance = std::make_shared<InstanceStatus>();
-    instance->process = "web";
-    instance->label = fmt::format("port {}", r.port);
-    instance->port = r.port;
-    instance->state = InstanceState::running;
-    auto app = std::make_shared<AppStatus>();
-    app->name = r.name;
-    app->web = "web";
-    app->instances.push_back(instance);
-    all.push_back(app);
+    all.push_back(AppStatus::always_up(r.name, fmt::format("port {}", r.port), r.port));
   }
   publish_fn(std::move(all));
 }

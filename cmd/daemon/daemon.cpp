@@ -294,16 +294,7 @@ void Daemon::open_dashboard() {
     say(error + "; rp.<tld> lists the apps instead of the dashboard");
     return;
   }
-  auto instance = std::make_shared<InstanceStatus>();
-  instance->process = "web";
-  instance->label = "dashboard";
-  instance->port = port;
-  instance->state = InstanceState::running;
-  auto dashboard = std::make_shared<AppStatus>();
-  dashboard->name = std::string(Apps::kReservedName);
-  dashboard->web = "web";
-  dashboard->instances.push_back(std::move(instance));
-  dashboard_ = std::move(dashboard);
+  dashboard_ = AppStatus::always_up(std::string(Apps::kReservedName), "dashboard", port);
   publish_routes(routed_);
 }
 

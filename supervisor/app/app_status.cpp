@@ -79,6 +79,19 @@ bool AppStatus::has(std::string_view process) const {
   return false;
 }
 
+std::shared_ptr<AppStatus> AppStatus::always_up(std::string name, std::string label, int port) {
+  auto instance = std::make_shared<InstanceStatus>();
+  instance->process = "web";
+  instance->label = std::move(label);
+  instance->port = port;
+  instance->state = InstanceState::running;
+  auto app = std::make_shared<AppStatus>();
+  app->name = std::move(name);
+  app->web = "web";
+  app->instances.push_back(std::move(instance));
+  return app;
+}
+
 std::int64_t AppStatus::restart_touched() const {
   if (!activity || !activity->has_tmp.load(std::memory_order_relaxed)) return 0;
   const std::int64_t mtime = modification_time(restart_file.c_str());

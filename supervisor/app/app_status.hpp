@@ -120,6 +120,10 @@ struct AppStatus {
   std::vector<std::shared_ptr<InstanceStatus>> of(std::string_view process) const;
   // Whether the app has a process of that name (no list built: routing asks per request).
   bool has(std::string_view process) const;
+
+  // An app that is always up on `port` (a static route, rp's dashboard): one running web
+  // instance called `label`, nothing to wake.
+  static std::shared_ptr<AppStatus> always_up(std::string name, std::string label, int port);
 };
 
 }  // namespace rp
