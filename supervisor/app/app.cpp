@@ -122,16 +122,17 @@ void App::Impl::start() {
 // The file as it is when the app starts is no touch to restart for; and whether there is a tmp/,
 // for the proxy to look at the file at all.
 void App::Impl::note_restart_file() {
-  std::error_code ec;
-  activity->has_tmp.store(std::filesystem::is_directory(project.dir / "tmp", ec));
+  note_tmp();
   activity->restart_seen.store(modification_time(restart_file().c_str()));
 }
 
-void App::Impl::restart_if_touched(std::int64_t mtime) {
+void App::Impl::note_tmp() {
   std::error_code ec;
-  if (!activity->has_tmp.load()) {
-    activity->has_tmp.store(std::filesystem::is_directory(project.dir / "tmp", ec));
-  }
+  activity->has_tmp.store(std::filesystem::is_directory(restart_file().parent_path(), ec));
+}
+
+void App::Impl::restart_if_touched(std::int64_t mtime) {
+  if (!activity->has_tmp.load()) note_tmp();
   if (mtime == 0) mtime = modification_time(restart_file().c_str());
   const auto p = phase();
   if (mtime == 0 || mtime == activity->restart_seen.load()) return;

@@ -77,6 +77,7 @@ struct App::Impl {
   void start();
   std::filesystem::path restart_file() const { return project.dir / "tmp" / "restart.txt"; }
   void note_restart_file();
+  void note_tmp();  // whether the project has a tmp/, for the proxy to look at restart.txt
   void restart_if_touched(std::int64_t mtime);
   bool spawn(Instance& inst);
   void start_next_task();
