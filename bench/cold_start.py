@@ -23,21 +23,10 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-RP = os.environ.get("RP_BIN", str(ROOT / "build" / "rp"))
+from rp_bench import ROOT, free_port, rp, status_kb
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 LINKED = 50
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rp(env, cwd, *args):
-    return subprocess.run([RP, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=60, check=True).stdout
 
 
 def get(port, host):
@@ -58,12 +47,6 @@ def alive(pid):
         return False
     return stat[stat.rfind(")") + 2] not in "ZX"
 
-
-def status_kb(pid, field):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def main():

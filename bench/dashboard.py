@@ -21,8 +21,8 @@ import tempfile
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-RP = os.environ.get("RP_BIN", str(ROOT / "build" / "rp"))
+from rp_bench import RP, free_port, rp, status_kb
+
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 10
 TABS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 LINES_PER_SECOND = 1000
@@ -45,15 +45,6 @@ while True:
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rp(env, cwd, *args):
-    return subprocess.run([RP, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=60, check=True).stdout
 
 
 def cpu_seconds(pid):
@@ -61,12 +52,6 @@ def cpu_seconds(pid):
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-
-def rss_kib(pid):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 class Tab:
@@ -107,7 +92,7 @@ def measure(daemon, seconds):
     c0, t0 = cpu_seconds(daemon), time.monotonic()
     time.sleep(seconds)
     c1, t1 = cpu_seconds(daemon), time.monotonic()
-    return (c1 - c0) / (t1 - t0) * 100, rss_kib(daemon)
+    return (c1 - c0) / (t1 - t0) * 100, status_kb(daemon, 'VmRSS')
 
 
 def main():

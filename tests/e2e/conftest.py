@@ -169,6 +169,18 @@ class RpProcess:
         return code
 
 
+def rss_kib(pid):
+    """The resident set of process `pid` (VmRSS), in KiB; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def daemon_pid(home):
     """The pid of the daemon that holds RP_HOME's lock, if it is alive."""
     try:

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from conftest import (APPS, app_status, daemon_pid, kill_pids, pids_with_env, stop_daemon,
-                      wait_until)
+from conftest import (APPS, app_status, daemon_pid, kill_pids, pids_with_env, rss_kib,
+                      stop_daemon, wait_until)
 
 PY = "/usr/bin/python3"
 
@@ -276,13 +276,6 @@ def chatty(project, rp_home, rp_env, rpc):
     stop_daemon(rp_home)
     kill_pids(set(pids_with_env("RP_HOME", str(rp_home))) |
               set(pids_with_env("RP_APP", project.app)))
-
-
-def rss_kib(pid):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def open_stream(port, path):

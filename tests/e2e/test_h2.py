@@ -25,7 +25,7 @@ import hpack
 import hyperframe.frame as frames
 import pytest
 
-from conftest import APPS, daemon_pid
+from conftest import APPS, daemon_pid, rss_kib
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 
@@ -241,12 +241,7 @@ def test_a_hundred_concurrent_streams_on_one_connection(proxied, rp_env):
 
 
 def daemon_rss_kib(home):
-    pid = daemon_pid(pathlib.Path(home))
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return rss_kib(daemon_pid(pathlib.Path(home)))
 
 
 class PeakRss:
