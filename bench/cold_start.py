@@ -15,7 +15,6 @@ Every process is started here and stopped by pid at the end; all traffic stays o
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -23,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from rp_bench import ROOT, free_port, rp, status_kb
+from rp_bench import ROOT, free_port, rp, status_kb, stop_daemon
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 LINKED = 50
@@ -37,16 +36,6 @@ def get(port, host):
         while chunk := s.recv(4096):
             data += chunk
     return data.split(b"\r\n", 1)[0].decode()
-
-
-def alive(pid):
-    """Gone or a zombie counts as dead (nobody may reap the detached daemon here)."""
-    try:
-        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] not in "ZX"
-
 
 
 def main():
@@ -109,16 +98,7 @@ def main():
         raise
     finally:
         if daemon:
-            try:
-                os.kill(daemon, signal.SIGTERM)  # it stops every app it runs
-                for _ in range(200):
-                    if not alive(daemon):
-                        break
-                    time.sleep(0.05)
-                else:
-                    os.kill(daemon, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_daemon(daemon)
         shutil.rmtree(work, ignore_errors=True)
 
 

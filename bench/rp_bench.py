@@ -1,10 +1,13 @@
-"""What the Python benchmarks (cold_start.py, dashboard.py) share: the rp binary they run, a free
-loopback port, an rp command run to its end, and a process's memory from /proc."""
+"""What the Python benchmarks (cold_start.py, dashboard.py, memory.py) share: the rp binary they
+run, a free loopback port, an rp command run to its end, a process's memory from /proc, and the
+daemon's stop by pid."""
 
 import os
+import signal
 import pathlib
 import socket
 import subprocess
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RP = os.environ.get("RP_BIN", str(ROOT / "build" / "rp"))
@@ -27,3 +30,25 @@ def status_kb(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def alive(pid):
+    """Gone or a zombie counts as dead (nobody may reap the detached daemon here)."""
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"
+
+
+def stop_daemon(pid):
+    """SIGTERM (it stops every app it runs), SIGKILL after 10 s."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(200):
+            if not alive(pid):
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

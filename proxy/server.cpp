@@ -1,6 +1,7 @@
 #include "proxy/server.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -24,8 +25,9 @@ namespace {
 
 struct Worker {
   explicit Worker(ProxyShared& shared)
-      : thread{shared, UpstreamPool(shared.settings.connect_timeout), AccessLog(io.get_executor()),
-               0, {}} {}
+      : thread{shared, UpstreamPool(shared.settings.connect_timeout),
+               {},     AccessLog(io.get_executor()),
+               0,      {}} {}
   asio::io_context io{1};
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
@@ -68,6 +70,33 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool 
       start_tls_session(worker.thread, std::move(socket));
     } else {
       start_session(worker.thread, std::move(socket));
+    }
+  }
+}
+
+// Once a thread has been quiet for a while after some work (for 5 to 10 s no request began and
+// the number of connections stayed the same), it lets go of the memory that work left behind:
+// its spare workspaces, and the free memory glibc keeps for reuse (a load of thousands of
+// connections leaves megabytes of it; malloc_trim returns the free pages of every arena, not
+// only the top of the heap). The daemon then shrinks back after a load.
+asio::awaitable<void> release_memory_when_quiet(Worker& worker) {
+  asio::steady_timer tick(worker.io);
+  std::pair<std::uint64_t, int> seen{0, 0};
+  bool released = true;
+  for (;;) {
+    tick.expires_after(std::chrono::seconds(5));
+    auto [ec] = co_await tick.async_wait(nothrow);
+    if (ec) co_return;
+    const std::pair<std::uint64_t, int> now{
+        worker.thread.workspaces.taken(),
+        worker.thread.shared.connections.load(std::memory_order_relaxed)};
+    if (now != seen) {
+      seen = now;
+      released = false;
+    } else if (!released) {
+      released = true;
+      worker.thread.workspaces.clear();
+      ::malloc_trim(0);
     }
   }
 }
@@ -195,6 +224,7 @@ void Server::start(SupervisorLink& supervisor) {
     for (auto& acceptor : worker->tls_acceptors) {
       asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true), asio::detached);
     }
+    asio::co_spawn(worker->io, release_memory_when_quiet(*worker), asio::detached);
     worker->runner = std::thread([w = worker.get()] { w->io.run(); });
   }
 }

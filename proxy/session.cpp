@@ -25,6 +25,7 @@
 #include "proxy/tls/client_hello.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "proxy/tunnel.hpp"
+#include "proxy/workspace.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -34,7 +35,6 @@ using Clock = std::chrono::steady_clock;
 namespace rp::proxy {
 namespace {
 
-constexpr std::size_t kBufferSize = 80 * 1024;
 constexpr std::size_t kMaxHead = 64 * 1024;
 
 // Errors answered before a request head is parsed: no HEAD to honour, no Accept to read.
@@ -50,12 +50,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       : thread_(thread),
         shared_(thread.shared),
         client_(std::forward<StreamArgs>(stream)...),
-        timer_(client_.get_executor()),
-        buffer_(new char[kBufferSize]) {
+        timer_(client_.get_executor()) {
     if constexpr (is_tls<Stream>) client_info_.proto = "https";
   }
 
-  ~Session() { shared_.connections.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    if (ws_) thread_.workspaces.give_back(std::move(ws_));
+    shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   asio::awaitable<void> run() {
     auto self = this->shared_from_this();
@@ -65,9 +67,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     client_info_.address = remote.address().to_string();
     client_info_.local_port = local.port();
     socket().set_option(tcp::no_delay(true), ec);
+    if constexpr (!is_tls<Stream>) socket().non_blocking(true, ec);  // for await_request()
     asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
     bool serving = true;
     if constexpr (is_tls<Stream>) {
+      // A TLS connection keeps its workspace: its reads go through OpenSSL, which buffers.
+      ws_ = thread_.workspaces.take();
       serving = co_await handshake();
       if (serving && negotiated_h2(client_)) {
         // HTTP/2 from here on: the connection is proxy/h2_session.hpp's until it ends.
@@ -107,10 +112,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
       if (wait_ec || timed_out_) co_return false;
       boost::system::error_code ec;
-      const std::size_t n =
-          socket().receive(asio::buffer(buffer_.get(), kBufferSize), tcp::socket::message_peek, ec);
+      const std::size_t n = socket().receive(
+          asio::buffer(ws_->buffer.get(), Workspace::kBufferSize), tcp::socket::message_peek, ec);
       if (ec || n == 0) co_return false;
-      const std::string_view peeked(buffer_.get(), n);
+      const std::string_view peeked(ws_->buffer.get(), n);
       const auto hello = tls::read_client_hello(peeked);
       if (hello.status == tls::ClientHello::Status::not_tls) {
         if (tls::looks_like_http(peeked)) co_await refuse_plain_http();
@@ -148,7 +153,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                               "rp: this is the HTTPS port; use an https:// URL.\n", false);
     boost::system::error_code ec;
     socket().non_blocking(true, ec);
-    while (socket().receive(asio::buffer(buffer_.get(), kBufferSize), 0, ec) > 0) {
+    while (socket().receive(asio::buffer(ws_->buffer.get(), Workspace::kBufferSize), 0, ec) > 0) {
     }
     set_deadline_after(std::chrono::seconds(2));
     co_await asio::async_write(socket(), asio::buffer(text), nothrow);
@@ -178,18 +183,40 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
   }
 
-  // --- the client's bytes: [begin_, end_) of buffer_ are read but not yet parsed.
-  std::string_view buffered() const { return {buffer_.get() + begin_, end_ - begin_}; }
+  // --- the client's bytes: [begin_, end_) of the workspace's buffer are read, not yet parsed.
+  std::string_view buffered() const { return {ws_->buffer.get() + begin_, end_ - begin_}; }
 
   // Room at the end of the buffer, moving unparsed bytes to the front when that makes room.
   asio::mutable_buffer free_space() {
     if (begin_ == end_) begin_ = end_ = 0;
-    if (end_ == kBufferSize && begin_ > 0) {
-      std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+    if (end_ == Workspace::kBufferSize && begin_ > 0) {
+      std::memmove(ws_->buffer.get(), ws_->buffer.get() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
     }
-    return asio::buffer(buffer_.get() + end_, kBufferSize - end_);
+    return asio::buffer(ws_->buffer.get() + end_, Workspace::kBufferSize - end_);
+  }
+
+  // Between requests a TCP connection gives its workspace back while it waits: a non-blocking
+  // read takes what is already there, and only when nothing is does the session wait for the
+  // socket to become readable, holding no buffer. (The same system calls as one asynchronous
+  // read: Asio's tries the read first too.) False: the client closed, or the wait timed out.
+  asio::awaitable<bool> await_request() {
+    for (;;) {
+      if (!ws_) ws_ = thread_.workspaces.take();
+      begin_ = end_ = 0;
+      boost::system::error_code ec;
+      const std::size_t n =
+          socket().read_some(asio::buffer(ws_->buffer.get(), Workspace::kBufferSize), ec);
+      if (!ec) {
+        end_ = n;
+        co_return true;
+      }
+      if (ec != asio::error::would_block) co_return false;
+      thread_.workspaces.give_back(std::move(ws_));
+      auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
+      if (wait_ec) co_return false;
+    }
   }
 
   // Reads and parses until a request head is complete. False: close the connection.
@@ -197,9 +224,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::size_t head_bytes = 0;
     bool header_deadline = false;
     set_deadline_after(shared_.settings.keepalive_timeout);
+    if constexpr (!is_tls<Stream>) {
+      if (begin_ == end_) {
+        const bool arrived = co_await await_request();
+        if (!arrived) co_return false;
+      }
+    }
     for (;;) {
       if (begin_ < end_) {
-        auto step = parser_.feed(buffered());
+        auto step = ws_->parser.feed(buffered());
         begin_ += step.consumed;
         if (step.status == http::Parser::Status::head_done) {
           clear_deadline();
@@ -207,7 +240,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         }
         if (step.status != http::Parser::Status::need_more) {
           co_await respond_error(kNoRequest, 400,
-                                 "the request is not valid HTTP: " + parser_.error(), false);
+                                 "the request is not valid HTTP: " + ws_->parser.error(), false);
           co_return false;
         }
         head_bytes += step.consumed;
@@ -219,7 +252,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       // A head that did not come whole in one read has header_timeout to complete. (Set only
       // then: re-arming the timer for every request would cost a system call each.)
-      if (!header_deadline && parser_.message_started()) {
+      if (!header_deadline && ws_->parser.message_started()) {
         set_deadline_after(shared_.settings.header_timeout);
         header_deadline = true;
       }
@@ -231,7 +264,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       auto [ec, n] = co_await client_.async_read_some(space, nothrow);
       if (ec) {
-        if (timed_out_ && parser_.message_started()) {
+        if (timed_out_ && ws_->parser.message_started()) {
           timed_out_ = false;
           co_await respond_error(kNoRequest, 408, "the request's headers did not arrive in time",
                                  false);
@@ -284,12 +317,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Stops sending, then reads and drops what the client still sends (up to 4 MiB), until it
   // closes or the deadline passes. Over TLS, the bytes are dropped undecrypted.
   asio::awaitable<void> drop_what_comes() {
+    if (!ws_) ws_ = thread_.workspaces.take();
     boost::system::error_code ec;
     socket().shutdown(tcp::socket::shutdown_send, ec);
     std::size_t drained = 0;
     while (drained < (4u << 20)) {
-      auto [read_ec, n] =
-          co_await socket().async_read_some(asio::buffer(buffer_.get(), kBufferSize), nothrow);
+      auto [read_ec, n] = co_await socket().async_read_some(
+          asio::buffer(ws_->buffer.get(), Workspace::kBufferSize), nothrow);
       if (read_ec) break;
       drained += n;
     }
@@ -297,7 +331,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // One request, from its parsed head to the end of its response. False: close the connection.
   asio::awaitable<bool> handle_request() {
-    const http::Head& request = parser_.head();
+    const http::Head& request = ws_->parser.head();
     const auto started = Clock::now();
     Exchange x;
     x.head_request = request.method == "HEAD";
@@ -308,10 +342,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // before anything reaches the app.
     x.body_done = request.upgrade;
     if (!x.body_done) {
-      auto step = parser_.feed(buffered());
+      auto step = ws_->parser.feed(buffered());
       begin_ += step.consumed;
       if (step.status == http::Parser::Status::error) {
-        co_await respond_error(x, 400, "the request body is not valid: " + parser_.error(), false);
+        co_await respond_error(x, 400, "the request body is not valid: " + ws_->parser.error(),
+                               false);
         co_return false;
       }
       x.body = std::move(step.body);
@@ -412,7 +447,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // then the client is watched so that its going away cancels the app's request.
   asio::awaitable<ExchangeEnd> exchange(const http::Head& request, Exchange& x,
                                         tcp::socket& upstream) {
-    Output& out = to_upstream_;
+    Output& out = ws_->to_upstream;
     out.clear();  // whatever an aborted exchange left unsent
     out.add_own([&](std::string& text) {
       http::append_upstream_request(text, request, client_info_, shared_.pseudonym);
@@ -426,7 +461,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     x.body.clear();
     auto result = co_await (pump_then_watch(request, x, upstream) ||
-                            relay_.relay(request, x, upstream, client_));
+                            ws_->relay.relay(request, x, upstream, client_));
     if (result.index() == 0) {
       // A client that closes as soon as it has the whole response may be seen going before the
       // relay has said it is done: that exchange is complete (and logged).
@@ -434,7 +469,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       // The client went away or sent a broken body: the app's request is dropped with the
       // upstream connection.
       if (x.body_invalid && !x.response_started) {
-        co_await respond_error(x, 400, "the request body is not valid: " + parser_.error(), false);
+        co_await respond_error(x, 400, "the request body is not valid: " + ws_->parser.error(),
+                               false);
       }
       co_return ExchangeEnd::aborted;
     }
@@ -451,7 +487,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       auto [ec, n] = co_await client_.async_read_some(space, nothrow);
       if (ec) co_return;
       end_ += n;
-      auto step = parser_.feed(buffered());
+      auto step = ws_->parser.feed(buffered());
       begin_ += step.consumed;
       if (step.status == http::Parser::Status::error) {
         x.body_invalid = true;
@@ -459,7 +495,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       x.body_done = step.status == http::Parser::Status::message_done;
       if (upstream_gone) continue;  // the app stopped reading; its answer may still come
-      Output& out = to_upstream_;
+      Output& out = ws_->to_upstream;
       for (auto part : step.body) out.body(part, request.chunked);
       if (x.body_done && request.chunked) out.last_chunk();
       const auto ec_up = co_await out.flush(upstream);
@@ -501,12 +537,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool linger_ = false;
   bool h2_ = false;  // the connection spoke HTTP/2
 
-  // What serves every request of the connection, its memory reused request after request.
-  std::unique_ptr<char[]> buffer_;  // the client's bytes
-  std::size_t begin_ = 0, end_ = 0;
-  http::Parser parser_{http::Parser::Kind::request};
-  Output to_upstream_;   // used by exchange() and then the body pump, never both at once
-  ResponseRelay relay_;  // the app's answer, back to the client
+  // What serves a request, lent by the thread while one is in flight (proxy/workspace.hpp).
+  // Its Output to the app is used by exchange() and then the body pump, never both at once.
+  std::unique_ptr<Workspace> ws_;
+  std::size_t begin_ = 0, end_ = 0;  // [begin_, end_) of ws_->buffer: read, not yet parsed
   http::ClientInfo client_info_;
 };
 

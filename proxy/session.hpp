@@ -17,6 +17,7 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/router.hpp"
 #include "proxy/upstream_pool.hpp"
+#include "proxy/workspace.hpp"
 
 namespace rp::tls {
 class TlsContext;
@@ -57,6 +58,7 @@ class Drainable {
 struct ProxyThread {
   ProxyShared& shared;
   UpstreamPool pool;
+  WorkspacePool workspaces;  // what HTTP/1.1 connections use while a request is in flight
   AccessLog access_log;
   unsigned round_robin = 0;
   std::unordered_set<Drainable*> drainable;  // registered for their lifetime
