@@ -22,10 +22,11 @@ using namespace std::chrono_literals;
 namespace rp {
 namespace {
 
-// Readiness is probed every millisecond for the first 50 (a connect to a closed port costs tens
-// of microseconds, and a request is waiting), then less and less often, up to every 100 ms.
-constexpr auto kFirstProbeDelay = 1ms;
-constexpr int kEagerProbes = 50;
+// Readiness is probed every 250 us for the first 25 ms (a connect to a closed port costs tens of
+// microseconds, and a request is waiting: a small server listens within a millisecond or two of
+// its start), then less and less often, up to every 100 ms.
+constexpr auto kFirstProbeDelay = 250us;
+constexpr int kEagerProbes = 100;
 constexpr auto kMaxProbeDelay = 100ms;
 
 // "exited with status 1" / "killed by SIGKILL".

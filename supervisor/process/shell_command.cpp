@@ -264,4 +264,88 @@ std::string with_exec(std::string_view command) {
   return out;
 }
 
+namespace {
+
+bool is_plain_char(char c) {
+  return is_name_char(c) || std::string_view("-./:,+=@%^").find(c) != std::string_view::npos;
+}
+
+// A value an unquoted expansion may take without the shell splitting or globbing it.
+bool is_plain_value(std::string_view value) {
+  return !value.empty() && value.find_first_of(" \t\n\r\"'\\*?[]$`") == std::string_view::npos;
+}
+
+std::optional<std::string_view> lookup(std::string_view name, const std::vector<std::string>& env) {
+  for (const auto& entry : env) {
+    if (entry.size() > name.size() && entry[name.size()] == '=' && entry.starts_with(name)) {
+      return std::string_view(entry).substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+// One word with its expansions made; nullopt when the shell is needed for it.
+std::optional<std::string> expand_word(std::string_view word, const std::vector<std::string>& env) {
+  std::string out;
+  for (std::size_t i = 0; i < word.size();) {
+    const char c = word[i];
+    if (c != '$') {
+      if (!is_plain_char(c)) return std::nullopt;
+      out += c;
+      ++i;
+      continue;
+    }
+    const bool braced = i + 1 < word.size() && word[i + 1] == '{';
+    std::size_t start = i + (braced ? 2 : 1), end = start;
+    if (end >= word.size() || !is_name_start(word[end])) return std::nullopt;
+    while (end < word.size() && is_name_char(word[end])) ++end;
+    const std::string_view name = word.substr(start, end - start);
+    if (braced) {
+      if (end >= word.size() || word[end] != '}') return std::nullopt;  // ${NAME:-x} and such
+      ++end;
+    }
+    const auto value = lookup(name, env);
+    if (!value || !is_plain_value(*value)) return std::nullopt;
+    out += *value;
+    i = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> plain_argv(std::string_view command,
+                                                   const std::vector<std::string>& env) {
+  std::vector<std::string> words;
+  std::size_t i = 0;
+  for (;;) {
+    while (i < command.size() && is_blank(command[i])) ++i;
+    // A trailing newline (a YAML block string) ends the command.
+    if (i < command.size() && command[i] == '\n' &&
+        command.find_first_not_of(" \t\r\n", i) == std::string_view::npos) {
+      break;
+    }
+    if (i >= command.size()) break;
+    const std::size_t start = i;
+    while (i < command.size() && !is_blank(command[i]) && command[i] != '\n') ++i;
+    if (i < command.size() && command[i] == '\n' &&
+        command.find_first_not_of(" \t\r\n", i) != std::string_view::npos) {
+      return std::nullopt;  // a second line: another command
+    }
+    const std::string_view word = command.substr(start, i - start);
+    if (words.empty() && word == "exec") {
+      words.emplace_back();  // dropped below: `exec` is what rp does anyway
+      continue;
+    }
+    auto expanded = expand_word(word, env);
+    if (!expanded) return std::nullopt;
+    words.push_back(std::move(*expanded));
+  }
+  if (!words.empty() && words.front().empty()) words.erase(words.begin());
+  if (words.empty()) return std::nullopt;
+  const std::string& program = words.front();
+  if (program == "exec" || is_assignment(program) || shell_only(program)) return std::nullopt;
+  return words;
+}
+
 }  // namespace rp

@@ -1,7 +1,9 @@
-// Starting one process the way rp runs them all: under `/bin/sh -c` (through `exec` when the
-// command is a simple one, so the pid is the app's: shell_command.hpp), in its own process group
-// (so a stop reaches everything it started), killed by the kernel if rp dies (PR_SET_DEATHSIG),
-// stdin from /dev/null, stdout and stderr into one pipe so their order is kept.
+// Starting one process the way rp runs them all: the program itself when the command needs no
+// shell (plain words and $NAME expansions: shell_command.hpp), else under `/bin/sh -c` (through
+// `exec` when the command is a simple one, so the pid is the app's); in its own process group (so
+// a stop reaches everything it started), killed by the kernel if rp dies (PR_SET_DEATHSIG), stdin
+// from /dev/null, stdout and stderr into one pipe so their order is kept. The child is made with
+// clone(CLONE_VM | CLONE_VFORK), as posix_spawn makes one: no copy of the daemon's memory map.
 #pragma once
 
 #include <sys/types.h>
@@ -14,7 +16,7 @@
 namespace rp {
 
 struct SpawnRequest {
-  std::string command;           // run by /bin/sh -c, as with_exec() makes it
+  std::string command;           // as the Procfile has it
   std::vector<std::string> env;  // "KEY=value"
   std::filesystem::path dir;
 };

@@ -61,3 +61,32 @@ def test_the_pid_rp_shows_is_the_apps_own(project, rp, rpc, rp_home):
     run.signal(2)
     assert run.wait() == 0
     assert not project.leftover_pids()
+
+
+def test_a_command_without_shell_syntax_is_started_directly(project, rp, rpc, rp_home):
+    """Plain words and $NAME need no shell: rp runs the program itself, looked up in the PATH the
+    app gets (here from .env), with $PORT filled in; /proc shows no shell ever ran. A program
+    that is not there is reported as a shell would, exit status 127, in the app's output."""
+    tools = project.path / "tools"
+    tools.mkdir()
+    tool = tools / "serve-here"
+    tool.write_text(f"#!{PY}\n" + PID_APP.replace("greeting {", "port {sys.argv[1]} greeting {"))
+    tool.chmod(0o755)
+    project.write(".env", f"PATH={tools}:/usr/bin:/bin\n")
+    project.write("Procfile", "web: serve-here $PORT\nmissing: no-such-program-xyz --flag\n")
+    run = rp("up")
+    line = run.wait_for(r"web\.1\s+\| pid .*").group(0)
+    says = re.search(r"pid (\d+) ppid (\d+) port (\d+)", line)
+    assert int(says.group(2)) == daemon_pid(rp_home)  # no shell between the daemon and the app
+    code, out, err = rpc("status", "--json")
+    assert code == 0, err
+    web = next(p for a in json.loads(out)["apps"] if a["name"] == project.app
+               for p in a["processes"] if p["label"] == "web.1")
+    assert web["pid"] == int(says.group(1))
+    assert int(says.group(3)) == web["port"]  # $PORT, expanded by rp
+    run.wait_for(r"missing\.1\s+\| rp: no-such-program-xyz: not found")
+    run.wait_for(r"missing\.1 .*(exited with status 127|status 127)")
+
+    run.signal(2)
+    assert run.wait() == 0
+    assert not project.leftover_pids()

@@ -170,3 +170,46 @@ TEST_CASE("what this reading is not sure of keeps the shell") {
     keeps_shell(c);
   }
 }
+
+// --- plain_argv: when rp may start the program itself ---------------------------------------
+
+namespace {
+const std::vector<std::string> kEnv{"PORT=5000", "HOST=127.0.0.1", "SPACED=a b",
+                                    "GLOB=*.rb", "EMPTY=",         "PATH=/usr/bin:/bin"};
+
+std::vector<std::string> words(std::initializer_list<const char*> list) {
+  return {list.begin(), list.end()};
+}
+}  // namespace
+
+TEST_CASE("plain_argv splits a command of plain words") {
+  CHECK(rp::plain_argv("python3 -m http.server", kEnv) == words({"python3", "-m", "http.server"}));
+  CHECK(rp::plain_argv("  ./bin/app\t--port=8080 -v  ", kEnv) ==
+        words({"./bin/app", "--port=8080", "-v"}));
+  CHECK(rp::plain_argv("exec node server.js", kEnv) == words({"node", "server.js"}));
+  CHECK(rp::plain_argv("bundle exec puma\n", kEnv) == words({"bundle", "exec", "puma"}));
+}
+
+TEST_CASE("plain_argv expands $NAME and ${NAME} when the shell would not split them") {
+  CHECK(rp::plain_argv("puma -p $PORT -b tcp://${HOST}:$PORT", kEnv) ==
+        words({"puma", "-p", "5000", "-b", "tcp://127.0.0.1:5000"}));
+  CHECK(rp::plain_argv("$HOST", kEnv) == words({"127.0.0.1"}));
+  CHECK_FALSE(rp::plain_argv("echo $SPACED", kEnv));   // split by the shell
+  CHECK_FALSE(rp::plain_argv("ls $GLOB", kEnv));       // globbed by the shell
+  CHECK_FALSE(rp::plain_argv("echo $EMPTY x", kEnv));  // an empty word vanishes
+  CHECK_FALSE(rp::plain_argv("echo $UNSET", kEnv));
+  CHECK_FALSE(rp::plain_argv("echo ${PORT:-1}", kEnv));
+  CHECK_FALSE(rp::plain_argv("echo $1 $? $$", kEnv));
+}
+
+TEST_CASE("plain_argv leaves to the shell what needs one") {
+  for (const char* command :
+       {"",          "   ",           "a && b",       "a; b",        "a | b",      "a &",
+        "(a)",       "a > log",       "a 2>&1",       "echo 'x y'",  "echo \"x\"", "echo a\\ b",
+        "echo *.rb", "ls ~/x",        "echo $(date)", "echo `date`", "FOO=1 app",  "cd /tmp",
+        "exec",      "exec exec app", "a # comment",  "a\nb",        "kill 1",     "export X=1",
+        "if true",   "echo {a,b}",    "echo [ab]",    "echo a?"}) {
+    INFO(command);
+    CHECK_FALSE(rp::plain_argv(command, kEnv));
+  }
+}
