@@ -12,10 +12,8 @@
 # twice per server, interleaved (rp, nginx, HAProxy, then HAProxy, nginx, rp), and shows the
 # mean of the two.
 #
-# A script of its own rather than more rows in bench/proxy.sh: this one pins the client and the
-# servers to separate cores, and bench/proxy.sh does not — it keeps its unpinned set-up so that
-# its numbers stay comparable with those already in docs/benchmarks.md. Both share the origin
-# and the helpers in bench/lib.sh.
+# Set up as bench/proxy.sh (pinned the same way, the same origin, wrk run and measured by the
+# same helpers in bench/lib.sh), with TLS in front.
 #
 # What is aligned between the three servers, and checked before the runs (openssl s_client
 # against each prints what was negotiated, and the script stops if one differs):

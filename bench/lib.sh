@@ -41,9 +41,9 @@ bench_start() {
 }
 
 # pinned_bench_start NAME TOOL...: bench_start for the benchmarks that pin the client and the
-# servers to separate cores (bench/proxy.sh, https.sh, h2.sh). Sets THREADS (BENCH_THREADS, default
-# 1), CLIENT_CPU (BENCH_CLIENT_CPU, default 0) and SERVER_CPU (BENCH_SERVER_CPU, default 1),
-# checked to be there.
+# servers to separate cores (bench/proxy.sh, https.sh, h2.sh). Sets THREADS (BENCH_THREADS,
+# default 1), CLIENT_CPU (BENCH_CLIENT_CPU, default 0) and SERVER_CPU (BENCH_SERVER_CPU,
+# default 1), checked to be there.
 pinned_bench_start() {
   THREADS=${BENCH_THREADS:-1}
   CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
