@@ -134,7 +134,7 @@ for name in "${TARGETS[@]}"; do
   elif [ "$(curl -sS --http2 --max-time 10 --cacert "$CA" -o /dev/null -w '%{http_version}' \
       --resolve "bench.test:${PORT[$name]}:127.0.0.1" "https://bench.test:${PORT[$name]}/small")" != 2 ]; then
     DOWN[$name]="curl --http2 did not get HTTP/2"
-  elif ! check_bodies "$name" "${PORT[$name]}" --http2; then  # whole bodies, over h2
+  elif ! check_bodies "$name" https "${PORT[$name]}" --http2; then  # whole bodies, over h2
     DOWN[$name]="garbles a body over h2"
   fi
 done
@@ -188,7 +188,6 @@ done
 echo "h2load on CPU $CLIENT_CPU; rp up, rp's daemon, the origin, nginx, H2O and HAProxy on CPU $SERVER_CPU"
 
 # --- the runs.
-errors=()
 run() {  # name connections streams path round
   local name=$1 conns=$2 streams=$3 path=$4 round=$5 key="$2/$3/$4/$1/$5" out
   if [ -n "${DOWN[$name]:-}" ]; then return; fi

@@ -12,10 +12,8 @@
 # twice per server, interleaved (rp, nginx, HAProxy, then HAProxy, nginx, rp), and shows the
 # mean of the two.
 #
-# A script of its own rather than more rows in bench/proxy.sh: this one pins the client and the
-# servers to separate cores, and bench/proxy.sh does not — it keeps its unpinned set-up so that
-# its numbers stay comparable with those already in docs/benchmarks.md. Both share the origin
-# and the helpers in bench/lib.sh.
+# Set up as bench/proxy.sh (pinned the same way, the same origin, wrk run and measured by the
+# same helpers in bench/lib.sh), with TLS in front.
 #
 # What is aligned between the three servers, and checked before the runs (openssl s_client
 # against each prints what was negotiated, and the script stops if one differs):
@@ -92,40 +90,21 @@ pinned haproxy "${pids[3]}" "$SERVER_CPU"
 
 for name in "${TARGETS[@]}"; do
   check_tls "$name" "${PORT[$name]}" || exit 1
-  check_bodies "$name" "${PORT[$name]}" || exit 1  # and the bodies arrive whole
+  check_bodies "$name" https "${PORT[$name]}" || exit 1  # and the bodies arrive whole
 done
 echo "wrk on CPU $CLIENT_CPU; rp up, rp's daemon, the origin, nginx and HAProxy on CPU $SERVER_CPU"
 
 # --- the runs.
-errors=()
 run() {  # test name connections path round
-  local test=$1 name=$2 conns=$3 path=$4 round=$5 key="$1/$3/$4/$2/$5" out
-  local args=(-t1 -c"$conns" -d"${SECONDS_PER_RUN}s" --latency -H "Host: bench.test"
-    -s "$work/resolve.lua") preload=()
+  local test=$1 name=$2 conns=$3 path=$4 round=$5 args=() preload=''
   case $test in
-    resumed) args+=(-H "Connection: close") ;;
-    handshake) args+=(-H "Connection: close"); preload=(LD_PRELOAD="$work/wrk_no_resume.so") ;;
+    resumed) args=(-H "Connection: close") ;;
+    handshake) args=(-H "Connection: close"); preload="LD_PRELOAD=$work/wrk_no_resume.so" ;;
   esac
-  measure "${SERVER_PIDS[$name]}" "$work/wrk.out" timeout $((SECONDS_PER_RUN + 30)) \
-    taskset -c "$CLIENT_CPU" env "${preload[@]}" \
-    wrk "${args[@]}" "https://bench.test:${PORT[$name]}/$path"
-  out=$(cat "$work/wrk.out")
-  RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-  P99[$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  CPU[$key]=$CLIENT_PCT
-  COST[$key]=$(awk -v ns="$SERVER_NS" '/ requests in / { printf "%.1f", ($1 > 0 ? ns / 1000 / $1 : 0) }' <<<"$out")
-  local failed
-  failed=$(awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
-                /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")
-  [ -n "${RPS[$key]}" ] || { RPS[$key]=0; failed="wrk failed"; }
-  printf '  %-9s %-8s %2s %-5s round %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req  wrk cpu %3s%%  errors %s\n' \
-    "$test" "$name" "$conns" "$path" "$round" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" \
-    "${COST[$key]:-?}" "${CPU[$key]}" "$failed"
-  if [ "$failed" != 0 ]; then
-    errors+=("$key: $failed")
-    echo "$out" >&2
-  fi
+  wrk_run "$test/$conns/$path/$name/$round" \
+    "$(printf '%-9s %-8s %2s %-5s round %s' "$test" "$name" "$conns" "$path" "$round")" \
+    "${SERVER_PIDS[$name]}" "$preload" -c"$conns" -H "Host: bench.test" -s "$work/resolve.lua" \
+    "${args[@]}" "https://bench.test:${PORT[$name]}/$path"
 }
 
 ROWS=("keepalive 1 small" "keepalive 50 small" "keepalive 1 64k" "keepalive 50 64k"
@@ -154,10 +133,4 @@ for row in "${ROWS[@]}"; do
     "${L[rp]}" "${L[nginx]}" "${L[haproxy]}" "${C[rp]}/${C[nginx]}/${C[haproxy]}" "$CLIENT_MAX"
 done
 
-print_rp_log
-if [ ${#errors[@]} -gt 0 ]; then
-  echo
-  echo "bench: errors in ${#errors[@]} run(s) — their numbers do not count:" >&2
-  printf '  %s\n' "${errors[@]}" >&2
-  exit 1
-fi
+end_runs

@@ -19,12 +19,12 @@
 # pinned_bench_start NAME TOOL... is bench_start for the benchmarks that pin (see there).
 #
 # And small helpers: free_port, listens PORT, wait_port PORT, to_ms LATENCY (wrk's "812.00us"
-# in ms), check_cpus CPU..., cpu_ns PID..., pinned WHAT PID CPU, measure, summarize, mean A B,
-# mean_ms A B.
+# in ms), check_cpus CPU..., cpu_ns PID..., pinned WHAT PID CPU, measure, wrk_run, summarize,
+# mean A B, mean_ms A B.
 #
-# The peers' configs, nginx_proxy_conf and haproxy_proxy_conf; and for the TLS benchmarks
-# (bench/https.sh, bench/h2.sh) mint_leaf, nginx_https_conf, start_tls_peers, check_tls,
-# check_bodies and print_rp_log. Each is described where it is.
+# The peers' configs, nginx_proxy_conf and haproxy_proxy_conf; check_bodies, end_runs and
+# print_rp_log; and for the TLS benchmarks (bench/https.sh, bench/h2.sh) mint_leaf,
+# nginx_https_conf, start_tls_peers and check_tls. Each is described where it is.
 
 bench_start() {
   local name=$1 tool
@@ -41,9 +41,9 @@ bench_start() {
 }
 
 # pinned_bench_start NAME TOOL...: bench_start for the benchmarks that pin the client and the
-# servers to separate cores (bench/https.sh, bench/h2.sh). Sets THREADS (BENCH_THREADS, default
-# 1), CLIENT_CPU (BENCH_CLIENT_CPU, default 0) and SERVER_CPU (BENCH_SERVER_CPU, default 1),
-# checked to be there.
+# servers to separate cores (bench/proxy.sh, https.sh, h2.sh). Sets THREADS (BENCH_THREADS,
+# default 1), CLIENT_CPU (BENCH_CLIENT_CPU, default 0) and SERVER_CPU (BENCH_SERVER_CPU,
+# default 1), checked to be there.
 pinned_bench_start() {
   THREADS=${BENCH_THREADS:-1}
   CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
@@ -110,29 +110,63 @@ measure() {
   CLIENT_PCT=$(awk '{printf "%.0f", $1}' "$work/client.cpu")
 }
 
-# The numbers of a TLS benchmark's runs, by the run's key: req/s, p50 and p99 in ms, the client's
-# CPU % and the server's us/req.
+# The numbers of a pinned benchmark's runs, by the run's key: req/s, p50 and p99 in ms, the
+# client's CPU % and the server's us/req. And the runs that failed, as "KEY: what failed".
 declare -A RPS=() P50=() P99=() CPU=() COST=()
+errors=()
 
-# summarize PREFIX PEER...: one row of a TLS benchmark's table, from the runs keyed
-# PREFIX$name/1 and PREFIX$name/2 in RPS, P50, P99, COST and CPU, for each name in $TARGETS. Sets, in the caller's associative arrays M, L and C, each
-# target's mean req/s, "p50/p99" and server us/req over the two rounds ("n/a" unless both have
-# numbers); CLIENT_MAX, the client's highest CPU % of the row; and RATIO, rp's req/s over the
-# strongest PEER's, with that peer's name ("0.87 (nginx)"; "n/a" without numbers).
-declare -A M=() L=() C=()
-# shellcheck disable=SC2034  # the caller reads M, L, C, CLIENT_MAX and RATIO
+# wrk_run KEY LABEL "SERVER_PIDS" "ENV" WRK_ARG...: one run of wrk (bench/proxy.sh, https.sh):
+# one thread for $SECONDS_PER_RUN s on $CLIENT_CPU with its latency distribution, the caller
+# giving the rest (connections, headers, URL); ENV, VAR=VALUE words for wrk's environment
+# (LD_PRELOAD) or empty. Killed by `timeout` 30 s after its duration. Records the run under KEY
+# in RPS, P50, P99, CPU and COST (SERVER_PIDS's CPU time per request, see measure), prints a
+# line that starts with LABEL, and adds it to $errors (printing wrk's output) if wrk failed or
+# had socket errors or non-2xx answers.
+wrk_run() {
+  local key=$1 label=$2 server_pids=$3 envs=$4 out failed
+  shift 4
+  # shellcheck disable=SC2086  # ENV is words
+  measure "$server_pids" "$work/wrk.out" timeout $((SECONDS_PER_RUN + 30)) \
+    taskset -c "$CLIENT_CPU" env $envs wrk -t1 -d"${SECONDS_PER_RUN}s" --latency "$@"
+  out=$(cat "$work/wrk.out")
+  RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  P50[$key]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  P99[$key]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  CPU[$key]=$CLIENT_PCT
+  COST[$key]=$(awk -v ns="$SERVER_NS" '/ requests in / { printf "%.1f", ($1 > 0 ? ns / 1000 / $1 : 0) }' <<<"$out")
+  failed=$(awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+                /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")
+  [ -n "${RPS[$key]}" ] || { RPS[$key]=0; failed="wrk failed"; }
+  printf '  %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req  wrk cpu %3s%%  errors %s\n' \
+    "$label" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${COST[$key]:-?}" "${CPU[$key]}" "$failed"
+  if [ "$failed" != 0 ]; then
+    errors+=("$key: $failed")
+    echo "$out" >&2
+  fi
+}
+
+# summarize PREFIX PEER...: one row of a pinned benchmark's table, from the runs keyed
+# PREFIX$name/1 and PREFIX$name/2 in RPS, P50, P99, COST and CPU, for each name in $TARGETS.
+# Sets, in the caller's associative arrays M, L, Q and C, each target's mean req/s, "p50/p99",
+# p99 and server us/req over the two rounds ("n/a" unless both have numbers); CLIENT_MAX, the
+# client's highest CPU % of the row; RATIO, rp's req/s over the strongest PEER's, with that
+# peer's name ("0.87 (nginx)"; "n/a" without numbers); and P99_RATIO, rp's p99 over the lowest
+# of the PEERs', with that peer's name.
+declare -A M=() L=() Q=() C=()
+# shellcheck disable=SC2034  # the caller reads M, L, Q, C, CLIENT_MAX, RATIO and P99_RATIO
 summarize() {
-  local prefix=$1 name a b k peer=''
+  local prefix=$1 name a b k peer='' quick=''
   shift
-  M=() L=() C=() CLIENT_MAX=0 RATIO=n/a
+  M=() L=() Q=() C=() CLIENT_MAX=0 RATIO=n/a P99_RATIO=n/a
   for name in "${TARGETS[@]}"; do
     a="$prefix$name/1" b="$prefix$name/2"
     if [ -n "${RPS[$a]:-}" ] && [ -n "${RPS[$b]:-}" ]; then
       M[$name]=$(mean "${RPS[$a]}" "${RPS[$b]}")
-      L[$name]="$(mean_ms "${P50[$a]}" "${P50[$b]}")/$(mean_ms "${P99[$a]}" "${P99[$b]}")"
-      C[$name]=$(awk -v a="${COST[$a]:-0}" -v b="${COST[$b]:-0}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+      Q[$name]=$(mean_ms "${P99[$a]}" "${P99[$b]}")
+      L[$name]="$(mean_ms "${P50[$a]}" "${P50[$b]}")/${Q[$name]}"
+      C[$name]=$(awk -v a="${COST[$a]:-0}" -v b="${COST[$b]:-0}" 'BEGIN { printf "%.1f", (a + b) / 2 }')
     else
-      M[$name]=n/a L[$name]=n/a C[$name]=n/a
+      M[$name]=n/a L[$name]=n/a Q[$name]=n/a C[$name]=n/a
     fi
     for k in "$a" "$b"; do
       [ "${CPU[$k]:-0}" -gt "$CLIENT_MAX" ] && CLIENT_MAX=${CPU[$k]}
@@ -143,9 +177,13 @@ summarize() {
     if [ -z "$peer" ] || awk -v a="${M[$name]}" -v b="${M[$peer]}" 'BEGIN { exit !(a > b) }'; then
       peer=$name
     fi
+    if [ -z "$quick" ] || awk -v a="${Q[$name]}" -v b="${Q[$quick]}" 'BEGIN { exit !(a < b) }'; then
+      quick=$name
+    fi
   done
   if [ -n "$peer" ] && [ "${M[rp]}" != n/a ]; then
     RATIO="$(awk -v a="${M[rp]}" -v b="${M[$peer]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') ($peer)"
+    P99_RATIO="$(awk -v a="${Q[rp]}" -v b="${Q[$quick]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') ($quick)"
   fi
 }
 
@@ -216,22 +254,24 @@ PROCFILE
 }
 
 # nginx as a proxy in front of the origin ($ORIGIN_PORT), $THREADS workers, upstream keep-alive,
-# logging to /dev/null, its files in $work/nginx; printed to stdout. $1: the port; $2: more for
-# `listen` (" ssl"); $3, $4, $5: more lines for the http, server and location blocks.
+# logging to /dev/null, its files in $NGINX_DIR (default $work/nginx); printed to stdout. $1:
+# the port; $2: more for `listen` (" ssl"); $3, $4, $5: more lines for the http, server and
+# location blocks.
 nginx_proxy_conf() {
+  local dir=${NGINX_DIR:-$work/nginx}
   cat <<EOF
 worker_processes $THREADS;
 daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
 events { worker_connections 4096; }
 http {
   access_log /dev/null;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
+  client_body_temp_path $dir;
+  proxy_temp_path $dir;
+  fastcgi_temp_path $dir;
+  uwsgi_temp_path $dir;
+  scgi_temp_path $dir;
   keepalive_requests 1000000;
 ${3:-}
   upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 128; }
@@ -354,19 +394,33 @@ check_tls() {
   fi
 }
 
-# check_bodies NAME PORT [CURL_ARGS...]: both bodies through NAME, with a client that verifies;
-# returns 1 unless they arrive whole.
+# check_bodies NAME SCHEME PORT [CURL_ARGS...]: both bodies through NAME, as
+# SCHEME://bench.test:PORT/ (over https verified with rp's CA, $CA); returns 1 unless they arrive
+# whole.
 check_bodies() {
-  local name=$1 port=$2 path
-  shift 2
+  local name=$1 scheme=$2 port=$3 path ca=()
+  shift 3
+  [ "$scheme" != https ] || ca=(--cacert "$CA")
   for path in small 64k; do
-    if ! curl -sS --fail --max-time 10 --cacert "$CA" --resolve "bench.test:$port:127.0.0.1" "$@" \
-        -o "$work/body" "https://bench.test:$port/$path" ||
+    if ! curl -sS --fail --max-time 10 "${ca[@]}" --resolve "bench.test:$port:127.0.0.1" "$@" \
+        -o "$work/body" "$scheme://bench.test:$port/$path" ||
       ! cmp -s "$work/body" "$work/origin/$path"; then
       echo "bench: $name garbles /$path" >&2
       return 1
     fi
   done
+}
+
+# end_runs: how a wrk benchmark ends (bench/proxy.sh, https.sh): rp's log (print_rp_log), then,
+# if runs failed, which (from $errors) and exit 1.
+end_runs() {
+  print_rp_log
+  if [ ${#errors[@]} -gt 0 ]; then
+    echo
+    echo "bench: errors in ${#errors[@]} run(s) — their numbers do not count:" >&2
+    printf '  %s\n' "${errors[@]}" >&2
+    exit 1
+  fi
 }
 
 # print_rp_log: the warnings and errors in rp's daemon log, if any, counted.
