@@ -23,12 +23,20 @@ using asio::ip::tcp;
 namespace rp::proxy {
 namespace {
 
+// A worker's io_context, which the worker shuts down first when it goes: the connections still
+// running on it end while the thread's state they give back to still exists.
+struct WorkerIo : asio::io_context {
+  WorkerIo() : asio::io_context(1) {}
+  using asio::io_context::shutdown;
+};
+
 struct Worker {
   explicit Worker(ProxyShared& shared)
       : thread{shared, UpstreamPool(shared.settings.connect_timeout),
                {},     AccessLog(io.get_executor()),
                0,      {}} {}
-  asio::io_context io{1};
+  ~Worker() { io.shutdown(); }
+  WorkerIo io;
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
   std::vector<tcp::acceptor> tls_acceptors;
