@@ -509,9 +509,24 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         co_await forever.async_wait(nothrow);
         co_return;
       }
-      auto [ec, n] = co_await client_.async_read_some(space, nothrow);
-      if (ec) co_return;
-      end_ += n;
+      if constexpr (is_tls<Stream>) {
+        auto [ec, n] = co_await client_.async_read_some(space, nothrow);
+        if (ec) co_return;
+        end_ += n;
+      } else {
+        // Over TCP the watch waits for the socket to become readable, and reads only then: an
+        // asynchronous read would try at once, and find nothing nearly always (a system call a
+        // request). Bytes that came before the wait began may not wake it (Asio's epoll is
+        // edge-triggered): then this exchange goes on unwatched, and the next read_head() finds
+        // them, or the end of the connection.
+        auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
+        if (wait_ec) co_return;
+        boost::system::error_code ec;
+        const std::size_t n = socket().read_some(space, ec);
+        if (ec == asio::error::would_block) continue;
+        if (ec) co_return;
+        end_ += n;
+      }
     }
   }
 
