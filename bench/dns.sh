@@ -12,10 +12,11 @@
 #
 #   bench/dns.sh [SECONDS]      (default 20; needs build/rp: `make build`)
 #
-# Fair by construction: both servers are single-threaded (rp's responder runs on the one thread
-# of `rp up`'s event loop; dnsmasq is one process), both answer from memory with no upstream
-# (dnsmasq: address=/test/127.0.0.1 and ::1, no resolv.conf, no hosts file), both listen on
-# 127.0.0.1 only, and dnsperf sends the same queries the same way to each, one after the other.
+# Fair by construction: both servers answer on one thread (rp's responder runs on the daemon's
+# event loop; dnsmasq is one process), both answer from memory with no upstream (dnsmasq:
+# address=/test/127.0.0.1 and ::1, no resolv.conf, no hosts file), both listen on 127.0.0.1,
+# dnsperf sends the same queries the same way to each, one after the other; and dnsperf runs on
+# CPU 0 (BENCH_CLIENT_CPU), `rp up`, rp's daemon and dnsmasq on CPU 1 (BENCH_SERVER_CPU).
 # Every process is started here and killed by pid on exit; all traffic stays on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
 RATE=${RATE:-20000}
 . bench/lib.sh
-bench_start dns dnsperf dnsmasq dig
+pinned_bench_start dns dnsperf dnsmasq dig
 
 # A port free for UDP and TCP on 127.0.0.1 and ::1 (rp listens on both addresses).
 free_port() {
@@ -72,11 +73,11 @@ mkdir -p "$work/app" "$work/home"
 printf 'idle: exec sleep 3600\n' > "$work/app/Procfile"
 RP_PORT=$(free_port)
 (cd "$work/app" && RP_HOME="$work/home" RP_DNS_PORT=$RP_PORT RP_HTTP_PORT=0 RP_HTTPS_PORT=0 \
-  NO_COLOR=1 exec "$RP" up > "$work/rp.log" 2>&1) &
+  NO_COLOR=1 exec taskset -c "$SERVER_CPU" "$RP" up > "$work/rp.log" 2>&1) &
 pids+=($!)
 
 DNSMASQ_PORT=$(free_port)
-dnsmasq --no-daemon --no-resolv --no-hosts --address=/test/127.0.0.1 --address=/test/::1 \
+taskset -c "$SERVER_CPU" dnsmasq --no-daemon --no-resolv --no-hosts --address=/test/127.0.0.1 --address=/test/::1 \
   --port="$DNSMASQ_PORT" --listen-address=127.0.0.1 --bind-interfaces --pid-file= \
   > "$work/dnsmasq.log" 2>&1 &
 pids+=($!)
@@ -84,12 +85,15 @@ pids+=($!)
 wait_dns "$RP_PORT"
 wait_dns "$DNSMASQ_PORT"
 pids+=("$(cat "$work/home/rp.lock")")  # the daemon `rp up` started, where the responder runs
+pinned "rp's daemon" "${pids[2]}" "$SERVER_CPU"
+pinned dnsmasq "${pids[1]}" "$SERVER_CPU"
+echo "dnsperf on CPU $CLIENT_CPU; rp up, rp's daemon and dnsmasq on CPU $SERVER_CPU"
 
 HALF=$(( (SECONDS_PER_RUN + 1) / 2 ))
 
 # throughput SERVER PORT: one half-run, appending "qps avg_ms" to SERVER.throughput
 throughput() {
-  timeout $((HALF + 30)) dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" \
+  timeout $((HALF + 30)) taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" \
     -l "$HALF" -c 1 -T 1 -q 100 -t 2 > "$work/out" 2>&1
   awk '/Queries per second:/ {q=$4} /Average Latency \(s\):/ {a=$4*1000}
        END {printf "%f %f\n", q, a}' "$work/out" >> "$work/$1.throughput"
@@ -98,7 +102,7 @@ throughput() {
 # latency SERVER PORT: one 4 s run at RATE, appending each answer's ms to SERVER.latency and the
 # number of lost queries to SERVER.lost
 latency() {
-  timeout 60 dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" -l 4 -Q "$RATE" -c 1 -T 1 -t 2 -v \
+  timeout 60 taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" -l 4 -Q "$RATE" -c 1 -T 1 -t 2 -v \
     > "$work/out" 2>&1
   awk '/^> NOERROR/ {print $5 * 1000}' "$work/out" >> "$work/$1.latency"
   awk '/Queries lost:/ {print $3}' "$work/out" >> "$work/$1.lost"
