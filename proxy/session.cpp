@@ -68,7 +68,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     client_info_.local_port = local.port();
     socket().set_option(tcp::no_delay(true), ec);
     if constexpr (!is_tls<Stream>) socket().non_blocking(true, ec);  // for await_request()
-    asio::co_spawn(client_.get_executor(), watchdog(), asio::detached);
+    watch();
     bool serving = true;
     if constexpr (is_tls<Stream>) {
       // A TLS connection keeps its workspace: its reads go through OpenSSL, which buffers.
@@ -168,19 +168,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void set_deadline_after(std::chrono::milliseconds d) { set_deadline(Clock::now() + d); }
   void clear_deadline() { deadline_ = Clock::time_point::max(); }
 
-  asio::awaitable<void> watchdog() {
-    auto self = this->shared_from_this();
-    while (!closed_) {
-      timer_.expires_at(deadline_);
-      co_await timer_.async_wait(nothrow);
-      if (closed_) co_return;
-      if (Clock::now() >= deadline_) {
-        timed_out_ = true;
-        clear_deadline();
+  // The watchdog is a plain timer callback rather than a coroutine: an idle connection then
+  // holds one small handler, not a coroutine's frames. Moving the deadline earlier cancels the
+  // wait, which re-arms it.
+  void watch() {
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = this->shared_from_this()](boost::system::error_code) {
+      if (self->closed_) return;
+      if (Clock::now() >= self->deadline_) {
+        self->timed_out_ = true;
+        self->clear_deadline();
         boost::system::error_code ec;
-        socket().cancel(ec);
+        self->socket().cancel(ec);
       }
-    }
+      self->watch();
+    });
   }
 
   // --- the client's bytes: [begin_, end_) of the workspace's buffer are read, not yet parsed.
