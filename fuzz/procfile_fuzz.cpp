@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string path = "Procfile";
   rp::Diagnostics errors;
   const auto entries = rp::parse_procfile(text, path, errors);
-  rp::fuzz::check_diagnostics(errors, path, 1, rp::fuzz::line_count(text));
+  const int lines = rp::fuzz::line_count(text);
+  rp::fuzz::check_diagnostics(errors, path, 1, lines);
 
   std::set<std::string> names;
   int last_line = 0;
@@ -29,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       require(end != ' ' && end != '\t' && end != '\r' && end != '\n');
     }
     require(e.command.find('\n') == std::string::npos);
-    require(e.line > last_line && e.line <= rp::fuzz::line_count(text));
+    require(e.line > last_line && e.line <= lines);
     last_line = e.line;
   }
   return 0;
