@@ -44,7 +44,14 @@ void check_request(const rp::cmd::Request& request, bool browser) {
   }
   if (auto port = rp::cmd::route_port(request.body)) require(*port >= 1 && *port <= 65535);
   error.clear();
-  if (!rp::cmd::log_query(request.query, error)) require(!error.empty());
+  if (auto logs = rp::cmd::log_query(request.query, error)) {
+    // n, when given, is a number: digits and nothing else.
+    if (auto n = request.query.find("n"); n != request.query.end()) {
+      require(!n->second.empty() && n->second.find_first_not_of("0123456789") == std::string::npos);
+    }
+  } else {
+    require(!error.empty());
+  }
   (void)rp::cmd::string_field(request.body, "process");
   (void)rp::cmd::bool_field(request.body, "follow");
 }
