@@ -19,9 +19,11 @@ for target in "${targets[@]}"; do
   start=$(date +%s)
   nice -n 19 fuzz/run.sh "$target" "$seconds" -runs="$runs" > "$log" 2>&1
   status=$?
-  elapsed=$(($(date +%s) - start))
-  executions=$(sed -n 's/^stat::number_of_executed_units: //p' "$log")
-  per_second=$(sed -n 's/^stat::average_exec_per_sec: //p' "$log")
+  elapsed=$(($(date +%s) - start))  # with the build; libFuzzer's own count when it finished
+  ran=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
+  elapsed=${ran:-$elapsed}
+  executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  per_second=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   coverage=$(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+')
   findings=none
   [ "$status" -ne 0 ] && findings="exit $status, see $log"
