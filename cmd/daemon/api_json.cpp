@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "proxy/http/message.hpp"
 #include "proxy/json_escape.hpp"
@@ -103,9 +104,10 @@ std::optional<LogQuery> log_query(const std::map<std::string, std::string>& quer
   q.process = get("process");
   q.follow = get("follow") == "1";
   if (auto it = query.find("n"); it != query.end()) {
-    try {
-      q.n = std::stoul(it->second);
-    } catch (const std::exception&) {
+    // Digits only: stoul took "-1" for the largest number, and "5x" for 5.
+    const std::string& n = it->second;
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), q.n);
+    if (ec != std::errc{} || end != n.data() + n.size()) {
       error = "n must be a number";
       return std::nullopt;
     }

@@ -13,58 +13,22 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/json/parse.hpp>
 
 #include "cmd/daemon/api_json.hpp"
 #include "cmd/daemon/dashboard_gate.hpp"
 #include "cmd/socket_path.hpp"
-#include "proxy/http/parser.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/socket_deadline.hpp"
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 
 namespace rp::cmd {
 namespace {
 
 using proxy::nothrow;
 
-// A request body is a few hundred bytes of JSON (an environment, at most): more is a mistake.
-constexpr std::size_t kMaxBody = 1 << 20;
 // How long a client has to send its whole request.
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
-
-// The request a parsed message makes; nullopt and `error` when its body is not a JSON object.
-std::optional<Request> request_of(const http::Head& head, const std::string& body, bool browser,
-                                  std::string& error) {
-  Request request;
-  request.method = head.method;
-  request.browser = browser;
-  auto header = [&head](std::string_view name) {
-    const std::string* value = head.find(name);
-    return value ? *value : std::string();
-  };
-  request.host = header("Host");
-  request.origin = header("Origin");
-  request.token = header("X-Rp-Token");
-  request.content_type = header("Content-Type");
-  auto q = head.target.find('?');
-  request.path = head.target.substr(0, q);
-  if (q != std::string::npos) {
-    request.query = parse_query(std::string_view(head.target).substr(q + 1));
-  }
-  if (!body.empty()) {
-    boost::system::error_code ec;
-    auto parsed = json::parse(body, ec);
-    if (ec || !parsed.is_object()) {
-      error = "the body must be a JSON object";
-      return std::nullopt;
-    }
-    request.body = std::move(parsed.as_object());
-  }
-  return request;
-}
 
 }  // namespace
 
@@ -98,45 +62,22 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
   // inside a co_await expression: answers are built in statements of their own.
   asio::awaitable<void> serve(ControlConnection socket) {
     auto self = shared_from_this();
-    http::Parser parser(http::Parser::Kind::request);
-    std::string body;
+    RequestReader reader(browser);
     std::array<char, 8192> buffer;
     // A client that connects and never finishes its request must not hold a connection forever.
     proxy::SocketDeadline limit(socket, std::chrono::steady_clock::now() + kRequestTimeout);
-    bool done = false;
-    while (!done) {
+    std::optional<std::variant<Request, RequestRefusal>> read;
+    while (!read) {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), nothrow);
       if (ec) co_return;
-      std::string_view data(buffer.data(), n);
-      for (;;) {
-        auto step = parser.feed(data);
-        data.remove_prefix(step.consumed);
-        for (auto part : step.body) body += part;
-        if (body.size() > kMaxBody) {
-          co_await refuse(socket, 413, "the request body is too large");
-          co_return;
-        }
-        if (step.status == http::Parser::Status::error) {
-          co_await refuse(socket, 400, "malformed request: " + parser.error());
-          co_return;
-        }
-        if (step.status == http::Parser::Status::message_done ||
-            step.status == http::Parser::Status::upgrade) {
-          done = true;
-          break;
-        }
-        // After the head the parser goes on with the body, or ends a message that has none.
-        if (step.status != http::Parser::Status::head_done) break;
-      }
+      read = reader.feed(std::string_view(buffer.data(), n));
     }
-    limit.cancel();
-    std::string error;
-    auto request = request_of(parser.head(), body, browser, error);
-    if (!request) {
-      co_await refuse(socket, 400, error);
+    if (auto* refusal = std::get_if<RequestRefusal>(&*read)) {
+      co_await refuse(socket, refusal->status, std::move(refusal->message));
       co_return;
     }
-    co_await handler(std::move(*request), std::move(socket));
+    limit.cancel();
+    co_await handler(std::move(std::get<Request>(*read)), std::move(socket));
   }
 };
 

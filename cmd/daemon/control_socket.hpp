@@ -1,20 +1,20 @@
 // The control API's listeners: the Unix socket RP_HOME/rp.sock (mode 0600 from the moment it
 // exists) for the CLI, and a loopback TCP port for the dashboard (the proxy forwards rp.<tld>
 // there; its requests are marked `browser`, and the API holds them to the dashboard's rules,
-// cmd/daemon/dashboard_gate.hpp). One request per connection. It reads a request, head and body,
-// with the proxy's llhttp Parser, within a time limit and a size limit, turns it into a Request
-// value and hands it, with the connection, to the API's handler; what the request asks is none
-// of its business.
+// cmd/daemon/dashboard_gate.hpp). One request per connection. It reads a request within a time
+// limit (RequestReader, control_request.hpp, makes it a Request value within a size limit) and
+// hands it, with the connection, to the API's handler; what the request asks is none of its
+// business.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/json/object.hpp>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+
+#include "cmd/daemon/control_request.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -24,21 +24,6 @@ namespace rp::cmd {
 
 // A Unix or a TCP connection.
 using ControlConnection = boost::asio::generic::stream_protocol::socket;
-
-// A request, as the handlers see it: made fresh for each connection.
-struct Request {
-  std::string method;
-  std::string path;                          // without the query
-  std::map<std::string, std::string> query;  // ?a=b&c=d, undecoded
-  boost::json::object body;                  // empty when none was sent
-  // The dashboard's listener: a browser's request by way of the proxy, with the headers its
-  // rules look at (empty when not sent).
-  bool browser = false;
-  std::string host;
-  std::string origin;
-  std::string token;  // X-Rp-Token
-  std::string content_type;
-};
 
 class ControlSocket {
  public:

@@ -48,6 +48,11 @@ std::optional<Duration> parse_duration(std::string_view text, std::string& error
       error = fmt::format("'{}' has an unknown unit '{}'", text, unit);
       return std::nullopt;
     }
+    if (total > kLongestDuration) {
+      error = fmt::format("duration '{}' is too large (at most {}, about a century)", text,
+                          format_duration(kLongestDuration));
+      return std::nullopt;
+    }
   }
   return total;
 }

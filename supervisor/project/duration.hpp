@@ -12,7 +12,12 @@ namespace rp {
 
 using Duration = std::chrono::milliseconds;
 
-// The duration, or nullopt with `error` set to a sentence that says what is wrong.
+// The longest duration rp takes, about a century: a deadline `now + d` must be a time the clocks
+// can hold, and a steady_clock's 64-bit nanoseconds overflow after 292 years.
+inline constexpr Duration kLongestDuration = std::chrono::hours(24 * 365 * 100);
+
+// The duration (at most kLongestDuration), or nullopt with `error` set to a sentence that says
+// what is wrong.
 std::optional<Duration> parse_duration(std::string_view text, std::string& error);
 
 // The shortest form that parses back to the same value ("1m30s", "500ms", "0").

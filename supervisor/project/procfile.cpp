@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <map>
 
 #include "supervisor/project/text.hpp"
 
@@ -19,6 +20,8 @@ bool valid_process_name(std::string_view name) {
 std::vector<ProcfileEntry> parse_procfile(std::string_view text, const std::string& path,
                                           Diagnostics& errors) {
   std::vector<ProcfileEntry> entries;
+  // Each name's first line, so that a long Procfile is not read in quadratic time.
+  std::map<std::string_view, int> first_lines;
   int number = 0;
   for (std::string_view raw : split_lines(text)) {
     ++number;
@@ -43,17 +46,14 @@ std::vector<ProcfileEntry> parse_procfile(std::string_view text, const std::stri
                         "write the command after the colon"});
       continue;
     }
-    bool duplicate = false;
-    for (const auto& e : entries) {
-      if (e.name == name) {
-        errors.push_back({path, number, 0,
-                          fmt::format("duplicate process '{}' (first on line {})", name, e.line),
-                          "give each process its own name"});
-        duplicate = true;
-        break;
-      }
+    if (auto [first, added] = first_lines.emplace(name, number); !added) {
+      errors.push_back(
+          {path, number, 0,
+           fmt::format("duplicate process '{}' (first on line {})", name, first->second),
+           "give each process its own name"});
+      continue;
     }
-    if (!duplicate) entries.push_back({std::string(name), std::string(command), number});
+    entries.push_back({std::string(name), std::string(command), number});
   }
   return entries;
 }

@@ -139,7 +139,9 @@ TEST_CASE("api_json: log_query", "[api_json]") {
   // Only "1" follows.
   CHECK_FALSE(log_query({{"follow", "yes"}}, error)->follow);
 
-  for (const char* n : {"", "many", "x5"}) {
+  // Found writing the control fuzz target: std::stoul read "-1" as the largest number and "5x"
+  // as 5.
+  for (const char* n : {"", "many", "x5", "-1", "5x", " 5", "+5", "99999999999999999999999"}) {
     INFO(n);
     std::string why;
     CHECK_FALSE(log_query({{"n", n}}, why));

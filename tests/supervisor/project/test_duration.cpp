@@ -79,6 +79,21 @@ TEST_CASE("duration: too large", "[duration]") {
   CHECK(fails("99999999999h") == "duration '99999999999h' is too large");
 }
 
+// Found writing the yaml fuzz target: each number was bounded, but not the sum, and a duration
+// such as 3000000h overflows a steady_clock's nanoseconds in an app's stop deadline
+// (`now + stop_timeout`) or its idle time, so the deadline wrapped into the past.
+TEST_CASE("duration: at most about a century, so that now + d never overflows", "[duration]") {
+  CHECK(ok("876000h") == rp::kLongestDuration);
+  CHECK(fails("3000000h") == "duration '3000000h' is too large (at most 876000h, about a century)");
+  fails("876000h1ms");
+  fails("500000h500000h");
+  std::string many;
+  for (int i = 0; i < 3000; ++i) many += "1000000000h";  // a sum that overflowed milliseconds
+  fails(many);
+  const auto now = std::chrono::steady_clock::now();
+  CHECK(now + rp::kLongestDuration > now);
+}
+
 TEST_CASE("duration: format_duration picks the shortest form", "[duration]") {
   CHECK(format_duration(0ms) == "0");
   CHECK(format_duration(500ms) == "500ms");

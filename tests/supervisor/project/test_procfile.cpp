@@ -157,6 +157,24 @@ TEST_CASE("procfile: duplicate name names the first line", "[procfile]") {
   CHECK(entries[0].command == "first");  // the first one is kept
 }
 
+// Found by the procfile fuzz target, whose 4 KiB inputs of many short lines took milliseconds
+// each: every line was compared with every earlier entry. A generated Procfile of many processes
+// is read in one pass, and a repeated name still names its first line.
+TEST_CASE("procfile: many processes, and a duplicate among them", "[procfile]") {
+  std::string text;
+  for (int i = 1; i <= 50000; ++i)
+    text += "p" + std::to_string(i) + ": run " + std::to_string(i) + "\n";
+  text += "p123: again\n";
+  Diagnostics errors;
+  auto entries = parse_procfile(text, "Procfile", errors);
+  CHECK(entries.size() == 50000);
+  CHECK(entries.back().name == "p50000");
+  CHECK(entries.back().line == 50000);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].line == 50001);
+  CHECK(errors[0].what == "duplicate process 'p123' (first on line 123)");
+}
+
 TEST_CASE("procfile: empty command is an error", "[procfile]") {
   Diagnostics errors;
   auto entries = parse_procfile("web:\nworker:    \nok: x\n", "Procfile", errors);
