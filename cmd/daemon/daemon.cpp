@@ -210,6 +210,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),
+      shortage_([](const std::string& line) { say(line); }),
       proxy_(open_proxy(global_, home_, notices_, ca_files_)),
       dns_(start_dns(io_, global_, notices_)),
       http_port_(proxy_ ? proxy_->port() : 0),
@@ -230,7 +231,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   for (const auto& n : notices_) say(n);
   for (const auto& problem : apps_.start()) say(problem.str());
-  if (proxy_) proxy_->start(apps_);
+  if (proxy_) proxy_->start(apps_, shortage_);
 }
 
 Daemon::~Daemon() {
@@ -275,7 +276,8 @@ void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
 bool Daemon::open_control(std::string& error) {
   DaemonInfo info{home_,        RP_VERSION, http_port_, dns_ ? global_.dns_port : 0,
                   Clock::now(), notices_,   urls_.hint, global_.tlds};
-  api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this));
+  api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this),
+                                      shortage_);
   if (!api_->listen(home_ / "rp.sock", error)) {
     guardian_.release();
     return false;
