@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,17 @@ std::shared_ptr<tls::TlsContext> open_tls(const GlobalConfig& global,
                                            [](const std::string& line) { say(line); });
 }
 
+// The proxy's connection limit: config.yaml's, else what this process's open-files limit allows
+// (main raised it to the hard limit).
+int max_connections(const GlobalConfig& global) {
+  rlimit files{};
+  std::uint64_t limit = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    limit = files.rlim_cur == RLIM_INFINITY ? UINT64_MAX : files.rlim_cur;
+  }
+  return effective_max_connections(global, limit);
+}
+
 // The HTTP and HTTPS listeners, bound but not yet serving (Daemon starts them once the apps are
 // there). nullptr when neither is on or neither could be had. `ca_files` as open_tls says.
 std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
@@ -154,7 +166,7 @@ std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
                                 global.header_timeout,
                                 global.keepalive_timeout,
                                 global.connect_timeout,
-                                global.max_connections};
+                                max_connections(global)};
   auto server = std::make_unique<proxy::Server>(
       proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
   bool serving = false;

@@ -114,3 +114,42 @@ def test_out_of_descriptors_pauses_accepting_with_one_line(proxied, rp_env, rp_h
     for s in kept:
         s.close()
     assert process_alive(pid)
+
+
+def test_default_connection_limit_leaves_room_under_a_low_descriptor_limit(proxied, rp_env,
+                                                                           rp_home, many_files):
+    # No max_connections in config.yaml: (256 - 128) / 2 = 64 connections.
+    pid = start_daemon(rp_env, files=256)
+    p = proxied(ORIGIN_QUIET)
+    host = f"{p.project.app}.test"
+    held = []
+    try:
+        for _ in range(2000):
+            held.append(socket.create_connection(("127.0.0.1", p.port), timeout=10))
+        before = cpu_seconds(pid)
+        # Those over the limit get a 503 at once; the others wait for a request.
+        answered = {}
+        with selectors.DefaultSelector() as sel:
+            for s in held:
+                sel.register(s, selectors.EVENT_READ)
+            deadline = time.monotonic() + 60
+            while len(answered) < len(held) - 64 and time.monotonic() < deadline:
+                for key, _ in sel.select(timeout=1):
+                    answered[key.fileobj] = key.fileobj.recv(65536)
+                    sel.unregister(key.fileobj)
+        open_ones = [s for s in held if s not in answered]
+        refused = sum(1 for a in answered.values() if a.startswith(b"HTTP/1.1 503 "))
+        print(f"refused {refused}, held {len(open_ones)}, "
+              f"daemon CPU {cpu_seconds(pid) - before:.2f} s")
+        assert len(open_ones) <= 64
+        assert refused >= 2000 - 64
+        # Those within the limit are served: each has a descriptor left for its app connection.
+        for s in open_ones:
+            s.settimeout(10)
+            assert get(s, host)[0] == 200
+    finally:
+        for s in held:
+            s.close()
+    assert "out of file descriptors" not in daemon_log(rp_home)
+    assert wait_until(lambda: p.request("GET", "/after")[0] == 200, timeout=30)
+    assert process_alive(pid)
