@@ -153,3 +153,171 @@ def test_default_connection_limit_leaves_room_under_a_low_descriptor_limit(proxi
     assert "out of file descriptors" not in daemon_log(rp_home)
     assert wait_until(lambda: p.request("GET", "/after")[0] == 200, timeout=30)
     assert process_alive(pid)
+
+
+# --- slow clients and apps ----------------------------------------------------------------------
+
+SLOW = "header_timeout: 2s\n"
+
+
+def growth_while(pid, action):
+    """Runs `action()`, sampling the daemon's RSS meanwhile: the most it grew, in KiB."""
+    base = rss_kib(pid)
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kib(pid))
+            time.sleep(0.1)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        action()
+    finally:
+        done.set()
+        t.join()
+    return peak[0] - base
+
+
+def trickle_until_closed(conns, byte, give_up=60):
+    """Sends one `byte` on every connection in `conns` twice a second (a slowloris, which keeps
+    any per-read timer from firing) until rp has closed each; fails after `give_up` seconds.
+    What rp answered, per connection."""
+    answers = {s: b"" for s in conns}
+    open_ones = set(conns)
+    deadline = time.monotonic() + give_up
+    while open_ones:
+        assert time.monotonic() < deadline, f"{len(open_ones)} connections still open"
+        for s in list(open_ones):
+            try:
+                s.sendall(byte)
+            except OSError:
+                open_ones.discard(s)
+                continue
+            s.setblocking(False)
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        open_ones.discard(s)
+                        break
+                    answers[s] += chunk
+            except BlockingIOError:
+                pass
+            except OSError:
+                open_ones.discard(s)
+            s.setblocking(True)
+        time.sleep(0.5)
+    return answers
+
+
+def test_slowloris_heads_end_with_408_in_bounded_memory(proxied, rp_home):
+    p = proxied(ORIGIN_QUIET, config=SLOW)
+    pid = daemon_pid(rp_home)
+    conns = []
+
+    def attack():
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+            s.sendall(f"GET / HTTP/1.1\r\nHost: {p.project.app}.test\r\nX-A: ".encode())
+            conns.append(s)
+        answers = trickle_until_closed(conns, b"a")
+        assert all(a.startswith(b"HTTP/1.1 408 ") or a == b"" for a in answers.values())
+
+    grew = growth_while(pid, attack)
+    print(f"200 slowloris heads: daemon RSS grew {grew} KiB")
+    assert grew < 64 * 1024
+    for s in conns:
+        s.close()
+    assert p.request("GET", "/after")[0] == 200
+
+
+def test_slowloris_bodies_are_cut_in_bounded_memory(proxied, rp_home):
+    p = proxied(ORIGIN_QUIET, config=SLOW)
+    pid = daemon_pid(rp_home)
+    conns = []
+
+    def attack():
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+            s.sendall(f"POST /upload HTTP/1.1\r\nHost: {p.project.app}.test\r\n"
+                      "Content-Length: 1000000\r\n\r\n".encode() + b"b" * 100)
+            conns.append(s)
+        trickle_until_closed(conns, b"b")
+
+    grew = growth_while(pid, attack)
+    print(f"100 slowloris bodies: daemon RSS grew {grew} KiB")
+    assert grew < 64 * 1024
+    for s in conns:
+        s.close()
+    # Each is in the app's log as a request rp cut short.
+    p.run.wait_for(r"POST /upload .*cut short", count=100, timeout=30)
+    assert p.request("GET", "/after")[0] == 200
+
+
+def test_a_client_that_never_reads_a_large_response_is_cut(proxied, rp_home):
+    p = proxied(ORIGIN_QUIET, config=SLOW)
+    pid = daemon_pid(rp_home)
+    n = 200 << 20
+    conns = []
+
+    def attack():
+        for _ in range(10):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(30)
+            s.connect(("127.0.0.1", p.port))
+            s.sendall(f"GET /big?n={n} HTTP/1.1\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+            conns.append(s)
+        # None of them reads: rp holds what it has read from the app, and cuts each.
+        p.run.wait_for(r"GET /big\?n=\d+ 200 .*cut short", count=10, timeout=60)
+
+    grew = growth_while(pid, attack)
+    print(f"10 clients not reading 200 MiB each: daemon RSS grew {grew} KiB")
+    assert grew < 32 * 1024
+    for s in conns:
+        got = 0
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        assert got < n  # the connection ended, short of the whole body
+        s.close()
+    assert p.request("GET", "/after")[0] == 200
+
+
+def test_an_app_that_never_reads_an_upload_is_cut(proxied, rp_home):
+    p = proxied(ORIGIN_QUIET, config=SLOW)
+    pid = daemon_pid(rp_home)
+    n = 1 << 30
+    ended = []
+
+    def upload():
+        with socket.create_connection(("127.0.0.1", p.port), timeout=60) as s:
+            s.sendall(f"POST /ignore HTTP/1.1\r\nHost: {p.project.app}.test\r\n"
+                      f"Content-Length: {n}\r\n\r\n".encode())
+            block = b"u" * (1 << 16)
+            sent = 0
+            try:
+                while sent < n:
+                    sent += s.send(block)
+                ended.append(("sent all", sent))
+            except OSError as e:
+                ended.append((type(e).__name__, sent))
+
+    def attack():
+        uploads = [threading.Thread(target=upload) for _ in range(5)]
+        for t in uploads:
+            t.start()
+        p.run.wait_for(r"POST /ignore .*cut short", count=5, timeout=60)
+        for t in uploads:
+            t.join(timeout=60)
+
+    grew = growth_while(pid, attack)
+    print(f"5 uploads of 1 GiB to an app that reads none: daemon RSS grew {grew} KiB; {ended}")
+    assert grew < 32 * 1024
+    assert len(ended) == 5 and all(how != "sent all" for how, _ in ended)
+    assert p.request("GET", "/after")[0] == 200
