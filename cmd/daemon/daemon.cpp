@@ -33,10 +33,13 @@ using namespace std::chrono_literals;
 namespace rp::cmd {
 namespace {
 
-// The daemon's own lines in its log: when, and what.
+// The daemon's own lines in its log: when, and what. Called from any thread. A log on a full or
+// read-only disk loses the line, and nothing else: fmt::print throws when stdio cannot take the
+// line (one longer than its buffer, say), and that would be into the event loop.
 void say(std::string_view text) {
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  fmt::print("{:%Y-%m-%dT%H:%M:%S} {}\n", fmt::localtime(now), text);
+  const std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S} {}\n", fmt::localtime(now), text);
+  std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
 
@@ -218,7 +221,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
     : global_(std::move(global)),
       home_(std::move(home)),
       lock_(lock),
-      groups_(home_ / "run" / "groups"),
+      groups_(home_ / "run" / "groups", [](const std::string& line) { say(line); }),
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),

@@ -321,3 +321,105 @@ def test_an_app_that_never_reads_an_upload_is_cut(proxied, rp_home):
     assert grew < 32 * 1024
     assert len(ended) == 5 and all(how != "sent all" for how, _ in ended)
     assert p.request("GET", "/after")[0] == 200
+
+
+# --- RP_HOME on a full or read-only disk --------------------------------------------------------
+
+def mount(*args):
+    subprocess.run(["mount", *args], check=True, capture_output=True)
+
+
+def unmount(path):
+    subprocess.run(["umount", str(path)], capture_output=True)
+
+
+@pytest.fixture
+def own_home(tmp_path, rp_env):
+    """An RP_HOME of its own for a test that mounts file systems in it; its daemon is stopped and
+    every mount undone at teardown. Needs root (the CI VM runs the e2e tests as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounts a tmpfs or a read-only bind mount: needs root (CI runs as root)")
+    home = tmp_path / "own-home"
+    home.mkdir()
+    mounts = []
+    try:
+        yield home, dict(rp_env, RP_HOME=str(home)), mounts
+    finally:
+        stop_daemon(home)
+        for path in reversed(mounts):
+            unmount(path)
+
+
+def wait_for_log_line(path, text):
+    assert wait_until(lambda: path.exists() and text in path.read_text(errors="replace"),
+                      timeout=15), f"{text!r} not in {path}"
+
+
+def test_a_full_rp_home_keeps_the_apps_running_and_says_so_once(own_home, proxied):
+    home, env, mounts = own_home
+    mount("-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(home))
+    mounts.append(home)
+    p = proxied(ORIGIN, env={"RP_HOME": str(home)})
+    app_log = home / "logs" / f"{p.project.app}.log"
+    assert run_rp(["route", "first", "1111"], p.project.path, env)[0] == 0
+    routes = (home / "routes.json").read_text()
+    for i in range(5):
+        assert p.request("GET", f"/before-{i}")[0] == 200
+    wait_for_log_line(app_log, "GET /before-4")
+    written = app_log.read_text()
+
+    # Fill the disk.
+    with open(home / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    long_path = "/during-" + "x" * 400
+    for i in range(50):
+        assert p.request("GET", f"{long_path}-{i}")[0] == 200  # the app serves on
+    p.run.wait_for(r"rp +\| cannot write .*No space left on device")
+    # A state change fails with a message that says why; the file keeps what it had.
+    code, _, err = run_rp(["route", "second", "2222"], p.project.path, env)
+    assert code != 0 and "No space left on device" in err, err
+    assert (home / "routes.json").read_text() == routes
+    for i in range(50):
+        assert p.request("GET", f"{long_path}-again-{i}")[0] == 200
+    time.sleep(0.5)  # log batches go out every 100 ms
+    assert len([line for line in p.run.lines if "cannot write" in line]) == 1, p.run.output()
+    # What the log file held is whole: no line lost, none torn.
+    now = app_log.read_text()
+    assert now.startswith(written)
+    assert now.endswith("\n")
+
+    # Room again: the log takes lines again, and says so once.
+    (home / "filler").unlink()
+    assert p.request("GET", "/after")[0] == 200
+    p.run.wait_for(r"rp +\| its log file takes writes again")
+    wait_for_log_line(app_log, "GET /after")
+    assert app_log.read_text().startswith(written)
+    assert p.run.proc.poll() is None
+
+
+def test_a_read_only_rp_home_keeps_the_apps_running_and_says_so_once(own_home, proxied):
+    home, env, mounts = own_home
+    pid = start_daemon(env)
+    (home / "apps").mkdir(exist_ok=True)
+    for sub in ("logs", "apps"):
+        # A read-only bind mount of the directory over itself.
+        mount("--bind", str(home / sub), str(home / sub))
+        mounts.append(home / sub)
+        mount("-o", "remount,bind,ro", str(home / sub))
+    p = proxied(ORIGIN, env={"RP_HOME": str(home)})
+    for i in range(20):
+        assert p.request("GET", f"/ro-{i}")[0] == 200
+    p.run.wait_for(r"rp +\| cannot open .*Read-only file system")
+    code, _, err = run_rp(["link"], p.project.path, env)
+    assert code != 0 and "Read-only file system" in err, err
+    for i in range(20):
+        assert p.request("GET", f"/ro-again-{i}")[0] == 200
+    time.sleep(0.5)
+    assert len([line for line in p.run.lines if "Read-only file system" in line]) == 1, \
+        p.run.output()
+    assert p.run.proc.poll() is None and process_alive(pid)
