@@ -323,6 +323,62 @@ def test_an_app_that_never_reads_an_upload_is_cut(proxied, rp_home):
     assert p.request("GET", "/after")[0] == 200
 
 
+# --- every listener binds again after a restart ------------------------------------------------
+
+def time_wait_on(port):
+    """Sockets in TIME_WAIT whose local port is `port`."""
+    out = subprocess.run(["ss", "-Htan", "state", "time-wait", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def test_every_listener_binds_again_over_time_wait(proxied, rp_env, rp_home):
+    dns_port = free_port(socket.SOCK_DGRAM)
+    env = dict(rp_env, RP_DNS_PORT=str(dns_port))
+    p = proxied(ORIGIN_QUIET, env={"RP_DNS_PORT": str(dns_port)}, args=("-d",), ready=None)
+    p.run.wait()
+    http_port, https_port = int(env["RP_HTTP_PORT"]), int(env["RP_HTTPS_PORT"])
+    host = f"{p.project.app}.test"
+    assert wait_until(lambda: p.request("GET", "/")[0] == 200, timeout=30)
+    # Connections that rp closes first, so that the TIME_WAIT is on rp's side of each port.
+    for _ in range(3):
+        assert p.request("GET", "/", headers={"Connection": "close"})[0] == 200
+        ctx = ssl.create_default_context(cafile=str(rp_home / "ca" / "rp-ca.pem"))
+        with socket.create_connection(("127.0.0.1", https_port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname=host) as s:
+                s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                while s.recv(65536):
+                    pass
+        with socket.create_connection(("127.0.0.1", dns_port), timeout=10) as s:
+            s.sendall(b"\x00\x05junk!")  # not DNS: rp ends the connection
+            while s.recv(65536):
+                pass
+    for port in (http_port, https_port, dns_port):
+        assert wait_until(lambda: time_wait_on(port), timeout=10), f"no TIME_WAIT on {port}"
+    stop_daemon(rp_home)
+    # Every TIME_WAIT is still there as the daemon starts again on the same ports.
+    pid = start_daemon(env)
+    for port in (http_port, https_port, dns_port):
+        assert time_wait_on(port)
+    log = daemon_log(rp_home).split("starting (pid")[-1]
+    assert "cannot listen" not in log and "in use" not in log, log
+    assert f"HTTP: listening on port {http_port}" in log
+    assert f"HTTPS: listening on port {https_port}" in log
+    assert str(dns_port) in log
+    # And serves on each (the app was not linked: the new daemon does not know it).
+    assert p.request("GET", "/")[0] == 404
+    ctx = ssl.create_default_context(cafile=str(rp_home / "ca" / "rp-ca.pem"))
+    with socket.create_connection(("127.0.0.1", https_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host) as s:
+            s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            assert s.recv(65536).startswith(b"HTTP/1.1 404 ")
+    r = subprocess.run(["dig", "+short", "+tcp", "-p", str(dns_port), "@127.0.0.1", host],
+                       capture_output=True, text=True, timeout=10)
+    assert "127.0.0.1" in r.stdout
+    assert process_alive(pid)
+    run_rp(["down", p.project.app], p.project.path, env)
+
+
 # --- RP_HOME on a full or read-only disk --------------------------------------------------------
 
 def mount(*args):
