@@ -350,7 +350,7 @@ def test_every_listener_binds_again_over_time_wait(proxied, rp_env, rp_home):
                 while s.recv(65536):
                     pass
         with socket.create_connection(("127.0.0.1", dns_port), timeout=10) as s:
-            s.sendall(b"\x00\x05junk!")  # not DNS: rp ends the connection
+            s.sendall(b"\x00\x00")  # a message of length 0: rp ends the connection
             while s.recv(65536):
                 pass
     for port in (http_port, https_port, dns_port):
