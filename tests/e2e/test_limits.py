@@ -323,6 +323,57 @@ def test_an_app_that_never_reads_an_upload_is_cut(proxied, rp_home):
     assert p.request("GET", "/after")[0] == 200
 
 
+def h2_upload_until_reset(c, sid, give_up=60, trickle=None):
+    """Sends on stream `sid` of H2 connection `c` until rp resets it: as fast as the window
+    allows, or one `trickle` byte twice a second. Fails after `give_up` seconds."""
+    import h2.exceptions
+    deadline = time.monotonic() + give_up
+    s = c.streams[sid]
+    c.sock.settimeout(0.5)
+    while s["reset"] is None:
+        assert time.monotonic() < deadline, "the stream is still open"
+        assert not c.closed, "rp closed the connection"
+        try:
+            room = min(c.conn.local_flow_control_window(sid), c.conn.max_outbound_frame_size)
+            if trickle:
+                room = min(room, 1)
+            if room > 0:
+                c.conn.send_data(sid, (trickle or b"u") * room)
+                c.flush()
+        except h2.exceptions.StreamClosedError:
+            pass
+        try:
+            c.read_once()
+        except socket.timeout:
+            pass
+        if trickle:
+            time.sleep(0.5)
+    return s["reset"]
+
+
+def test_h2_slowloris_bodies_and_stuck_uploads_are_cut(proxied, rp_home, rp_env):
+    from test_h2 import H2
+    p = proxied(ORIGIN_QUIET, config=SLOW)
+    pid = daemon_pid(rp_home)
+    name = f"{p.project.app}.test"
+
+    def attack():
+        with H2(rp_env, name) as slow, H2(rp_env, name) as stuck:
+            a = slow.request("/upload", method="POST", end=False,
+                             headers=[("content-length", "1000000")])
+            b = stuck.request("/ignore", method="POST", end=False)
+            assert h2_upload_until_reset(slow, a, trickle=b"b") is not None
+            assert h2_upload_until_reset(stuck, b) is not None
+            # The connections go on.
+            assert slow.get("/after")[0] == 200 and stuck.get("/after")[0] == 200
+
+    grew = growth_while(pid, attack)
+    print(f"h2 slowloris body and stuck upload: daemon RSS grew {grew} KiB")
+    p.run.wait_for(r"POST /upload .*h2 cut short")
+    p.run.wait_for(r"POST /ignore .*h2 cut short")
+    assert grew < 32 * 1024
+
+
 # --- every listener binds again after a restart ------------------------------------------------
 
 def time_wait_on(port):
