@@ -3,7 +3,8 @@
 // queue, so accepting again at once would fail again at once: a spin. The listener pauses instead
 // and tries again, and meanwhile the connections it already has go on and free what they hold.
 // The shortage is the process's, not one listener's: the daemon's log says so once for the whole
-// episode, whichever listeners and threads meet it, and once more when accepting works again.
+// episode, whichever listeners and threads meet it (the proxy's, the control API's, DNS over
+// TCP's), and once more when accepting works again.
 #pragma once
 
 #include <atomic>

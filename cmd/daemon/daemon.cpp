@@ -110,9 +110,12 @@ void reclaim_orphans(GroupRecord& groups) {
 }
 
 std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConfig& global,
-                                          std::vector<std::string>& notices) {
+                                          std::vector<std::string>& notices,
+                                          proxy::AcceptShortage& shortage) {
   if (global.dns_port == 0) return nullptr;
-  auto server = std::make_unique<dns::DnsServer>(io, global.tlds);
+  dns::AcceptWatch watch{[&shortage](const boost::system::error_code& ec) { shortage.failed(ec); },
+                         [&shortage] { shortage.accepted(); }};
+  auto server = std::make_unique<dns::DnsServer>(io, global.tlds, std::move(watch));
   if (auto failure = server->listen(global.bind, global.dns_port)) {
     notices.push_back("DNS: " + failure->message());
     return nullptr;
@@ -227,7 +230,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       guardian_(Guardian::start(run_id_prefix_)),
       shortage_([](const std::string& line) { say(line); }),
       proxy_(open_proxy(global_, home_, notices_, ca_files_)),
-      dns_(start_dns(io_, global_, notices_)),
+      dns_(start_dns(io_, global_, notices_, shortage_)),
       http_port_(proxy_ ? proxy_->port() : 0),
       urls_(choose_urls()),
       processes_(guardian_, groups_, run_id_prefix_),

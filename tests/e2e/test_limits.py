@@ -76,7 +76,8 @@ def get(s, host, path="/"):
 def test_out_of_descriptors_pauses_accepting_with_one_line(proxied, rp_env, rp_home, many_files):
     # A limit set above what the descriptors allow, so that accept() itself runs out.
     (rp_home / "config.yaml").write_text("max_connections: 100000\n")
-    pid = start_daemon(rp_env, files=256)
+    dns_port = free_port(socket.SOCK_DGRAM)
+    pid = start_daemon(dict(rp_env, RP_DNS_PORT=str(dns_port)), files=256)
     p = proxied(ORIGIN_QUIET)
     host = f"{p.project.app}.test"
     kept = [socket.create_connection(("127.0.0.1", p.port), timeout=10) for _ in range(4)]
@@ -88,6 +89,8 @@ def test_out_of_descriptors_pauses_accepting_with_one_line(proxied, rp_env, rp_h
             flood.append(socket.create_connection(("127.0.0.1", p.port), timeout=10))
         assert wait_until(lambda: "out of file descriptors" in daemon_log(rp_home), timeout=30), \
             daemon_log(rp_home)[-2000:]
+        # DNS over TCP meets the same shortage, and pauses too.
+        flood.append(socket.create_connection(("127.0.0.1", dns_port), timeout=10))
         # Paused, not spinning: over 3 s the daemon (two proxy threads with their acceptors)
         # uses a small part of one core.
         before = cpu_seconds(pid)
