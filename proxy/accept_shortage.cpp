@@ -15,6 +15,8 @@ std::chrono::milliseconds AcceptShortage::failed(const boost::system::error_code
   const int e = ec.value();
   const bool descriptors = e == EMFILE || e == ENFILE;
   if (!descriptors && e != ENOBUFS && e != ENOMEM) return std::chrono::milliseconds(0);
+  last_failure_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                      std::memory_order_relaxed);
   if (short_.exchange(true)) return kPause;
   if (descriptors) {
     rlimit files{};
@@ -32,6 +34,9 @@ std::chrono::milliseconds AcceptShortage::failed(const boost::system::error_code
 }
 
 void AcceptShortage::recovered() {
+  const std::chrono::steady_clock::time_point failed{
+      std::chrono::steady_clock::duration(last_failure_.load(std::memory_order_relaxed))};
+  if (std::chrono::steady_clock::now() - failed < std::chrono::seconds(1)) return;
   if (short_.exchange(false)) say_("accepting connections again");
 }
 

@@ -4,12 +4,15 @@
 // and tries again, and meanwhile the connections it already has go on and free what they hold.
 // The shortage is the process's, not one listener's: the daemon's log says so once for the whole
 // episode, whichever listeners and threads meet it (the proxy's, the control API's, DNS over
-// TCP's), and once more when accepting works again.
+// TCP's), and once more when accepting works again: when an accept works a second after the last
+// failure (a queue of waiting connections refills the descriptors that a few closes free, and
+// that is still the same shortage).
 #pragma once
 
 #include <atomic>
 #include <boost/system/error_code.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -23,7 +26,7 @@ class AcceptShortage {
   // An accept failed with `ec`: how long the listener waits before it accepts again. Zero for a
   // failure of one connection (a client that reset it while it was queued): go on at once.
   std::chrono::milliseconds failed(const boost::system::error_code& ec);
-  // An accept succeeded: ends an episode (when there is none, one relaxed load).
+  // An accept succeeded: may end an episode (when there is none, one relaxed load).
   void accepted() {
     if (short_.load(std::memory_order_relaxed)) recovered();
   }
@@ -33,6 +36,7 @@ class AcceptShortage {
 
   std::function<void(const std::string&)> say_;
   std::atomic<bool> short_{false};
+  std::atomic<std::int64_t> last_failure_{0};  // steady_clock, in its ticks
 };
 
 }  // namespace rp::proxy
