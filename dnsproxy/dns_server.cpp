@@ -41,8 +41,10 @@ constexpr std::size_t kAnswerBuffer = 4096;
 // What every listener and connection shares; connections may outlive the DnsServer until the
 // io_context lets go of their handlers, so they hold it by shared_ptr.
 struct Shared {
-  explicit Shared(const std::vector<std::string>& tlds) : responder(tlds) {}
+  Shared(const std::vector<std::string>& tlds, AcceptWatch watch_)
+      : responder(tlds), watch(std::move(watch_)) {}
   Responder responder;
+  AcceptWatch watch;
   std::size_t tcp_connections = 0;
 };
 
@@ -218,7 +220,11 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   void accept() {
     acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-      if (ec) return self->accept_later();  // out of descriptors, say: do not spin
+      if (ec) {
+        if (self->shared_->watch.failed) self->shared_->watch.failed(ec);
+        return self->accept_later();  // out of descriptors, say: do not spin
+      }
+      if (self->shared_->watch.accepted) self->shared_->watch.accepted();
       if (self->shared_->tcp_connections >= kMaxTcpConnections) {
         socket.close(ec);  // full: the client falls back to another server or tries later
       } else {
@@ -257,8 +263,8 @@ std::string ListenFailure::message() const {
 }
 
 struct DnsServer::Impl {
-  Impl(asio::io_context& io_, const std::vector<std::string>& tlds)
-      : io(io_), shared(std::make_shared<Shared>(tlds)) {}
+  Impl(asio::io_context& io_, const std::vector<std::string>& tlds, AcceptWatch watch)
+      : io(io_), shared(std::make_shared<Shared>(tlds, std::move(watch))) {}
 
   ~Impl() { close(); }
 
@@ -303,8 +309,8 @@ struct DnsServer::Impl {
   std::vector<std::string> endpoints;
 };
 
-DnsServer::DnsServer(asio::io_context& io, const std::vector<std::string>& tlds)
-    : impl_(std::make_unique<Impl>(io, tlds)) {}
+DnsServer::DnsServer(asio::io_context& io, const std::vector<std::string>& tlds, AcceptWatch watch)
+    : impl_(std::make_unique<Impl>(io, tlds, std::move(watch))) {}
 
 DnsServer::~DnsServer() = default;
 

@@ -9,6 +9,8 @@
 // end its own connection, never a listener.
 #pragma once
 
+#include <boost/system/error_code.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +32,18 @@ struct ListenFailure {
   std::string message() const;
 };
 
+// What the TCP listeners tell their owner about accept(): a failure (they pause and try again
+// either way, never spin) and a success. The daemon makes one line in its log of a shortage of
+// descriptors out of these, as it does for its other listeners.
+struct AcceptWatch {
+  std::function<void(const boost::system::error_code&)> failed;
+  std::function<void()> accepted;
+};
+
 class DnsServer {
  public:
-  DnsServer(boost::asio::io_context& io, const std::vector<std::string>& tlds);
+  DnsServer(boost::asio::io_context& io, const std::vector<std::string>& tlds,
+            AcceptWatch watch = {});
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;

@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "proxy/nothrow.hpp"
 #include "proxy/output.hpp"
 #include "proxy/session.hpp"
+#include "proxy/stall_watch.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -70,6 +72,11 @@ struct Stream {
   bool finished = false;            // its answer is complete: more body is dropped
   tcp::socket* upstream = nullptr;  // the app's connection while forwarding, closed on a reset
   Signal wake;                      // upload came, the response queue drained, or closed
+  // While forwarding: the waits on the client for the body and on the app to take it, and how
+  // far they had moved at the watchdog's last look (proxy/stall_watch.hpp).
+  StallWatch stalls;
+  std::uint64_t stall_moves_seen = 0;
+  bool stalled = false;  // the watchdog closed its app connection for it
 };
 
 enum class End { complete, stale, failed_before_response, aborted };
@@ -234,6 +241,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         settings.header_timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
     asio::steady_timer timer(executor_);
     auto ending_since = Clock::time_point::max();
+    auto next_look = Clock::now() + settings.header_timeout;
     for (;;) {
       timer.expires_after(tick);
       co_await timer.async_wait(nothrow);
@@ -241,6 +249,10 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       if (ending_since != Clock::time_point::max()) {
         if (now - ending_since > std::chrono::seconds(2)) co_return;
         continue;
+      }
+      if (now >= next_look) {
+        next_look = now + settings.header_timeout;
+        cut_stalled_streams();
       }
       // An idle connection keeps one stream's scratch, not the most it ever needed.
       if (engine_.open_streams() == 0 && spare_.size() > 1) spare_.resize(1);
@@ -259,6 +271,20 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       }
       ending_since = now;
       write_wake_.notify();
+    }
+  }
+
+  // A stream whose upload has not moved since the last look, held still by the client or by the
+  // app (proxy/stall_watch.hpp): its app connection closes, and forward() ends it cut short.
+  void cut_stalled_streams() {
+    for (auto& [id, s] : streams_) {
+      if (!s->upstream) continue;
+      const bool stalled = s->stalls.waiting > 0 && s->stalls.moves == s->stall_moves_seen;
+      s->stall_moves_seen = s->stalls.moves;
+      if (!stalled) continue;
+      s->stalled = true;
+      boost::system::error_code ec;
+      s->upstream->close(ec);
     }
   }
 
@@ -343,8 +369,9 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         co_return;
       }
       s->upstream = &upstream.socket;
-      const End end = co_await exchange(s, request, x, upstream.socket, *lent.scratch);
+      End end = co_await exchange(s, request, x, upstream.socket, *lent.scratch);
       s->upstream = nullptr;
+      if (s->stalled) end = End::aborted;  // cut by the watchdog: a reset, not a 502
       if (end == End::stale && upstream.reused && attempt == 0 && !has_body &&
           idempotent(request.method) && !s->closed) {
         continue;  // the app had closed the kept-alive connection: once more on a new one
@@ -393,7 +420,11 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     std::swap(body, s->upload);
     out.body(body, request.chunked);
     if (s->body_done && request.chunked) out.last_chunk();
-    const auto ec = co_await out.flush(upstream);
+    boost::system::error_code ec;
+    {
+      StallWatch::Wait wait(s->stalls);
+      ec = co_await out.flush(upstream);
+    }
     engine_.consume(s->id, body.size());
     body.clear();
     write_wake_.notify();
@@ -420,6 +451,10 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     out.clear();
     std::string& taking = scratch.taking;
     bool upstream_gone = false;
+    // One wait, on the client for the body and on the app to take it, moving a KiB at a time.
+    // (A WebSocket's bytes are not timed: it may stay quiet as long as it likes.)
+    std::optional<StallWatch::Wait> body_wait;
+    if (!sent_all && !request.upgrade) body_wait.emplace(s->stalls);
     for (;;) {
       while (!s->closed && s->upload.empty() && (sent_all || !s->body_done)) {
         co_await s->wake.wait();
@@ -427,6 +462,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       if (s->closed) co_return;
       taking.clear();
       std::swap(taking, s->upload);
+      s->stalls.arrived(taking.size());
       const bool last = s->body_done;  // what is taken now is all there is
       if (!upstream_gone) {
         if (request.upgrade) {
@@ -442,6 +478,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       write_wake_.notify();
       if (last) {
         sent_all = true;
+        body_wait.reset();
         if (request.upgrade && !upstream_gone) {
           boost::system::error_code ignored;
           upstream.shutdown(tcp::socket::shutdown_send, ignored);

@@ -7,7 +7,8 @@
 //
 // Timeouts: a connection with no open stream is closed (GOAWAY) after keepalive_timeout, or
 // header_timeout if nothing came at all; a response that the client's window keeps from moving for
-// header_timeout, or a client that stops reading, ends the connection.
+// header_timeout, or a client that stops reading, ends the connection; a request body that the
+// client or the app holds still (proxy/stall_watch.hpp) ends its stream.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -18,7 +18,8 @@ ResponseRelay::ResponseRelay() : buffer_(new char[kBufferSize]) {}
 
 template <typename Client>
 asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exchange& x,
-                                                  tcp::socket& upstream, Client& client) {
+                                                  tcp::socket& upstream, Client& client,
+                                                  StallWatch& stalls) {
   http::Parser& parser = parser_;
   Output& out = out_;
   parser.reset();
@@ -36,6 +37,7 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
       if (ec == asio::error::eof && parser.body_until_close()) {
         parser.finish();
         if (chunked) out.last_chunk();
+        StallWatch::Wait wait(stalls);
         const auto e = co_await out.flush(client);
         x.response_done = !e;
         co_return ExchangeEnd::complete;
@@ -53,6 +55,7 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
       if (step.status == http::Parser::Status::error) {
         x.relay_error = " (its response is not valid HTTP: " + parser.error() + ")";
         if (!x.response_started) co_return ExchangeEnd::failed_before_response;
+        StallWatch::Wait wait(stalls);
         co_await out.flush(client);
         co_return ExchangeEnd::aborted;
       }
@@ -84,6 +87,7 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
         done = true;
         if (head.status == 101) {
           x.tunnel_leftover.assign(data);
+          StallWatch::Wait wait(stalls);
           const auto e = co_await out.flush(client);
           co_return e ? ExchangeEnd::aborted : ExchangeEnd::upgraded;
         }
@@ -93,7 +97,11 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
         x.upstream_reusable = head.keep_alive && data.empty() && x.body_done;
       }
     }
-    const auto e = co_await out.flush(client);
+    boost::system::error_code e;
+    {
+      StallWatch::Wait wait(stalls);
+      e = co_await out.flush(client);
+    }
     if (e) co_return ExchangeEnd::aborted;
     if (done) {
       x.response_done = true;
@@ -103,8 +111,8 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
 }
 
 template asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head&, Exchange&,
-                                                           tcp::socket&, tcp::socket&);
+                                                           tcp::socket&, tcp::socket&, StallWatch&);
 template asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head&, Exchange&,
-                                                           tcp::socket&, TlsStream&);
+                                                           tcp::socket&, TlsStream&, StallWatch&);
 
 }  // namespace rp::proxy

@@ -13,6 +13,7 @@
 #include "proxy/exchange.hpp"
 #include "proxy/http/parser.hpp"
 #include "proxy/output.hpp"
+#include "proxy/stall_watch.hpp"
 
 namespace rp::proxy {
 
@@ -23,10 +24,12 @@ class ResponseRelay {
   // Relays the response to `request` from `upstream` to `client`, recording in `exchange` what
   // the session needs afterwards (status, size, whether either connection can go on).
   // `exchange.body_done` may turn true meanwhile: the request body streams up alongside.
-  // `Client`: a TCP socket or a TlsStream (proxy/client_stream.hpp).
+  // `Client`: a TCP socket or a TlsStream (proxy/client_stream.hpp). Its writes to the client are
+  // waits on the client, marked in `stalls`.
   template <typename Client>
   boost::asio::awaitable<ExchangeEnd> relay(const http::Head& request, Exchange& exchange,
-                                            boost::asio::ip::tcp::socket& upstream, Client& client);
+                                            boost::asio::ip::tcp::socket& upstream, Client& client,
+                                            StallWatch& stalls);
 
  private:
   static constexpr std::size_t kBufferSize = 80 * 1024;

@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "proxy/accept_shortage.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/tls/tls_context.hpp"
 
@@ -57,18 +58,22 @@ bool port_is_free(asio::io_context& io, const tcp::endpoint& endpoint,
   return !ec;
 }
 
-asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool tls) {
+asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool tls,
+                                  AcceptShortage& shortage) {
   ProxyShared& shared = worker.thread.shared;
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(nothrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
-      // Out of file descriptors or memory: the waiting connection stays queued, so retrying at
-      // once would spin. Pause, and let closing connections free what is needed.
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
-      co_await pause.async_wait(nothrow);
+      // Out of descriptors or memory: pause rather than spin (proxy/accept_shortage.hpp).
+      const auto wait = shortage.failed(ec);
+      if (wait.count() > 0) {
+        asio::steady_timer pause(acceptor.get_executor(), wait);
+        co_await pause.async_wait(nothrow);
+      }
       continue;
     }
+    shortage.accepted();
     if (shared.connections.load(std::memory_order_relaxed) >= shared.settings.max_connections) {
       // (Over TLS there is nobody to read a plain answer: the connection just closes.)
       if (!tls) refuse_connection(std::move(socket));
@@ -222,15 +227,15 @@ void Server::set_routes(std::shared_ptr<const RouteTable> routes) {
   impl_->shared.routes.store(std::move(routes));
 }
 
-void Server::start(SupervisorLink& supervisor) {
+void Server::start(SupervisorLink& supervisor, AcceptShortage& shortage) {
   impl_->shared.supervisor = &supervisor;
   for (auto& worker : impl_->workers) {
     worker->thread.access_log.attach(&supervisor);
     for (auto& acceptor : worker->acceptors) {
-      asio::co_spawn(worker->io, accept_loop(*worker, acceptor, false), asio::detached);
+      asio::co_spawn(worker->io, accept_loop(*worker, acceptor, false, shortage), asio::detached);
     }
     for (auto& acceptor : worker->tls_acceptors) {
-      asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true), asio::detached);
+      asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true, shortage), asio::detached);
     }
     asio::co_spawn(worker->io, release_memory_when_quiet(*worker), asio::detached);
     worker->runner = std::thread([w = worker.get()] { w->io.run(); });

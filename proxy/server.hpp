@@ -14,6 +14,8 @@
 
 namespace rp::proxy {
 
+class AcceptShortage;
+
 struct ListenConfig {
   std::vector<std::string> addresses{"127.0.0.1", "::1"};
   int port = 80;
@@ -33,9 +35,9 @@ class Server {
   int port() const;      // 0: no HTTP
   int tls_port() const;  // 0: no HTTPS
   void set_routes(std::shared_ptr<const RouteTable> routes);
-  // Serves: the threads run, and reach the supervisor (wakes, access lines) through `supervisor`,
-  // which must outlive stop().
-  void start(SupervisorLink& supervisor);
+  // Serves: the threads run, and reach the supervisor (wakes, access lines) through `supervisor`;
+  // a listener short of descriptors pauses and tells `shortage`. Both must outlive stop().
+  void start(SupervisorLink& supervisor, AcceptShortage& shortage);
   // A graceful end, before stop(): the listeners close, HTTP/2 connections send GOAWAY and finish
   // their open streams, for at most `limit`; then `done` is called, on a proxy thread.
   void drain(std::chrono::milliseconds limit, std::function<void()> done);

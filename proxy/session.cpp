@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <optional>
 
 #include "proxy/async_result.hpp"
 #include "proxy/balancer.hpp"
@@ -22,6 +23,7 @@
 #include "proxy/nothrow.hpp"
 #include "proxy/output.hpp"
 #include "proxy/response_relay.hpp"
+#include "proxy/stall_watch.hpp"
 #include "proxy/tls/client_hello.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "proxy/tunnel.hpp"
@@ -173,16 +175,27 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // wait, which re-arms it.
   void watch() {
     timer_.expires_at(deadline_);
-    timer_.async_wait([self = this->shared_from_this()](boost::system::error_code) {
-      if (self->closed_) return;
-      if (Clock::now() >= self->deadline_) {
-        self->timed_out_ = true;
-        self->clear_deadline();
+    timer_.async_wait(
+        [self = this->shared_from_this()](boost::system::error_code) { self->on_watch(); });
+  }
+
+  void on_watch() {
+    if (closed_) return;
+    if (Clock::now() >= deadline_) {
+      if (upstream_ && (stalls_.waiting == 0 || stalls_.moves != stall_moves_seen_)) {
+        // During an exchange only a stall ends it: a marked wait that has not moved since the
+        // last look (proxy/stall_watch.hpp). Otherwise look again after as long.
+        stall_moves_seen_ = stalls_.moves;
+        deadline_ = Clock::now() + shared_.settings.header_timeout;
+      } else {
+        timed_out_ = true;
+        clear_deadline();
         boost::system::error_code ec;
-        self->socket().cancel(ec);
+        socket().cancel(ec);
+        if (upstream_) upstream_->cancel(ec);
       }
-      self->watch();
-    });
+    }
+    watch();
   }
 
   // --- the client's bytes: [begin_, end_) of the workspace's buffer are read, not yet parsed.
@@ -449,6 +462,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // then the client is watched so that its going away cancels the app's request.
   asio::awaitable<ExchangeEnd> exchange(const http::Head& request, Exchange& x,
                                         tcp::socket& upstream) {
+    WatchStalls watch(*this, upstream);
     Output& out = ws_->to_upstream;
     out.clear();  // whatever an aborted exchange left unsent
     out.add_own([&](std::string& text) {
@@ -456,14 +470,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     });
     for (auto part : x.body) out.body(part, request.chunked);
     if (x.body_done && request.chunked) out.last_chunk();
-    const auto ec = co_await out.flush(upstream);
+    boost::system::error_code ec;
+    {
+      StallWatch::Wait wait(stalls_);
+      ec = co_await out.flush(upstream);
+    }
     if (ec) {
       x.relay_error = " (" + ec.message() + ")";
       co_return ExchangeEnd::stale;
     }
     x.body.clear();
     auto result = co_await (pump_then_watch(request, x, upstream) ||
-                            ws_->relay.relay(request, x, upstream, client_));
+                            ws_->relay.relay(request, x, upstream, client_, stalls_));
     if (result.index() == 0) {
       // A client that closes as soon as it has the whole response may be seen going before the
       // relay has said it is done: that exchange is complete (and logged).
@@ -484,11 +502,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   asio::awaitable<void> pump_then_watch(const http::Head& request, Exchange& x,
                                         tcp::socket& upstream) {
     bool upstream_gone = false;
+    // One wait, on the client for the body and on the app to take it, moving a KiB at a time.
+    std::optional<StallWatch::Wait> body_wait;
+    if (!x.body_done) body_wait.emplace(stalls_);
     while (!x.body_done) {
       auto space = free_space();
       auto [ec, n] = co_await client_.async_read_some(space, nothrow);
       if (ec) co_return;
       end_ += n;
+      stalls_.arrived(n);
       auto step = ws_->parser.feed(buffered());
       begin_ += step.consumed;
       if (step.status == http::Parser::Status::error) {
@@ -503,6 +525,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       const auto ec_up = co_await out.flush(upstream);
       if (ec_up) upstream_gone = true;
     }
+    body_wait.reset();
     // Watch: pipelined requests are kept for later; an end of the connection is a cancel.
     for (;;) {
       auto space = free_space();
@@ -553,6 +576,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool closed_ = false;
   bool linger_ = false;
   bool h2_ = false;  // the connection spoke HTTP/2
+  // During an exchange: the app's connection, which a stall cuts too, and the waits that may stall.
+  tcp::socket* upstream_ = nullptr;
+  StallWatch stalls_;
+  std::uint64_t stall_moves_seen_ = 0;
+
+  // While it lives, the watchdog looks for stalls of the exchange on `upstream`, every
+  // header_timeout.
+  class WatchStalls {
+   public:
+    WatchStalls(Session& session, tcp::socket& upstream) : session_(session) {
+      session_.upstream_ = &upstream;
+      session_.stall_moves_seen_ = session_.stalls_.moves;
+      session_.set_deadline_after(session_.shared_.settings.header_timeout);
+    }
+    ~WatchStalls() {
+      session_.upstream_ = nullptr;
+      session_.clear_deadline();
+    }
+    WatchStalls(const WatchStalls&) = delete;
+    WatchStalls& operator=(const WatchStalls&) = delete;
+
+   private:
+    Session& session_;
+  };
 
   // What serves a request, lent by the thread while one is in flight (proxy/workspace.hpp).
   // Its Output to the app is used by exchange() and then the body pump, never both at once.

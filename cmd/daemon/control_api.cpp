@@ -494,12 +494,15 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
 };
 
 ControlApi::ControlApi(asio::io_context& io, Apps& apps, DaemonInfo info,
-                       std::function<void()> stop_daemon)
-    : impl_(std::make_shared<Impl>(io, apps, std::move(info), std::move(stop_daemon))) {
+                       std::function<void()> stop_daemon, proxy::AcceptShortage& shortage)
+    : impl_(std::make_shared<Impl>(io, apps, std::move(info), std::move(stop_daemon))),
+      shortage_(shortage) {
   impl_->socket = std::make_unique<ControlSocket>(
-      io, [weak = std::weak_ptr<Impl>(impl_)](Request request, ControlConnection connection) {
+      io,
+      [weak = std::weak_ptr<Impl>(impl_)](Request request, ControlConnection connection) {
         return Impl::answer(weak, std::move(request), std::move(connection));
-      });
+      },
+      shortage_);
 }
 
 ControlApi::~ControlApi() {
@@ -515,7 +518,8 @@ int ControlApi::listen_for_browsers(std::string& error) {
       impl_->io,
       [weak = std::weak_ptr<Impl>(impl_)](Request request, ControlConnection connection) {
         return Impl::answer(weak, std::move(request), std::move(connection));
-      });
+      },
+      shortage_);
   return impl_->browsers->listen_for_browsers(error);
 }
 

@@ -25,13 +25,18 @@ namespace rp {
 class Apps;
 }
 
+namespace rp::proxy {
+class AcceptShortage;
+}
+
 namespace rp::cmd {
 
 class ControlApi {
  public:
-  // `stop_daemon` is called once `rp daemon stop` has been answered.
+  // `stop_daemon` is called once `rp daemon stop` has been answered; `shortage` hears of a
+  // listener out of descriptors (ControlSocket).
   ControlApi(boost::asio::io_context& io, Apps& apps, DaemonInfo info,
-             std::function<void()> stop_daemon);
+             std::function<void()> stop_daemon, proxy::AcceptShortage& shortage);
   ~ControlApi();
 
   // Listens on `socket_path` (a stale file there is replaced), mode 0600. False, with `error`,
@@ -45,6 +50,7 @@ class ControlApi {
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  proxy::AcceptShortage& shortage_;
 };
 
 }  // namespace rp::cmd

@@ -12,11 +12,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include "cmd/daemon/api_json.hpp"
 #include "cmd/daemon/dashboard_gate.hpp"
 #include "cmd/socket_path.hpp"
+#include "proxy/accept_shortage.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/socket_deadline.hpp"
 
@@ -33,11 +35,12 @@ constexpr auto kRequestTimeout = std::chrono::seconds(30);
 }  // namespace
 
 struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_, Handler handler_)
-      : io(io_), handler(std::move(handler_)), acceptor(io_) {}
+  Impl(asio::io_context& io_, Handler handler_, proxy::AcceptShortage& shortage_)
+      : io(io_), handler(std::move(handler_)), shortage(shortage_), acceptor(io_) {}
 
   asio::io_context& io;
   Handler handler;
+  proxy::AcceptShortage& shortage;
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor;
   bool browser = false;  // the dashboard's listener
 
@@ -53,7 +56,16 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(nothrow);
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;
+      if (ec) {
+        // Out of descriptors or memory: pause rather than spin (proxy/accept_shortage.hpp).
+        const auto wait = shortage.failed(ec);
+        if (wait.count() > 0) {
+          asio::steady_timer pause(io, wait);
+          co_await pause.async_wait(nothrow);
+        }
+        continue;
+      }
+      shortage.accepted();
       asio::co_spawn(io, serve(std::move(socket)), asio::detached);
     }
   }
@@ -81,8 +93,8 @@ struct ControlSocket::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-ControlSocket::ControlSocket(asio::io_context& io, Handler handler)
-    : impl_(std::make_shared<Impl>(io, std::move(handler))) {}
+ControlSocket::ControlSocket(asio::io_context& io, Handler handler, proxy::AcceptShortage& shortage)
+    : impl_(std::make_shared<Impl>(io, std::move(handler), shortage)) {}
 
 ControlSocket::~ControlSocket() {
   close();

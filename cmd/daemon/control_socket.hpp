@@ -20,6 +20,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace rp::proxy {
+class AcceptShortage;
+}
+
 namespace rp::cmd {
 
 // A Unix or a TCP connection.
@@ -30,7 +34,8 @@ class ControlSocket {
   // Answers a request on its connection: all of it, stream or single answer.
   using Handler = std::function<boost::asio::awaitable<void>(Request, ControlConnection)>;
 
-  ControlSocket(boost::asio::io_context& io, Handler handler);
+  // A listener short of descriptors pauses and tells `shortage`, which must outlive it.
+  ControlSocket(boost::asio::io_context& io, Handler handler, proxy::AcceptShortage& shortage);
   ~ControlSocket();
   ControlSocket(const ControlSocket&) = delete;
   ControlSocket& operator=(const ControlSocket&) = delete;

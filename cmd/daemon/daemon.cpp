@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,10 +33,13 @@ using namespace std::chrono_literals;
 namespace rp::cmd {
 namespace {
 
-// The daemon's own lines in its log: when, and what.
+// The daemon's own lines in its log: when, and what. Called from any thread. A log on a full or
+// read-only disk loses the line, and nothing else: fmt::print throws when stdio cannot take the
+// line (one longer than its buffer, say), and that would be into the event loop.
 void say(std::string_view text) {
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  fmt::print("{:%Y-%m-%dT%H:%M:%S} {}\n", fmt::localtime(now), text);
+  const std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S} {}\n", fmt::localtime(now), text);
+  std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
 
@@ -106,9 +110,12 @@ void reclaim_orphans(GroupRecord& groups) {
 }
 
 std::unique_ptr<dns::DnsServer> start_dns(asio::io_context& io, const GlobalConfig& global,
-                                          std::vector<std::string>& notices) {
+                                          std::vector<std::string>& notices,
+                                          proxy::AcceptShortage& shortage) {
   if (global.dns_port == 0) return nullptr;
-  auto server = std::make_unique<dns::DnsServer>(io, global.tlds);
+  dns::AcceptWatch watch{[&shortage](const boost::system::error_code& ec) { shortage.failed(ec); },
+                         [&shortage] { shortage.accepted(); }};
+  auto server = std::make_unique<dns::DnsServer>(io, global.tlds, std::move(watch));
   if (auto failure = server->listen(global.bind, global.dns_port)) {
     notices.push_back("DNS: " + failure->message());
     return nullptr;
@@ -140,6 +147,17 @@ std::shared_ptr<tls::TlsContext> open_tls(const GlobalConfig& global,
                                            [](const std::string& line) { say(line); });
 }
 
+// The proxy's connection limit: config.yaml's, else what this process's open-files limit allows
+// (main raised it to the hard limit).
+int max_connections(const GlobalConfig& global) {
+  rlimit files{};
+  std::uint64_t limit = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    limit = files.rlim_cur == RLIM_INFINITY ? UINT64_MAX : files.rlim_cur;
+  }
+  return effective_max_connections(global, limit);
+}
+
 // The HTTP and HTTPS listeners, bound but not yet serving (Daemon starts them once the apps are
 // there). nullptr when neither is on or neither could be had. `ca_files` as open_tls says.
 std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
@@ -154,7 +172,7 @@ std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
                                 global.header_timeout,
                                 global.keepalive_timeout,
                                 global.connect_timeout,
-                                global.max_connections};
+                                max_connections(global)};
   auto server = std::make_unique<proxy::Server>(
       proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
   bool serving = false;
@@ -206,12 +224,13 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
     : global_(std::move(global)),
       home_(std::move(home)),
       lock_(lock),
-      groups_(home_ / "run" / "groups"),
+      groups_(home_ / "run" / "groups", [](const std::string& line) { say(line); }),
       run_id_prefix_(take_over(groups_)),
       // Forked before Asio starts a thread, while this process has a single thread.
       guardian_(Guardian::start(run_id_prefix_)),
+      shortage_([](const std::string& line) { say(line); }),
       proxy_(open_proxy(global_, home_, notices_, ca_files_)),
-      dns_(start_dns(io_, global_, notices_)),
+      dns_(start_dns(io_, global_, notices_, shortage_)),
       http_port_(proxy_ ? proxy_->port() : 0),
       urls_(choose_urls()),
       processes_(guardian_, groups_, run_id_prefix_),
@@ -230,7 +249,7 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   for (const auto& n : notices_) say(n);
   for (const auto& problem : apps_.start()) say(problem.str());
-  if (proxy_) proxy_->start(apps_);
+  if (proxy_) proxy_->start(apps_, shortage_);
 }
 
 Daemon::~Daemon() {
@@ -275,7 +294,8 @@ void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
 bool Daemon::open_control(std::string& error) {
   DaemonInfo info{home_,        RP_VERSION, http_port_, dns_ ? global_.dns_port : 0,
                   Clock::now(), notices_,   urls_.hint, global_.tlds};
-  api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this));
+  api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this),
+                                      shortage_);
   if (!api_->listen(home_ / "rp.sock", error)) {
     guardian_.release();
     return false;

@@ -18,6 +18,7 @@
 #include "cmd/daemon/control_api.hpp"
 #include "cmd/daemon/url_rule.hpp"
 #include "dnsproxy/dns_server.hpp"
+#include "proxy/accept_shortage.hpp"
 #include "proxy/readiness_probe.hpp"
 #include "proxy/server.hpp"
 #include "supervisor/app/process_host.hpp"
@@ -66,7 +67,8 @@ class Daemon {
   Guardian guardian_;
   boost::asio::io_context io_;
   std::vector<std::string> notices_;
-  CaFiles ca_files_;  // filled when the proxy opens HTTPS; empty without it
+  proxy::AcceptShortage shortage_;  // every listener's, for one line in the log when rp runs short
+  CaFiles ca_files_;                // filled when the proxy opens HTTPS; empty without it
   std::unique_ptr<proxy::Server> proxy_;
   std::unique_ptr<dns::DnsServer> dns_;
   int http_port_;

@@ -50,16 +50,17 @@ void LogFile::append(std::string_view lines) {
   do {
     n = ::write(fd_, lines.data(), lines.size());
   } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    error_ = fmt::format("cannot write {}: {}", path_.string(), std::strerror(errno));
+  if (n < 0 || static_cast<std::size_t>(n) < lines.size()) {
+    const int why = n < 0 ? errno : ENOSPC;
+    // Part of the batch went in: taken back, so that the file does not end in half a line.
+    if (n > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) size_ += n;
+    error_ = fmt::format("cannot write {}: {}", path_.string(), std::strerror(why));
     // Open again next time: the file or its directory may have been replaced meanwhile.
     close();
     return;
   }
   size_ += static_cast<std::uintmax_t>(n);
-  if (static_cast<std::size_t>(n) < lines.size()) {
-    error_ = fmt::format("cannot write {}: disk full", path_.string());
-  }
+  error_.clear();
 }
 
 bool LogFile::open() {
@@ -82,14 +83,12 @@ void LogFile::close() {
 }
 
 // When the rename fails the current file stays open and keeps growing: better too much log than
-// none.
+// none. (It is tried again at the next batch; a directory that refuses renames refuses the
+// writes too, and those are reported.)
 void LogFile::rotate() {
   std::filesystem::path old = path_;
   old += ".1";
-  if (::rename(path_.c_str(), old.c_str()) != 0) {
-    error_ = fmt::format("cannot rotate {}: {}", path_.string(), std::strerror(errno));
-    return;
-  }
+  if (::rename(path_.c_str(), old.c_str()) != 0) return;
   close();
 }
 

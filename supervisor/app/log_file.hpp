@@ -2,7 +2,8 @@
 // kept under a size limit by rotation: when the next write would pass it, PATH becomes PATH.1
 // (replacing the older one) and a new PATH is started, so an app that logs without end costs at
 // most twice the limit. Nothing here may stop an app: a full or read-only disk is remembered in
-// error() for the daemon to report, and the lines are dropped.
+// error() for the daemon to report, and the lines are dropped; what the file already holds stays
+// whole (a batch that fits only in part is taken back, so no line is torn).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ class LogFile {
   // the parent directory (0700) and the file (0600, O_APPEND|O_CLOEXEC). A batch bigger than
   // max_bytes still goes whole into a file of its own.
   void append(std::string_view lines);
-  // The last failure, or empty when there has been none.
+  // Why the last append failed, or empty when it worked.
   const std::string& error() const { return error_; }
 
  private:

@@ -39,7 +39,7 @@ AppOutput::AppOutput(asio::io_context& io, std::filesystem::path log_file)
 
 AppOutput::~AppOutput() {
   *alive_ = false;
-  flush();
+  if (!pending_.empty()) file_->append(pending_);
 }
 
 void AppOutput::add(LogEntry entry, bool keep) {
@@ -101,10 +101,22 @@ void AppOutput::log(const LogEntry& entry) {
   });
 }
 
+// A log file that stops taking lines (a full or read-only disk) is said once in the app's own
+// output, where `rp up` and `rp logs -f` show it, and once more when it takes them again.
 void AppOutput::flush() {
   if (pending_.empty()) return;
+  const bool was_failing = !file_->error().empty();
   file_->append(pending_);
   pending_.clear();
+  const std::string& error = file_->error();
+  if (!was_failing && !error.empty()) {
+    event(
+        fmt::format("{} — the app runs on; until the disk takes writes again its output is "
+                    "kept only in memory (the last {} lines: rp logs)",
+                    error, kRecentLines));
+  } else if (was_failing && error.empty()) {
+    event("its log file takes writes again");
+  }
 }
 
 // --- OutputReader ---------------------------------------------------------------------------

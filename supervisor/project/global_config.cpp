@@ -191,4 +191,12 @@ int effective_https_port(const GlobalConfig& config, bool may_bind_privileged) {
   return may_bind_privileged ? 443 : 7743;
 }
 
+int effective_max_connections(const GlobalConfig& config, std::uint64_t open_files_limit) {
+  if (config.max_connections) return *config.max_connections;
+  constexpr std::uint64_t kReserve = 128;
+  constexpr std::uint64_t kLeast = 16, kMost = 1'000'000;  // kMost: what config.yaml may say
+  const std::uint64_t fit = open_files_limit > kReserve ? (open_files_limit - kReserve) / 2 : 0;
+  return static_cast<int>(std::clamp(fit, kLeast, kMost));
+}
+
 }  // namespace rp

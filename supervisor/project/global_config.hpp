@@ -2,6 +2,7 @@
 // and tests use to give every run its own ports (README.md, "rp's own settings").
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,7 +36,7 @@ struct GlobalConfig {
   Duration header_timeout = std::chrono::seconds(30);     // a request head must arrive within
   Duration keepalive_timeout = std::chrono::seconds(75);  // an idle client connection is closed
   Duration connect_timeout = std::chrono::seconds(5);     // to an app's port, then 504
-  int max_connections = 4096;                             // more get 503
+  std::optional<int> max_connections;  // more get 503; unset: effective_max_connections
 };
 
 // RP_HOME, else ${XDG_CONFIG_HOME:-~/.config}/rp.
@@ -55,5 +56,11 @@ GlobalConfig load_global_config(const EnvMap& env, Diagnostics& errors);
 int effective_http_port(const GlobalConfig& config, bool may_bind_privileged);
 // The same for HTTPS: the configured one, else 443, else 7743.
 int effective_https_port(const GlobalConfig& config, bool may_bind_privileged);
+
+// The client connections the proxy holds at most: the configured number, else as many as the
+// limit on open files (RLIMIT_NOFILE, which rp raises to its hard limit) allows. Each proxied
+// request holds two descriptors (the client's and the app's), and the daemon keeps a reserve for
+// its own files, its listeners and the apps' pipes and log files: (limit - 128) / 2, at least 16.
+int effective_max_connections(const GlobalConfig& config, std::uint64_t open_files_limit);
 
 }  // namespace rp

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "supervisor/project/text.hpp"
 #include "supervisor/state/state_files.hpp"
@@ -38,7 +39,8 @@ std::optional<GroupEntry> parse_line(std::string_view line) {
 
 }  // namespace
 
-GroupRecord::GroupRecord(std::filesystem::path file) : file_(std::move(file)) {}
+GroupRecord::GroupRecord(std::filesystem::path file, std::function<void(const std::string&)> say)
+    : file_(std::move(file)), say_(std::move(say)) {}
 
 std::vector<GroupEntry> GroupRecord::load() const {
   std::vector<GroupEntry> out;
@@ -51,6 +53,12 @@ std::vector<GroupEntry> GroupRecord::load() const {
 }
 
 void GroupRecord::add(pid_t pgid, const std::string& marker) {
+  const bool was_failing = !std::exchange(error_, {}).empty();
+  write_line(pgid, marker);
+  told(was_failing);
+}
+
+void GroupRecord::write_line(pid_t pgid, const std::string& marker) {
   if (pgid <= 1 || marker.empty() || std::any_of(marker.begin(), marker.end(), is_space)) {
     error_ = fmt::format("cannot record process group {} with marker '{}'", pgid, marker);
     return;
@@ -80,13 +88,25 @@ void GroupRecord::remove(pid_t pgid) {
   if (removed == 0) return;  // nothing to forget: leave the file alone
   std::string text;
   for (const auto& e : entries) text += fmt::format("{} {}\n", e.pgid, e.marker);
+  const bool was_failing = !std::exchange(error_, {}).empty();
   write_file_atomically(file_, text, error_);
+  told(was_failing);
 }
 
 void GroupRecord::clear() {
+  const bool was_failing = !std::exchange(error_, {}).empty();
   std::error_code ec;
   std::filesystem::remove(file_, ec);
   if (ec) error_ = fmt::format("cannot remove {}: {}", file_.string(), ec.message());
+  told(was_failing);
+}
+
+void GroupRecord::told(bool was_failing) {
+  if (was_failing || error_.empty() || !say_) return;
+  say_(
+      fmt::format("{} — the apps run on, but should this daemon be killed, the next one may not "
+                  "find the processes it started",
+                  error_));
 }
 
 }  // namespace rp

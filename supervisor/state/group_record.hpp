@@ -6,12 +6,14 @@
 //
 // One daemon runs at a time and calls these from one thread; the record is not shared further.
 // A failure to write is remembered in error(), never thrown: losing the record costs orphans on a
-// crash, not the running apps.
+// crash, not the running apps. It is told to `say` once when writes start failing (a full or
+// read-only RP_HOME), not at every process that starts.
 #pragma once
 
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,8 @@ struct GroupEntry {
 
 class GroupRecord {
  public:
-  explicit GroupRecord(std::filesystem::path file);
+  explicit GroupRecord(std::filesystem::path file,
+                       std::function<void(const std::string&)> say = nullptr);
 
   // The entries in file order; a missing file is none. Lines that are not `<pgid> <marker>` with
   // pgid > 1 are skipped: a torn last line from a crash must not cost the others.
@@ -39,11 +42,16 @@ class GroupRecord {
   // Removes the file: every group has been reclaimed or stopped.
   void clear();
 
-  // The last failure, or empty when there has been none.
+  // Why the last change failed, or empty when it worked.
   const std::string& error() const { return error_; }
 
  private:
+  void write_line(pid_t pgid, const std::string& marker);
+  // After a change: says a failure that follows a success.
+  void told(bool was_failing);
+
   std::filesystem::path file_;
+  std::function<void(const std::string&)> say_;
   std::string error_;
 };
 

@@ -128,6 +128,9 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.recv(1)
             open(os.path.join(STATE, "hang-closed"), "w").close()
             self.close_connection = True
+        elif url.path == "/ignore":
+            # Takes none of the request body, and never answers: an app stuck with an upload.
+            time.sleep(3600)
         elif url.path == "/nocontent":
             self.send_response(204)
             self.end_headers()

@@ -384,3 +384,18 @@ TEST_CASE("effective_https_port uses the configured port, else 443 or 7743", "[g
   c.https_port = 0;
   CHECK(rp::effective_https_port(c, true) == 0);
 }
+
+TEST_CASE("max_connections follows the open-files limit unless config.yaml sets it",
+          "[global_config]") {
+  GlobalConfig c;
+  // Two descriptors per proxied request, after a reserve of 128 for the daemon and its apps.
+  CHECK(rp::effective_max_connections(c, 256) == 64);
+  CHECK(rp::effective_max_connections(c, 1024) == 448);
+  CHECK(rp::effective_max_connections(c, 1'048'576) == 524'224);
+  CHECK(rp::effective_max_connections(c, 100) == 16);  // tiny limits still serve someone
+  CHECK(rp::effective_max_connections(c, UINT64_MAX) == 1'000'000);
+  Diagnostics errors;
+  c = rp::parse_global_config("max_connections: 5000\n", "config.yaml", errors);
+  REQUIRE(errors.empty());
+  CHECK(rp::effective_max_connections(c, 256) == 5000);  // the user's word wins
+}
