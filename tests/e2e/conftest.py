@@ -60,6 +60,19 @@ def free_port(kind=socket.SOCK_STREAM):
         return port
 
 
+def free_dns_port():
+    """A port free for UDP and TCP, on 127.0.0.1 and ::1 (rp's DNS listens on all four)."""
+    while True:
+        port = free_port(socket.SOCK_DGRAM)
+        try:
+            for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                with socket.socket(family, socket.SOCK_STREAM) as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
+
+
 def recv_until(s, marker=None, data=b""):
     """Reads from socket `s` onto `data` until `marker` is in it (a close before fails the test),
     or, with no marker, until the connection closes."""

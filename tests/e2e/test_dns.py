@@ -19,23 +19,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import RP_BIN, free_port, run_rp, snapshot, stop_daemon, wait_until
+from conftest import RP_BIN, free_dns_port, free_port, run_rp, snapshot, stop_daemon, wait_until
 
 # A TLD no machine routes anywhere: what getaddrinfo does with it does not depend on the host.
 ODD_TLD = "rpe2e"
-
-
-def free_dns_port():
-    """A port free for UDP and TCP, on 127.0.0.1 and ::1."""
-    while True:
-        port = free_port(socket.SOCK_DGRAM)
-        try:
-            for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-                with socket.socket(family, socket.SOCK_STREAM) as s:
-                    s.bind((host, port))
-        except OSError:
-            continue
-        return port
 
 
 class Responder:

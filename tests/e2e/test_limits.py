@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from conftest import (RP_BIN, daemon_pid, free_port, process_alive, rss_kib, run_rp, stop_daemon,
-                      wait_until)
+from conftest import (RP_BIN, daemon_pid, free_dns_port, process_alive, rss_kib, run_rp,
+                      stop_daemon, wait_until)
 
 ORIGIN = "web: exec $PY $APPS/origin.py\n"
 ORIGIN_QUIET = "web: ORIGIN_QUIET=1 exec $PY $APPS/origin.py\n"
@@ -76,7 +76,7 @@ def get(s, host, path="/"):
 def test_out_of_descriptors_pauses_accepting_with_one_line(proxied, rp_env, rp_home, many_files):
     # A limit set above what the descriptors allow, so that accept() itself runs out.
     (rp_home / "config.yaml").write_text("max_connections: 100000\n")
-    dns_port = free_port(socket.SOCK_DGRAM)
+    dns_port = free_dns_port()
     pid = start_daemon(dict(rp_env, RP_DNS_PORT=str(dns_port)), files=256)
     p = proxied(ORIGIN_QUIET)
     host = f"{p.project.app}.test"
@@ -388,7 +388,7 @@ def time_wait_on(port):
 
 
 def test_every_listener_binds_again_over_time_wait(proxied, rp_env, rp_home):
-    dns_port = free_port(socket.SOCK_DGRAM)
+    dns_port = free_dns_port()
     env = dict(rp_env, RP_DNS_PORT=str(dns_port))
     p = proxied(ORIGIN_QUIET, env={"RP_DNS_PORT": str(dns_port)}, args=("-d",), ready=None)
     p.run.wait()
