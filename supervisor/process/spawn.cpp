@@ -42,15 +42,26 @@ struct ChildPlan {
   ::_exit(127);
 }
 
+// The signals an app gets with their default action even when the daemon ignores them (a
+// daemon started from a terminal or under nohup may ignore SIGHUP or SIGINT; an app must not).
+// Any other signal the daemon ignores stays ignored across exec, as POSIX has it.
+bool resets_when_ignored(int sig) {
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) {
+    if (s == sig) return true;
+  }
+  return false;
+}
+
 int child_main(void* arg) {
   ChildPlan& plan = *static_cast<ChildPlan*>(arg);
   // rp's signal handlers must not run here (they would act on the daemon's memory) nor reach
-  // the app: every caught signal back to its default, and the ones rp ignores (SIGPIPE) too.
+  // the app: every caught signal back to its default, and the ignored ones resets_when_ignored()
+  // names too.
   // All are blocked until exec (the daemon blocked them before the clone).
   for (int sig = 1; sig < NSIG; ++sig) {
     struct sigaction action {};
     if (::sigaction(sig, nullptr, &action) != 0 || action.sa_handler == SIG_DFL) continue;
-    if (action.sa_handler == SIG_IGN && sig != SIGPIPE) continue;
+    if (action.sa_handler == SIG_IGN && !resets_when_ignored(sig)) continue;
     action = {};
     action.sa_handler = SIG_DFL;
     ::sigaction(sig, &action, nullptr);

@@ -3,6 +3,7 @@ shell stays between rp and the app, even with leading assignments and redirectio
 keeps its shell and still runs whole."""
 
 import json
+import signal
 import re
 import sys
 
@@ -89,4 +90,33 @@ def test_a_command_without_shell_syntax_is_started_directly(project, rp, rpc, rp
 
     run.signal(2)
     assert run.wait() == 0
+    assert not project.leftover_pids()
+
+
+def test_an_app_gets_default_signals_even_when_rp_was_started_ignoring_them(project, rp):
+    """rp started under nohup (SIGHUP ignored) or from a shell that ignores SIGINT or SIGQUIT: the
+    app still gets them with their default action, nothing blocked; SIGUSR2, ignored too, stays ignored
+    (POSIX keeps an ignored signal across exec, and rp leaves alone what it need not change)."""
+    project.write("sigs.py", "import sys, time\n"
+                  "fields = dict(l.split(':', 1) for l in open('/proc/self/status'))\n"
+                  "print('sigs', fields['SigIgn'].strip(), fields['SigBlk'].strip(), flush=True)\n"
+                  "time.sleep(600)\n")
+    project.write("Procfile", f"web: {PY} sigs.py\n")
+    ignored = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR2)
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in ignored}
+    try:
+        run = rp("up")
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    said = run.wait_for(r"sigs .*").group(0)
+    ign, blk = re.search(r"sigs ([0-9a-f]+) ([0-9a-f]+)", said).groups()
+    ign, blk = int(ign, 16), int(blk, 16)
+    assert blk == 0
+    # (Not SIGPIPE: Python ignores it itself as it starts.)
+    for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        assert not ign & (1 << (s - 1)), f"{s.name} is ignored in the app"
+    assert ign & (1 << (signal.SIGUSR2 - 1))
+    run.signal(15)
+    assert run.wait() in (0, 143)
     assert not project.leftover_pids()
