@@ -77,7 +77,10 @@ void check_global_config(const rp::GlobalConfig& config) {
   require(config.port_range.first >= 1024 && config.port_range.first <= config.port_range.last &&
           config.port_range.last <= 65535);
   require(config.proxy_threads >= 0 && config.proxy_threads <= 256);
-  require(config.max_connections >= 1 && config.max_connections <= 1'000'000);
+  // Unset: the daemon derives it from the open-files limit (effective_max_connections).
+  if (config.max_connections) {
+    require(*config.max_connections >= 1 && *config.max_connections <= 1'000'000);
+  }
   check_duration(config.idle_timeout);
   for (auto d : {config.header_timeout, config.keepalive_timeout, config.connect_timeout}) {
     check_duration(d);
