@@ -275,15 +275,6 @@ bool is_plain_value(std::string_view value) {
   return !value.empty() && value.find_first_of(" \t\n\r\"'\\*?[]$`") == std::string_view::npos;
 }
 
-std::optional<std::string_view> lookup(std::string_view name, const std::vector<std::string>& env) {
-  for (const auto& entry : env) {
-    if (entry.size() > name.size() && entry[name.size()] == '=' && entry.starts_with(name)) {
-      return std::string_view(entry).substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
-
 // One word with its expansions made; nullopt when the shell is needed for it.
 std::optional<std::string> expand_word(std::string_view word, const std::vector<std::string>& env) {
   std::string out;
@@ -304,7 +295,7 @@ std::optional<std::string> expand_word(std::string_view word, const std::vector<
       if (end >= word.size() || word[end] != '}') return std::nullopt;  // ${NAME:-x} and such
       ++end;
     }
-    const auto value = lookup(name, env);
+    const auto value = env_value(env, name);
     if (!value || !is_plain_value(*value)) return std::nullopt;
     out += *value;
     i = end;
@@ -314,9 +305,20 @@ std::optional<std::string> expand_word(std::string_view word, const std::vector<
 
 }  // namespace
 
+std::optional<std::string_view> env_value(const std::vector<std::string>& env,
+                                          std::string_view name) {
+  for (const auto& entry : env) {
+    if (entry.size() > name.size() && entry[name.size()] == '=' && entry.starts_with(name)) {
+      return std::string_view(entry).substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::vector<std::string>> plain_argv(std::string_view command,
                                                    const std::vector<std::string>& env) {
   std::vector<std::string> words;
+  bool dropped_exec = false;
   std::size_t i = 0;
   for (;;) {
     while (i < command.size() && is_blank(command[i])) ++i;
@@ -333,15 +335,14 @@ std::optional<std::vector<std::string>> plain_argv(std::string_view command,
       return std::nullopt;  // a second line: another command
     }
     const std::string_view word = command.substr(start, i - start);
-    if (words.empty() && word == "exec") {
-      words.emplace_back();  // dropped below: `exec` is what rp does anyway
+    if (words.empty() && !dropped_exec && word == "exec") {
+      dropped_exec = true;  // `exec` is what rp does anyway
       continue;
     }
     auto expanded = expand_word(word, env);
     if (!expanded) return std::nullopt;
     words.push_back(std::move(*expanded));
   }
-  if (!words.empty() && words.front().empty()) words.erase(words.begin());
   if (words.empty()) return std::nullopt;
   const std::string& program = words.front();
   if (program == "exec" || is_assignment(program) || shell_only(program)) return std::nullopt;

@@ -30,4 +30,8 @@ std::string with_exec(std::string_view command);
 std::optional<std::vector<std::string>> plain_argv(std::string_view command,
                                                    const std::vector<std::string>& env);
 
+// The value of NAME in `env` ("KEY=value" entries), or nullopt when it is not set.
+std::optional<std::string_view> env_value(const std::vector<std::string>& env,
+                                          std::string_view name);
+
 }  // namespace rp

@@ -101,21 +101,12 @@ int child_main(void* arg) {
   ::_exit(reported == ENOENT ? 127 : 126);
 }
 
-std::string_view env_value(const std::vector<std::string>& env, std::string_view name) {
-  for (const auto& entry : env) {
-    if (entry.size() > name.size() && entry[name.size()] == '=' && entry.starts_with(name)) {
-      return std::string_view(entry).substr(name.size() + 1);
-    }
-  }
-  return {};
-}
-
 // Where execve may find `program`: itself when it names a path, else each directory of the
 // child's PATH (an empty entry is the current directory).
 std::vector<std::string> candidates_for(const std::string& program,
                                         const std::vector<std::string>& env) {
   if (program.find('/') != std::string::npos) return {program};
-  std::string_view path = env_value(env, "PATH");
+  std::string_view path = env_value(env, "PATH").value_or("");
   if (path.empty()) path = kDefaultPath;
   std::vector<std::string> out;
   for (std::size_t start = 0;;) {
