@@ -406,6 +406,12 @@ def test_every_listener_binds_again_over_time_wait(proxied, rp_env, rp_home):
                 s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
                 while s.recv(65536):
                     pass
+                # recv() ends at rp's close_notify, which comes just before its TCP close: wait
+                # for the FIN too, so that rp surely closes first.
+                with socket.socket(fileno=os.dup(s.fileno())) as plain:
+                    plain.settimeout(10)
+                    while plain.recv(65536):
+                        pass
         with socket.create_connection(("127.0.0.1", dns_port), timeout=10) as s:
             s.sendall(b"\x00\x00")  # a message of length 0: rp ends the connection
             while s.recv(65536):
