@@ -87,12 +87,13 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool 
   }
 }
 
-// Once a thread has been quiet for a while after some work (for 5 to 10 s no request began and
+// Every 5 s: the upstream pool closes the app connections that went unused for a while; and once
+// a thread has been quiet for a while after some work (for 5 to 10 s no request began and
 // the number of connections stayed the same), it lets go of the memory that work left behind:
 // its spare workspaces, and the free memory glibc keeps for reuse (a load of thousands of
 // connections leaves megabytes of it; malloc_trim returns the free pages of every arena, not
 // only the top of the heap). The daemon then shrinks back after a load.
-asio::awaitable<void> release_memory_when_quiet(Worker& worker) {
+asio::awaitable<void> tidy_up(Worker& worker) {
   asio::steady_timer tick(worker.io);
   std::pair<std::uint64_t, int> seen{0, 0};
   bool released = true;
@@ -100,6 +101,7 @@ asio::awaitable<void> release_memory_when_quiet(Worker& worker) {
     tick.expires_after(std::chrono::seconds(5));
     auto [ec] = co_await tick.async_wait(nothrow);
     if (ec) co_return;
+    worker.thread.pool.prune(std::chrono::steady_clock::now());
     const std::pair<std::uint64_t, int> now{
         worker.thread.workspaces.taken(),
         worker.thread.shared.connections.load(std::memory_order_relaxed)};
@@ -237,7 +239,7 @@ void Server::start(SupervisorLink& supervisor, AcceptShortage& shortage) {
     for (auto& acceptor : worker->tls_acceptors) {
       asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true, shortage), asio::detached);
     }
-    asio::co_spawn(worker->io, release_memory_when_quiet(*worker), asio::detached);
+    asio::co_spawn(worker->io, tidy_up(*worker), asio::detached);
     worker->runner = std::thread([w = worker.get()] { w->io.run(); });
   }
 }

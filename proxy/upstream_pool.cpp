@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
@@ -42,6 +44,17 @@ void UpstreamPool::release(const std::shared_ptr<InstanceStatus>& instance, tcp:
   auto& list = idle_[instance.get()];
   if (list.size() < kMaxIdlePerInstance) {
     list.push_back({std::move(socket), std::chrono::steady_clock::now()});
+  }
+}
+
+void UpstreamPool::prune(std::chrono::steady_clock::time_point now) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    // Released last, taken first: the oldest are at the front.
+    auto& list = it->second;
+    auto fresh = std::find_if(list.begin(), list.end(),
+                              [&](const Idle& idle) { return now - idle.since < kIdleLife; });
+    list.erase(list.begin(), fresh);
+    it = list.empty() ? idle_.erase(it) : std::next(it);
   }
 }
 

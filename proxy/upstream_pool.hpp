@@ -32,6 +32,10 @@ class UpstreamPool {
   void release(const std::shared_ptr<InstanceStatus>& instance,
                boost::asio::ip::tcp::socket socket);
 
+  // Closes the connections unused for longer than kIdleLife (the proxy thread calls it every
+  // few seconds), so that what a burst of streams opened does not stay open for good.
+  void prune(std::chrono::steady_clock::time_point now);
+
  private:
   boost::asio::awaitable<Upstream> dial(const std::shared_ptr<InstanceStatus>& instance);
 
@@ -39,9 +43,12 @@ class UpstreamPool {
     boost::asio::ip::tcp::socket socket;
     std::chrono::steady_clock::time_point since;
   };
-  // As many as one HTTP/2 connection's streams use at once (128), and more: a connection past the
-  // limit is closed and dialled again for the next request, a connect and a close per request.
-  static constexpr std::size_t kMaxIdlePerInstance = 256;
+  // As many as a few HTTP/2 connections' streams use at once (128 each): 50 clients with 10
+  // streams each keep 500 requests in flight, and a connection past the limit is closed and
+  // dialled again for the next request, a connect and a close per request. What is kept past a
+  // burst goes after kIdleLife.
+  static constexpr std::size_t kMaxIdlePerInstance = 1024;
+  static constexpr std::chrono::seconds kIdleLife{10};
   std::chrono::milliseconds connect_timeout_;
   std::unordered_map<InstanceStatus*, std::vector<Idle>> idle_;
 };
