@@ -254,8 +254,12 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         next_look = now + settings.header_timeout;
         cut_stalled_streams();
       }
-      // An idle connection keeps one stream's scratch, not the most it ever needed.
-      if (engine_.open_streams() == 0 && spare_.size() > 1) spare_.resize(1);
+      // An idle connection keeps one stream's scratch, not the most it ever needed, and none of
+      // the engine's spare body blocks.
+      if (engine_.open_streams() == 0) {
+        if (spare_.size() > 1) spare_.resize(1);
+        engine_.trim();
+      }
       const auto idle_limit =
           received_anything_ ? settings.keepalive_timeout : settings.header_timeout;
       if (engine_.open_streams() == 0 && now - last_read_ > idle_limit) {

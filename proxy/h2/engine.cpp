@@ -2,6 +2,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,14 +13,85 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A stream's response body on its way out: bytes [offset, size) of `data` are still to be sent.
-struct Outbound {
-  std::string data;
-  std::size_t offset = 0;
+// Blocks of response body, lent by the engine to its streams' queues and taken back when sent.
+constexpr std::size_t kBlockSize = 16 * 1024;
+using Block = std::unique_ptr<char[]>;
+using SpareBlocks = std::vector<Block>;
+constexpr std::size_t kMaxSpareBlocks = 64;  // 1 MiB kept for the connection's next responses
+
+// A stream's response body on its way out: the bytes the app sent and the client was not sent
+// yet, in blocks, so that neither growing nor sending moves what waits (a string would be copied
+// whole each time it grew, and again each time its sent front was cut off).
+class Outbound {
+ public:
   bool ended = false;     // end() was called: END_STREAM follows the last byte
   bool deferred = false;  // nghttp2 waits for write() or end() to resume it
 
-  std::size_t size() const { return data.size() - offset; }
+  std::size_t size() const { return size_; }
+
+  void append(std::string_view data, SpareBlocks& spares) {
+    size_ += data.size();
+    while (!data.empty()) {
+      if (blocks_.empty() || blocks_.back().end == kBlockSize) blocks_.push_back({lend(spares)});
+      Piece& tail = blocks_.back();
+      const std::size_t n = std::min(data.size(), kBlockSize - tail.end);
+      std::memcpy(tail.bytes.get() + tail.end, data.data(), n);
+      tail.end += n;
+      data.remove_prefix(n);
+    }
+  }
+
+  // Moves the first `n` bytes (n <= size()) to the end of `out`.
+  void take(std::size_t n, std::string& out, SpareBlocks& spares) {
+    size_ -= n;
+    while (n > 0) {
+      Piece& head = blocks_[head_];
+      const std::size_t m = std::min(n, head.end - head.begin);
+      out.append(head.bytes.get() + head.begin, m);
+      head.begin += m;
+      n -= m;
+      if (head.begin == head.end) {
+        give_back(std::move(head.bytes), spares);
+        ++head_;
+      }
+    }
+    if (head_ == blocks_.size()) {
+      blocks_.clear();
+      head_ = 0;
+    } else if (head_ >= 16) {
+      // A long body that never drains: the sent pieces go, so that the list stays short.
+      blocks_.erase(blocks_.begin(), blocks_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+
+  // The blocks go back to `spares` (the stream is over).
+  void release(SpareBlocks& spares) {
+    for (std::size_t i = head_; i < blocks_.size(); ++i)
+      give_back(std::move(blocks_[i].bytes), spares);
+    blocks_.clear();
+    head_ = 0;
+    size_ = 0;
+  }
+
+ private:
+  struct Piece {
+    Block bytes;
+    std::size_t begin = 0, end = 0;  // [begin, end) wait to be sent
+  };
+  static Block lend(SpareBlocks& spares) {
+    if (spares.empty()) return Block(new char[kBlockSize]);
+    Block b = std::move(spares.back());
+    spares.pop_back();
+    return b;
+  }
+  static void give_back(Block b, SpareBlocks& spares) {
+    if (spares.size() < kMaxSpareBlocks) spares.push_back(std::move(b));
+  }
+
+  std::vector<Piece> blocks_;
+  std::size_t head_ = 0;  // blocks_[0, head_) are sent
+  std::size_t size_ = 0;
 };
 
 }  // namespace
@@ -32,6 +105,7 @@ struct Engine::Impl {
   std::unordered_map<std::int32_t, Request> incoming;  // requests whose headers are arriving
   std::unordered_set<std::int32_t> taken;              // streams handed to the handler
   std::unordered_map<std::int32_t, Outbound> outbound;
+  SpareBlocks spare_blocks;
   std::size_t queued_total = 0;
   Clock::time_point last_data_sent = Clock::now();
 
@@ -132,6 +206,7 @@ struct Engine::Impl {
     self.incoming.erase(id);
     if (auto it = self.outbound.find(id); it != self.outbound.end()) {
       self.queued_total -= it->second.size();
+      it->second.release(self.spare_blocks);
       self.outbound.erase(it);
     }
     if (self.taken.erase(id)) self.handler.on_close(id);
@@ -153,13 +228,8 @@ struct Engine::Impl {
     auto& body = *static_cast<Outbound*>(source->ptr);
     const std::size_t before = body.size();
     self.out->append(reinterpret_cast<const char*>(header), 9);
-    self.out->append(body.data, body.offset, length);
-    body.offset += length;
+    body.take(length, *self.out, self.spare_blocks);
     self.queued_total -= length;
-    if (body.offset == body.data.size()) {
-      body.data.clear();
-      body.offset = 0;
-    }
     self.last_data_sent = Clock::now();
     if (before > kHighWater && body.size() <= kHighWater) {
       self.handler.on_drained(frame->hd.stream_id);
@@ -307,12 +377,7 @@ void Engine::write(std::int32_t stream, std::string_view data) {
   auto it = impl_->outbound.find(stream);
   if (it == impl_->outbound.end() || data.empty()) return;
   Outbound& body = it->second;
-  if (body.offset > 0 && body.offset >= body.data.size() / 2) {
-    // What was sent goes, so that a stream's queue holds what waits and not all it ever held.
-    body.data.erase(0, body.offset);
-    body.offset = 0;
-  }
-  body.data.append(data);
+  body.append(data, impl_->spare_blocks);
   // The clock of a response held back by the client's window starts when something waits.
   if (impl_->queued_total == 0) impl_->last_data_sent = Clock::now();
   impl_->queued_total += data.size();
@@ -361,6 +426,10 @@ void Engine::terminate(ErrorCode error) {
 
 std::size_t Engine::open_streams() const {
   return impl_->taken.size();
+}
+
+void Engine::trim() {
+  impl_->spare_blocks.clear();
 }
 
 }  // namespace rp::h2

@@ -107,6 +107,9 @@ class Engine {
 
   std::size_t open_streams() const;
 
+  // Lets go of the spare memory kept for the next responses' bodies (the connection is idle).
+  void trim();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
