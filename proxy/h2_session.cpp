@@ -254,10 +254,10 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         next_look = now + settings.header_timeout;
         cut_stalled_streams();
       }
-      // An idle connection keeps one stream's scratch, not the most it ever needed, and none of
-      // the engine's spare body blocks.
+      // An idle connection keeps no stream's scratch nor spare body blocks: the next request
+      // makes them again, which costs little beside its round trip.
       if (engine_.open_streams() == 0) {
-        if (spare_.size() > 1) spare_.resize(1);
+        spare_.clear();
         engine_.trim();
       }
       const auto idle_limit =
