@@ -1,5 +1,7 @@
 #include "proxy/http/parser.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -181,6 +183,11 @@ int Parser::on_headers_complete(llhttp_t* p) {
     h.upgrade = p->upgrade != 0;
     s->pause_reason_ = Status::head_done;
     return HPE_PAUSED;
+  }
+  if (p->status_code < 100 || p->status_code > 599) {
+    // RFC 9110 15: a status is three digits, the first 1 to 5. llhttp takes any three ("000").
+    s->error_ = fmt::format("status {} is not an HTTP status", p->status_code);
+    return -1;
   }
   h.status = p->status_code;
   h.upgrade = p->status_code == 101;

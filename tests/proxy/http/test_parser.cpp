@@ -796,6 +796,9 @@ TEST_CASE("http parser: a response's errors", "[http_parser]") {
       "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
       "HTTP/1.1 200 OK\r\nBad Name: v\r\nContent-Length: 0\r\n\r\n",
       "NOT HTTP AT ALL\r\n\r\n",
+      "HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 600 High\r\nContent-Length: 0\r\n\r\n",
   };
   for (const char* c : cases) {
     INFO(c);
