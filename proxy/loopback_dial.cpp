@@ -1,8 +1,13 @@
 #include "proxy/loopback_dial.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <optional>
 #include <variant>
 
 #include "proxy/nothrow.hpp"
@@ -12,6 +17,38 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 
 namespace rp::proxy {
+namespace {
+
+// A connect on loopback is nearly always settled by the time connect() returns: the SYN and
+// its answer (SYN-ACK, or RST from a closed port) travel inside the call. So the socket is
+// connected, or refused, or (rarely: the app's backlog is full) still on its way, without a trip
+// through the reactor; only the last waits. A readiness probe then costs a few system calls, and
+// a new connection to an app no wait at all.
+struct Attempt {
+  enum class Result { connected, refused, pending } result;
+  int fd = -1;    // connected or pending: the socket
+  int error = 0;  // refused: why
+};
+
+Attempt connect_now(const tcp::endpoint& ep) {
+  const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {Attempt::Result::refused, -1, errno};
+  if (::connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
+    return {Attempt::Result::connected, fd};
+  }
+  int error = errno;
+  if (error == EINPROGRESS) {
+    pollfd settled{fd, POLLOUT, 0};
+    if (::poll(&settled, 1, 0) == 0) return {Attempt::Result::pending, fd};
+    socklen_t size = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (error == 0) return {Attempt::Result::connected, fd};
+  }
+  ::close(fd);
+  return {Attempt::Result::refused, -1, error};
+}
+
+}  // namespace
 
 asio::awaitable<Dialed> dial_loopback(int port, int preferred_family,
                                       std::chrono::steady_clock::duration limit) {
@@ -23,16 +60,28 @@ asio::awaitable<Dialed> dial_loopback(int port, int preferred_family,
   const tcp::endpoint order[] = {v6_first ? v6 : v4, v6_first ? v4 : v6};
 
   Dialed out{Dialed::Result::refused, tcp::socket(executor), 0, {}};
-  asio::steady_timer timer(executor, limit);
+  std::optional<asio::steady_timer> timer;  // started by the first wait
   for (const auto& ep : order) {
+    const Attempt attempt = connect_now(ep);
+    boost::system::error_code ec(attempt.error, boost::system::system_category());
     tcp::socket s(executor);
-    auto result = co_await (s.async_connect(ep, nothrow) || timer.async_wait(nothrow));
-    if (result.index() == 1) {
-      out.result = Dialed::Result::timed_out;
-      out.error = "the app did not accept the connection in time";
-      co_return out;
+    if (attempt.fd >= 0) s.assign(ep.protocol(), attempt.fd, ec);
+    if (!ec && attempt.result == Attempt::Result::pending) {
+      if (!timer) timer.emplace(executor, limit);
+      auto result =
+          co_await (s.async_wait(tcp::socket::wait_write, nothrow) || timer->async_wait(nothrow));
+      if (result.index() == 1) {
+        out.result = Dialed::Result::timed_out;
+        out.error = "the app did not accept the connection in time";
+        co_return out;
+      }
+      ec = std::get<0>(std::get<0>(result));
+      int error = 0;
+      socklen_t size = sizeof error;
+      if (!ec && ::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) == 0) {
+        ec.assign(error, boost::system::system_category());
+      }
     }
-    auto [ec] = std::get<0>(result);
     if (!ec) {
       boost::system::error_code ignored;
       s.set_option(tcp::no_delay(true), ignored);
