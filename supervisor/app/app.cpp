@@ -22,11 +22,12 @@ using namespace std::chrono_literals;
 namespace rp {
 namespace {
 
-// Readiness is probed every 250 us for the first 25 ms (a connect to a closed port costs tens of
-// microseconds, and a request is waiting: a small server listens within a millisecond or two of
-// its start), then less and less often, up to every 100 ms.
-constexpr auto kFirstProbeDelay = 250us;
-constexpr int kEagerProbes = 100;
+// Readiness is probed every 100 us for the first 25 ms (a probe is a connect on loopback, settled
+// inside the call: five system calls a family, about 10 us; and a request is waiting: a small
+// server listens within a millisecond or two of its start), then less and less often, up to
+// every 100 ms.
+constexpr auto kFirstProbeDelay = 100us;
+constexpr int kEagerProbes = 250;
 constexpr auto kMaxProbeDelay = 100ms;
 
 // "exited with status 1" / "killed by SIGKILL".
