@@ -427,7 +427,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     boost::system::error_code ec;
     {
       StallWatch::Wait wait(s->stalls);
-      ec = co_await out.flush(upstream);
+      if (!out.try_flush(upstream, ec)) ec = co_await out.flush(upstream);
     }
     engine_.consume(s->id, body.size());
     body.clear();
@@ -475,7 +475,8 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
           out.body(taking, request.chunked);
           if (last && request.chunked) out.last_chunk();
         }
-        const auto ec = co_await out.flush(upstream);
+        boost::system::error_code ec;
+        if (!out.try_flush(upstream, ec)) ec = co_await out.flush(upstream);
         if (ec) upstream_gone = true;  // the app stopped reading; its answer may still come
       }
       engine_.consume(s->id, taking.size());

@@ -38,7 +38,8 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
         parser.finish();
         if (chunked) out.last_chunk();
         StallWatch::Wait wait(stalls);
-        const auto e = co_await out.flush(client);
+        boost::system::error_code e;
+        if (!out.try_flush(client, e)) e = co_await out.flush(client);
         x.response_done = !e;
         co_return ExchangeEnd::complete;
       }
@@ -56,7 +57,8 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
         x.relay_error = " (its response is not valid HTTP: " + parser.error() + ")";
         if (!x.response_started) co_return ExchangeEnd::failed_before_response;
         StallWatch::Wait wait(stalls);
-        co_await out.flush(client);
+        boost::system::error_code ignored;
+        if (!out.try_flush(client, ignored)) co_await out.flush(client);
         co_return ExchangeEnd::aborted;
       }
       const bool message_done = step.ended();
@@ -88,7 +90,8 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
         if (head.status == 101) {
           x.tunnel_leftover.assign(data);
           StallWatch::Wait wait(stalls);
-          const auto e = co_await out.flush(client);
+          boost::system::error_code e;
+          if (!out.try_flush(client, e)) e = co_await out.flush(client);
           co_return e ? ExchangeEnd::aborted : ExchangeEnd::upgraded;
         }
         if (chunked) out.last_chunk();
@@ -100,7 +103,7 @@ asio::awaitable<ExchangeEnd> ResponseRelay::relay(const http::Head& request, Exc
     boost::system::error_code e;
     {
       StallWatch::Wait wait(stalls);
-      e = co_await out.flush(client);
+      if (!out.try_flush(client, e)) e = co_await out.flush(client);
     }
     if (e) co_return ExchangeEnd::aborted;
     if (done) {
