@@ -218,12 +218,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Between requests a TCP connection gives its workspace back while it waits: a non-blocking
   // read takes what is already there, and only when nothing is does the session wait for the
   // socket to become readable, holding no buffer. (The same system calls as one asynchronous
-  // read: Asio's tries the read first too.) The session first lets the thread's other ready work
-  // run: a response just written reaches here at once (Output::try_flush), and under load the
-  // next request has often come by then, which saves the read that finds nothing and the wait.
-  // False: the client closed, or the wait timed out.
+  // read: Asio's tries the read first too.) False: the client closed, or the wait timed out.
   asio::awaitable<bool> await_request() {
-    co_await asio::post(client_.get_executor(), nothrow);
     for (;;) {
       if (!ws_) ws_ = thread_.workspaces.take();
       begin_ = end_ = 0;
@@ -246,8 +242,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::size_t head_bytes = 0;
     bool header_deadline = false;
     set_deadline_after(shared_.settings.keepalive_timeout);
-    if constexpr (!is_tls<Stream>) {
-      if (begin_ == end_) {
+    if (begin_ == end_) {
+      // Nothing is buffered: the thread's other ready work runs first. A response just written
+      // gets here at once (Output::try_flush), and under load the next request has often come
+      // by then, which saves a read that finds nothing and a wait.
+      co_await asio::post(client_.get_executor(), nothrow);
+      if constexpr (!is_tls<Stream>) {
         const bool arrived = co_await await_request();
         if (!arrived) co_return false;
       }
