@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-10000000}
 seconds=${SECONDS_EACH:-1200}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(http dns tls h2 procfile dotenv yaml control)
+[ ${#targets[@]} -eq 0 ] &&
+  targets=(http dns tls h2 procfile dotenv yaml control project dashboard_gate)
 mkdir -p build-fuzz/long-run
 summary=()
 for target in "${targets[@]}"; do

@@ -4,7 +4,8 @@
 #   fuzz/run.sh http 3600                   # a longer hunt; findings are written to build-fuzz/
 #   fuzz/run.sh http 1200 -runs=10000000    # more libFuzzer flags after the seconds
 # TARGET is one of fuzz/*_fuzz.cpp without the suffix: http, dns, tls, h2, procfile, dotenv,
-# yaml, control. fuzz/long_run.sh runs them all to 10 million executions each.
+# yaml, control, project, dashboard_gate. fuzz/long_run.sh runs them all to 10 million
+# executions each.
 # The corpus grows in build-fuzz/corpus/TARGET, seeded from fuzz/seeds/TARGET.
 set -euo pipefail
 cd "$(dirname "$0")/.."

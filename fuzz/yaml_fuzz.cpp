@@ -4,10 +4,10 @@
 // (`rp up -m`), a signal name, and the RP_* overrides of config.yaml. For any text: no exception
 // escapes (YAML's own errors are diagnostics), every mistake names the file and a line of it,
 // and every value that was read is one the file's rules allow — valid names, counts, ports,
-// addresses and paths, and durations that parse back from the way rp prints them. (rp.yaml's
-// values are checked one by one, and a wrong one is left unset; config.yaml is used only when it
-// has no mistake at all, so its values are checked then.) Nothing may
-// crash, leak or read out of bounds (ASan, UBSan).
+// addresses and paths, variable names as .env allows them, commands that are not blank, and
+// durations that parse back from the way rp prints them. (rp.yaml's values are checked one by
+// one, and a wrong one is left unset; config.yaml is used only when it has no mistake at all, so
+// its values are checked then.) Nothing may crash, leak or read out of bounds (ASan, UBSan).
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include "supervisor/project/procfile.hpp"
 #include "supervisor/project/project_config.hpp"
 #include "supervisor/project/signals.hpp"
+#include "supervisor/project/text.hpp"
 
 namespace {
 
@@ -58,8 +59,10 @@ void check_project_config(std::string_view text) {
   for (auto d : {config.idle_timeout, config.boot_timeout}) {
     if (d) check_duration(*d);
   }
+  for (const auto& [name, value] : config.env) require(rp::valid_variable_name(name));
   for (const auto& p : config.processes) {
     require(rp::valid_process_name(p.name));
+    if (p.command) require(!rp::trim(*p.command).empty());
     if (p.ready_http) require(p.ready_http->starts_with('/'));
     if (p.stop_signal) require(valid_signal(*p.stop_signal));
     if (p.stop_timeout) check_duration(*p.stop_timeout);

@@ -73,7 +73,7 @@ class DotenvReader {
             "write each variable as KEY=value");
       return skip_line();
     }
-    if (!valid_key(key)) {
+    if (!valid_variable_name(key)) {
       error(entry_line, fmt::format("invalid variable name '{}'", key),
             "names start with a letter or '_' and use letters, digits, '_' and '.'");
       return skip_line();
@@ -89,14 +89,6 @@ class DotenvReader {
       value = read_unquoted(key, entry_line);
     }
     if (value) vars_[key] = std::move(*value);
-  }
-
-  static bool valid_key(std::string_view key) {
-    if (key.empty() || !is_name_start(key[0])) return false;
-    for (char c : key) {
-      if (!is_name_char(c) && c != '.') return false;
-    }
-    return true;
   }
 
   // After a closing quote only blanks and a comment may follow on that line.
@@ -276,6 +268,14 @@ std::string normalise_newlines(std::string_view text) {
 }
 
 }  // namespace
+
+bool valid_variable_name(std::string_view name) {
+  if (name.empty() || !is_name_start(name[0])) return false;
+  for (char c : name) {
+    if (!is_name_char(c) && c != '.') return false;
+  }
+  return true;
+}
 
 void parse_dotenv(std::string_view text, const std::string& path, EnvMap& vars,
                   const EnvMap& inherited, Diagnostics& errors) {

@@ -17,6 +17,10 @@ namespace rp {
 
 using EnvMap = std::map<std::string, std::string>;
 
+// A name a variable may have, in `.env` and in rp.yaml's `env` alike: a letter or '_', then
+// letters, digits, '_' and '.' (as the dotenv libraries allow).
+bool valid_variable_name(std::string_view name);
+
 // Reads `text` into `vars`, later keys replacing earlier ones. `inherited` is consulted for
 // expansion only. Mistakes go to `errors` naming `path` and the line where the entry starts.
 void parse_dotenv(std::string_view text, const std::string& path, EnvMap& vars,

@@ -4,6 +4,7 @@
 
 #include "supervisor/project/procfile.hpp"
 #include "supervisor/project/signals.hpp"
+#include "supervisor/project/text.hpp"
 #include "supervisor/project/yaml_fields.hpp"
 
 namespace rp {
@@ -37,6 +38,12 @@ void read_process(const yaml::Reader& r, const YAML::Node& key, const YAML::Node
     const std::string& name = k.Scalar();
     if (name == "command") {
       p.command = r.string(v, "command");
+      // As in the Procfile: a blank command would start a shell that exits at once.
+      if (p.command && trim(*p.command).empty()) {
+        r.error(v, fmt::format("process '{}' has an empty command", p.name),
+                "write the command to run, e.g. 'command: bin/worker'");
+        p.command.reset();
+      }
     } else if (name == "kind") {
       auto kind = r.string(v, "kind");
       if (kind == "service") {
@@ -156,6 +163,12 @@ ProjectConfig parse_project_config(std::string_view text, const std::string& pat
     } else if (key == "env") {
       if (!r.is_map(v, "env", "{RAILS_ENV: development}")) continue;
       for (const auto& e : v) {
+        // A name .env would refuse is refused here too: `A=B` would set A, and "" nothing.
+        if (!valid_variable_name(e.first.Scalar())) {
+          r.error(e.first, fmt::format("invalid variable name '{}' in env", e.first.Scalar()),
+                  "names start with a letter or '_' and use letters, digits, '_' and '.'");
+          continue;
+        }
         if (auto value = r.string(e.second, fmt::format("env.{}", e.first.Scalar()))) {
           config.env[e.first.Scalar()] = *value;
         }

@@ -374,6 +374,33 @@ TEST_CASE("rp.yaml: invalid process name", "[project_config]") {
   CHECK(parse("processes:\n  web.1: {command: x}\n").config.processes.empty());
 }
 
+TEST_CASE("rp.yaml: a blank command is a mistake, as in the Procfile", "[project_config]") {
+  // Seen while writing fuzz/project_fuzz.cpp, which now holds load_project to it: the process
+  // ran a shell with nothing to do, which exited at once, and nothing said why.
+  for (std::string command : {"\"\"", "\"  \"", "\"\\t\\n\""}) {
+    const std::string text = "processes:\n  worker: {command: " + command + "}\n";
+    auto e = one_error(text, 2, 21);
+    CHECK(e.what == "process 'worker' has an empty command");
+    CHECK_FALSE(parse(text).config.processes.at(0).command.has_value());
+  }
+  auto p = parse("processes:\n  worker: {command: \" bin/worker \"}\n");
+  CHECK(p.errors.empty());
+  CHECK(p.config.processes.at(0).command == std::optional<std::string>(" bin/worker "));
+}
+
+TEST_CASE("rp.yaml: env names are those .env accepts", "[project_config]") {
+  // Found by fuzz/project_fuzz.cpp: `A=B: c` reached the process as A="B=c", and "" as "=d".
+  for (std::string name : {"\"A=B\"", "\"\"", "1X", "FOO-BAR", "\"FOO BAR\"", "\"\\xE9T\""}) {
+    const std::string text = "env: {OK: 1, " + name + ": x}\n";
+    auto e = one_error(text, 1, 14);
+    CHECK(e.what.starts_with("invalid variable name '"));
+    CHECK(parse(text).config.env == rp::EnvMap{{"OK", "1"}});
+  }
+  auto p = parse("env: {_private: 1, RAILS_ENV: development, spring.profiles: dev}\n");
+  CHECK(p.errors.empty());
+  CHECK(p.config.env.size() == 3);
+}
+
 TEST_CASE("rp.yaml: YAML syntax errors give a line", "[project_config]") {
   SECTION("unclosed flow map") {
     auto p = parse("name: shop\nformation: {web: 1\nweb: web\n");
