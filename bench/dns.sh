@@ -4,8 +4,10 @@
 # per server:
 #   - throughput: dnsperf as fast as the server answers (100 queries in flight) for SECONDS in
 #     all, in two halves taken in turns with the other server (rp, dnsmasq, rp, dnsmasq), so that
-#     a slow moment of a shared machine does not fall on one server only; queries per second and
-#     dnsperf's average latency under that load;
+#     a slow moment of a shared machine does not fall on one server only; queries per second,
+#     dnsperf's average latency under that load, the server's CPU time per query (rp: its
+#     daemon and `rp up`) and dnsperf's own CPU use (near 100%, dnsperf is the limit and the
+#     queries per second only a floor: the CPU per query then says which server is leaner);
 #   - latency: a fixed, moderate rate (RATE qps, default 20000), three times 4 s in turns, with
 #     every answer's latency recorded; p50 and p99 of all of them.
 # Prints a table and the ratio rp/dnsmasq.
@@ -92,11 +94,20 @@ echo "dnsperf on CPU $CLIENT_CPU; rp up, rp's daemon and dnsmasq on CPU $SERVER_
 HALF=$(( (SECONDS_PER_RUN + 1) / 2 ))
 
 # throughput SERVER PORT: one half-run, appending "qps avg_ms" to SERVER.throughput
+# Whose CPU time is each server's: rp's daemon (where the responder runs) and `rp up`; dnsmasq.
+declare -A SERVER_PIDS=([rp]="${pids[0]} ${pids[2]}" [dnsmasq]="${pids[1]}")
+
+# One half of a server's throughput run: its qps, dnsperf's average latency, the server's CPU
+# time per answered query in us, and dnsperf's CPU use in % (near 100: dnsperf's core, not the
+# server, was the limit, and the qps only a floor).
 throughput() {
-  timeout $((HALF + 30)) taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" \
-    -l "$HALF" -c 1 -T 1 -q 100 -t 2 > "$work/out" 2>&1
-  awk '/Queries per second:/ {q=$4} /Average Latency \(s\):/ {a=$4*1000}
-       END {printf "%f %f\n", q, a}' "$work/out" >> "$work/$1.throughput"
+  measure "${SERVER_PIDS[$1]}" "$work/out" timeout $((HALF + 30)) taskset -c "$CLIENT_CPU" \
+    dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" -l "$HALF" -c 1 -T 1 -q 100 -t 2
+  awk -v ns="$SERVER_NS" -v client="$CLIENT_PCT" '
+       /Queries per second:/ {q=$4} /Average Latency \(s\):/ {a=$4*1000}
+       /Queries completed:/ {n=$3}
+       END {printf "%f %f %f %s\n", q, a, (n > 0 ? ns / 1000 / n : 0), client}' \
+    "$work/out" >> "$work/$1.throughput"
 }
 
 # latency SERVER PORT: one 4 s run at RATE, appending each answer's ms to SERVER.latency and the
@@ -110,14 +121,14 @@ latency() {
 
 # summary SERVER -> "qps avg_ms p50_ms p99_ms lost"
 summary() {
-  read -r qps avg <<< "$(awk '{q += $1; a += $2} END {printf "%.0f %.3f", q / NR, a / NR}' \
-    "$work/$1.throughput")"
+  read -r qps avg cpu client <<< "$(awk '{q += $1; a += $2; c += $3; if ($4 > m) m = $4}
+    END {printf "%.0f %.3f %.2f %d", q / NR, a / NR, c / NR, m}' "$work/$1.throughput")"
   sort -n "$work/$1.latency" > "$work/sorted"
   read -r p50 p99 <<< "$(awk -v n="$(wc -l < "$work/sorted")" '
     NR == int(n * 0.50 + 0.5) {p50 = $1}
     NR == int(n * 0.99 + 0.5) {p99 = $1}
     END {printf "%.3f %.3f", p50, p99}' "$work/sorted")"
-  echo "$qps $avg $p50 $p99 $(awk '{l += $1} END {print l}' "$work/$1.lost")"
+  echo "$qps $avg $p50 $p99 $(awk '{l += $1} END {print l}' "$work/$1.lost") $cpu $client"
 }
 
 echo "dnsperf: ${SECONDS_PER_RUN}s of throughput per server (100 queries in flight, in two" \
@@ -130,12 +141,13 @@ for _ in 1 2 3; do
   latency rp "$RP_PORT"
   latency dnsmasq "$DNSMASQ_PORT"
 done
-read -r rp_qps rp_avg rp_p50 rp_p99 rp_lost <<< "$(summary rp)"
-read -r dm_qps dm_avg dm_p50 dm_p99 dm_lost <<< "$(summary dnsmasq)"
+read -r rp_qps rp_avg rp_p50 rp_p99 rp_lost rp_cpu rp_client <<< "$(summary rp)"
+read -r dm_qps dm_avg dm_p50 dm_p99 dm_lost dm_cpu dm_client <<< "$(summary dnsmasq)"
 
-printf '\n| server  | qps | avg latency at max (ms) | p50 at %s qps (ms) | p99 at %s qps (ms) | lost |\n' "$RATE" "$RATE"
-printf '|---|---:|---:|---:|---:|---:|\n'
-printf '| rp      | %s | %s | %s | %s | %s |\n' "$rp_qps" "$rp_avg" "$rp_p50" "$rp_p99" "$rp_lost"
-printf '| dnsmasq | %s | %s | %s | %s | %s |\n' "$dm_qps" "$dm_avg" "$dm_p50" "$dm_p99" "$dm_lost"
+printf '\n| server  | qps | avg latency at max (ms) | server CPU per query at max (us) | dnsperf CPU at max | p50 at %s qps (ms) | p99 at %s qps (ms) | lost |\n' "$RATE" "$RATE"
+printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '| rp      | %s | %s | %s | %s%% | %s | %s | %s |\n' "$rp_qps" "$rp_avg" "$rp_cpu" "$rp_client" "$rp_p50" "$rp_p99" "$rp_lost"
+printf '| dnsmasq | %s | %s | %s | %s%% | %s | %s | %s |\n' "$dm_qps" "$dm_avg" "$dm_cpu" "$dm_client" "$dm_p50" "$dm_p99" "$dm_lost"
 awk -v a="$rp_qps" -v b="$dm_qps" 'BEGIN {printf "\nrp/dnsmasq: %.2fx the queries per second\n", a / b}'
+awk -v a="$rp_cpu" -v b="$dm_cpu" 'BEGIN {printf "rp/dnsmasq: %.2fx the CPU per query (under 1: rp spends less)\n", a / b}'
 printf '(%s, %s cores, %s)\n' "$(dnsmasq --version | head -1)" "$(nproc)" "$(date -u +%Y-%m-%d)"
