@@ -65,7 +65,10 @@ asio::awaitable<Dialed> dial_loopback(int port, int preferred_family,
     const Attempt attempt = connect_now(ep);
     boost::system::error_code ec(attempt.error, boost::system::system_category());
     tcp::socket s(executor);
-    if (attempt.fd >= 0) s.assign(ep.protocol(), attempt.fd, ec);
+    if (attempt.fd >= 0) {
+      s.assign(ep.protocol(), attempt.fd, ec);
+      if (ec) ::close(attempt.fd);  // the socket did not take it (the reactor refused it)
+    }
     if (!ec && attempt.result == Attempt::Result::pending) {
       if (!timer) timer.emplace(executor, limit);
       auto result =
