@@ -30,6 +30,13 @@ struct Attempt {
   int error = 0;  // refused: why
 };
 
+// How a connect on `fd` ended: 0, or the error it met (SO_ERROR).
+int connect_error(int fd) {
+  int error = 0;
+  socklen_t size = sizeof error;
+  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 ? error : errno;
+}
+
 Attempt connect_now(const tcp::endpoint& ep) {
   const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return {Attempt::Result::refused, -1, errno};
@@ -40,8 +47,7 @@ Attempt connect_now(const tcp::endpoint& ep) {
   if (error == EINPROGRESS) {
     pollfd settled{fd, POLLOUT, 0};
     if (::poll(&settled, 1, 0) == 0) return {Attempt::Result::pending, fd};
-    socklen_t size = sizeof error;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    error = connect_error(fd);
     if (error == 0) return {Attempt::Result::connected, fd};
   }
   ::close(fd);
@@ -79,11 +85,7 @@ asio::awaitable<Dialed> dial_loopback(int port, int preferred_family,
         co_return out;
       }
       ec = std::get<0>(std::get<0>(result));
-      int error = 0;
-      socklen_t size = sizeof error;
-      if (!ec && ::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) == 0) {
-        ec.assign(error, boost::system::system_category());
-      }
+      if (!ec) ec.assign(connect_error(s.native_handle()), boost::system::system_category());
     }
     if (!ec) {
       boost::system::error_code ignored;

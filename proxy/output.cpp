@@ -45,10 +45,9 @@ bool Output::try_send(int fd, boost::system::error_code& ec) {
   iovec parts[kMaxPieces];
   std::size_t total = 0;
   for (std::size_t i = 0; i < pieces_.size(); ++i) {
-    const Piece& p = pieces_[i];
-    const char* data = p.data ? p.data : own_.data() + p.offset;
-    parts[i] = {const_cast<char*>(data), p.size};
-    total += p.size;
+    const std::string_view bytes = view(pieces_[i]);
+    parts[i] = {const_cast<char*>(bytes.data()), bytes.size()};
+    total += bytes.size();
   }
   msghdr message{};
   message.msg_iov = parts;
@@ -78,19 +77,15 @@ bool Output::try_send(int fd, boost::system::error_code& ec) {
 template <typename Stream>
 asio::awaitable<boost::system::error_code> Output::flush(Stream& stream) {
   if (pieces_.empty()) co_return boost::system::error_code{};
-  // Own bytes are resolved only now: own_ may have moved while it grew.
-  auto piece = [this](const Piece& p) {
-    return std::string_view(p.data ? p.data : own_.data() + p.offset, p.size);
-  };
   boost::system::error_code ec;
   if constexpr (is_tls<Stream>) {
     joined_.clear();
-    for (const auto& p : pieces_) joined_ += piece(p);
+    for (const auto& p : pieces_) joined_ += view(p);
     auto [e, n] = co_await asio::async_write(stream, asio::buffer(joined_), nothrow);
     ec = e;
   } else {
     buffers_.clear();
-    for (const auto& p : pieces_) buffers_.push_back(asio::buffer(piece(p)));
+    for (const auto& p : pieces_) buffers_.push_back(asio::buffer(view(p)));
     auto [e, n] = co_await asio::async_write(stream, buffers_, nothrow);
     ec = e;
   }

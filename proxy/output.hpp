@@ -63,6 +63,10 @@ class Output {
   std::vector<boost::asio::const_buffer> buffers_;
   std::string joined_;  // over TLS: the pieces in one buffer
 
+  // A piece's bytes. Own bytes are resolved only when written: own_ may move while it grows.
+  std::string_view view(const Piece& p) const {
+    return {p.data ? p.data : own_.data() + p.offset, p.size};
+  }
   bool try_send(int fd, boost::system::error_code& ec);
 };
 
