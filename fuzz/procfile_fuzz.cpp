@@ -1,7 +1,7 @@
 // libFuzzer target over the Procfile reader (supervisor/project/procfile.hpp), as `rp up` and
 // the daemon call it. For any text: every mistake names the file and a line of it, and every
 // entry is one that line could hold — a valid, unique name and a command with no blanks
-// around it, in file order. Nothing may crash, leak or read out of bounds (ASan, UBSan).
+// around it and no NUL, in file order. Nothing may crash, leak or read out of bounds (ASan, UBSan).
 #include <cstdint>
 #include <set>
 #include <string>
@@ -30,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       require(end != ' ' && end != '\t' && end != '\r' && end != '\n');
     }
     require(e.command.find('\n') == std::string::npos);
+    require(e.command.find('\0') == std::string::npos);  // exec would cut it there
     require(e.line > last_line && e.line <= lines);
     last_line = e.line;
   }

@@ -125,6 +125,7 @@ void check_project(const rp::Project& p, const fs::path& dir, const Files& files
       require(rp::valid_process_name(s.name) && names.insert(s.name).second);
       require((s.kind == rp::ProcessKind::task) == (list == &p.tasks));
       require(!rp::trim(s.command).empty());
+      require(s.command.find('\0') == std::string::npos);  // exec would cut it there
       require(s.count >= 0 && s.count <= 100);
       require(rp::parse_signal(rp::signal_name(s.stop_signal)) == s.stop_signal);
       require(s.stop_timeout.count() >= 0 && s.stop_timeout <= rp::kLongestDuration);
@@ -137,7 +138,10 @@ void check_project(const rp::Project& p, const fs::path& dir, const Files& files
     require(std::any_of(p.services.begin(), p.services.end(),
                         [&](const rp::ProcessSpec& s) { return s.name == p.web; }));
   }
-  for (const auto& [key, value] : p.env) require(rp::valid_variable_name(key));
+  for (const auto& [key, value] : p.env) {
+    require(rp::valid_variable_name(key));
+    require(value.find('\0') == std::string::npos);
+  }
 
   // Every entry of the Procfile that was read, with its command.
   const FileIndex read_procfile = files.present[kProcfileDev] ? kProcfileDev : kProcfile;

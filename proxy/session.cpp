@@ -388,6 +388,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       co_await respond_error(x, 400, "the request has more than one Host header", false);
       co_return false;
     }
+    if (!http::valid_host(*host)) {
+      co_await respond_error(x, 400, "the request's Host is not a host name (and port)", false);
+      co_return false;
+    }
     const bool keep_after_local = request.keep_alive && x.body_done;
     const Destination d =
         co_await find_destination(shared_, request, *host, is_tls<Stream>, x.html);

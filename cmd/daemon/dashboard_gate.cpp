@@ -2,6 +2,7 @@
 
 #include "cmd/daemon/api_json.hpp"
 #include "cmd/daemon/dashboard_files.hpp"
+#include "proxy/http/message.hpp"
 #include "proxy/router.hpp"
 
 namespace rp::cmd {
@@ -27,6 +28,7 @@ bool same_secret(std::string_view a, std::string_view b) {
 }
 
 bool is_rp_host(const std::string& host, const std::vector<std::string>& tlds) {
+  if (!http::valid_host(host)) return false;
   const std::string name = proxy::normalise_host(host);
   constexpr std::string_view kPrefix = "rp.";
   if (!name.starts_with(kPrefix)) return false;

@@ -1,6 +1,5 @@
 #include "proxy/h2/request.hpp"
 
-#include <algorithm>
 #include <charconv>
 
 #include "proxy/http/message.hpp"
@@ -11,15 +10,6 @@ namespace {
 // What HTTP/1.1 would read as the end of a field or a message.
 bool has_line_breaking(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-}
-
-// An authority as a Host value: a name or address, a port; nothing that ends or folds a field,
-// no white space, no user info.
-bool valid_authority(std::string_view a) {
-  if (a.empty()) return false;
-  return std::all_of(a.begin(), a.end(), [](unsigned char c) {
-    return c > 0x20 && c < 0x7f && c != '@' && c != '/' && c != '\\';
-  });
 }
 
 }  // namespace
@@ -83,7 +73,7 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
   }
   if (hosts > 1) return {400, "the request has more than one Host header."};
   if (host.empty()) return {400, "the request has no :authority."};
-  if (!valid_authority(host)) return {400, "the request's :authority is not a host name."};
+  if (!http::valid_host(host)) return {400, "the request's :authority is not a host name."};
   if (has_line_breaking(request.method) || has_line_breaking(request.path) ||
       request.method.find(' ') != std::string::npos ||
       request.path.find(' ') != std::string::npos) {

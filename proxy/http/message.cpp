@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 
 namespace rp::http {
@@ -31,7 +32,46 @@ void append_fields(std::string& out, std::initializer_list<Field> fields) {
   out.append("\r\n");
 }
 
+// ASCII only, whatever the locale.
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex_digit(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_letter_or_digit(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 }  // namespace
+
+bool valid_host(std::string_view host) {
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!is_hex_digit(c) && c != ':' && c != '.') return false;
+    }
+    const std::string_view after = host.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    port = after.empty() ? after : after.substr(1);
+  } else {
+    const auto colon = host.find(':');
+    const std::string_view name = host.substr(0, colon);
+    // A reg-name: unreserved characters, sub-delims and percent-escapes (RFC 3986 section 3.2.2).
+    constexpr std::string_view kOther = "-._~%!$&'()*+,;=";
+    if (name.empty()) return false;
+    for (char c : name) {
+      if (!is_letter_or_digit(c) && kOther.find(c) == std::string_view::npos) {
+        return false;
+      }
+    }
+    if (colon != std::string_view::npos) port = host.substr(colon + 1);
+  }
+  if (port.size() > 5) return false;
+  return std::all_of(port.begin(), port.end(), is_digit);
+}
 
 HopByHop::HopByHop(const Head& head)
     : head_(head), has_connection_(head.find("connection") != nullptr) {}

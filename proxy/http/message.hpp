@@ -16,6 +16,11 @@ namespace rp::http {
 // The standard reason phrase (RFC 9110), "Status" for a code rp has no name for.
 std::string_view reason_phrase(int status);
 
+// Whether a Host header (or :authority) is a host as RFC 3986 writes one: a name, an IPv4
+// address or a bracketed IPv6 address, then at most a port of digits. Nothing else: no user
+// info, no path, no white space, and no second colon (`rp.test:80.evil.example`).
+bool valid_host(std::string_view host);
+
 // Whether `name` is a header of this hop only (RFC 9110 7.6.1: Connection, Keep-Alive, TE,
 // Transfer-Encoding, Upgrade, … and what Connection names), or one whose framing rp sets itself
 // (Content-Length): not passed on as it came.

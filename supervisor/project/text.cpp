@@ -1,5 +1,6 @@
 #include "supervisor/project/text.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -31,6 +32,19 @@ std::vector<std::string_view> split_lines(std::string_view text) {
     text.remove_prefix(nl + 1);
   }
   return lines;
+}
+
+std::optional<Diagnostic> find_nul_byte(std::string_view text, const std::string& path) {
+  text = strip_bom(text);
+  const auto at = text.find('\0');
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view before = text.substr(0, at);
+  const auto line_start = before.rfind('\n');
+  const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+  const auto column = line_start == std::string_view::npos ? at + 1 : at - line_start;
+  return Diagnostic{path, static_cast<int>(line), static_cast<int>(column),
+                    "this file holds a NUL byte, which no command or variable can carry",
+                    "save it as plain text (UTF-8) without the NUL"};
 }
 
 std::vector<std::string_view> split_list(std::string_view list, char separator) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "supervisor/project/diagnostic.hpp"
+
 namespace rp {
 
 // The file's bytes, or nullopt when it cannot be read.
@@ -20,6 +22,10 @@ std::string_view strip_bom(std::string_view text);
 std::vector<std::string_view> split_lines(std::string_view text);
 
 std::string_view trim(std::string_view s);
+
+// The first NUL byte of `text`, as a mistake in `path` at its line and column; nullopt when there
+// is none. No command, path or variable can hold one: exec would cut the string there.
+std::optional<Diagnostic> find_nul_byte(std::string_view text, const std::string& path);
 
 // The pieces of a comma-separated list (or one with another separator), as written (callers trim
 // and skip empty ones as their format wants).

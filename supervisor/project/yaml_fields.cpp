@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "supervisor/project/text.hpp"
+
 namespace rp::yaml {
 namespace {
 
@@ -29,6 +31,11 @@ void Reader::error(const YAML::Mark& mark, std::string what, std::string fix) co
 }
 
 std::optional<YAML::Node> Reader::load_map(const std::string& text) const {
+  // yaml-cpp reads a NUL byte as something else ("unknown escape character").
+  if (auto nul = find_nul_byte(text, path)) {
+    errors.push_back(std::move(*nul));
+    return std::nullopt;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -68,7 +75,13 @@ bool Reader::is_map(const YAML::Node& node, std::string_view field,
 }
 
 std::optional<std::string> Reader::string(const YAML::Node& node, std::string_view field) const {
-  if (node.IsScalar()) return node.Scalar();
+  if (node.IsScalar()) {
+    if (node.Scalar().find('\0') == std::string::npos) return node.Scalar();
+    error(node,
+          fmt::format("{} holds a NUL character, which no command or variable can carry", field),
+          "remove it (a \\0 escape, or a NUL byte in the file)");
+    return std::nullopt;
+  }
   error(node, fmt::format("{} must be a string, found {}", field, node_kind(node)),
         "write a single value");
   return std::nullopt;

@@ -36,6 +36,8 @@ SMUGGLING = [
     ("http/0.9", "GET /\r\nHost: {h}\r\n\r\n"),
     ("two hosts", "GET /a HTTP/1.1\r\nHost: {h}\r\nHost: other.test\r\n\r\n"),
     ("no host", "GET /a HTTP/1.1\r\n\r\n"),
+    ("host with a second colon", "GET /a HTTP/1.1\r\nHost: {h}:80.evil.example\r\n\r\n"),
+    ("host with user info", "GET /a HTTP/1.1\r\nHost: me@{h}\r\n\r\n"),
     ("garbage", "HELLO THERE\r\n\r\n"),
     ("bad version", "GET /a HTTP/9.9\r\nHost: {h}\r\n\r\n"),
 ]

@@ -43,8 +43,9 @@ TEST_CASE("dashboard gate: only rp.<tld> is answered", "[dashboard]") {
   CHECK(status_of(get("/", "RP.TEST.")) == 0);
   CHECK(status_of(get("/", "rp.localhost:7780")) == 0);
   // A DNS-rebinding page arrives with its own name; so does a name that merely contains rp's.
-  for (std::string host : {"evil.example", "rp.test.evil.example", "xrp.test", "shop.test",
-                           "127.0.0.1:7780", "rp.example", ""}) {
+  for (std::string host :
+       {"evil.example", "rp.test.evil.example", "xrp.test", "shop.test", "127.0.0.1:7780",
+        "rp.example", "", "rp.test:7780.evil.example", "rp.test:7780:1"}) {
     CAPTURE(host);
     CHECK(status_of(get("/v1/status", host)) == 403);
     Request r = restart();

@@ -8,6 +8,7 @@ using rp::http::reason_phrase;
 using rp::http::request_head;
 using rp::http::response_head;
 using rp::http::ResponseReader;
+using rp::http::valid_host;
 
 TEST_CASE("message: reason phrases of the control API's statuses", "[message]") {
   CHECK(reason_phrase(405) == "Method Not Allowed");
@@ -106,4 +107,21 @@ TEST_CASE("message: ResponseReader refuses what is not a whole response", "[mess
   half_head.finish();
   CHECK(half_head.failed());
   CHECK_FALSE(half_head.has_head());
+}
+
+TEST_CASE("message: valid_host takes a name, an address and a port of digits, nothing more",
+          "[message]") {
+  for (const char* host : {"shop.test", "shop.test:8080", "Api.SHOP.TEST.", "shop.test.:80",
+                           "127.0.0.1", "127.0.0.1:7780", "[::1]", "[::1]:443", "[fe80::1]:8080",
+                           "my_app.test", "xn--bcher-kva.test", "shop.test:"}) {
+    CAPTURE(host);
+    CHECK(valid_host(host));
+  }
+  for (const char* host :
+       {"", ":80", "rp.test:7780.evil.example", "rp.test:80:80", "shop.test:http",
+        "shop.test:123456", "user@shop.test", "shop.test/x", "shop test", "shop\\test",
+        "shop.test\r\nX: y", "[::1", "[]", "[::1]x", "[::1]:8o", "[::g]", "sh\xc3\xb6p.test"}) {
+    CAPTURE(host);
+    CHECK_FALSE(valid_host(host));
+  }
 }

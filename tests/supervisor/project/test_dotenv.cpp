@@ -340,3 +340,12 @@ TEST_CASE("dotenv: a lone $ or $ before a non-name is kept", "[dotenv]") {
   CHECK(p.vars.at("B") == "5$ each");
   CHECK(p.vars.at("C") == "$1");
 }
+
+TEST_CASE("dotenv: a NUL byte is a mistake at its line and column, not a cut value", "[dotenv]") {
+  using namespace std::string_literals;
+  auto p = parse("A=1\nB=\"x\0y\"\n"s);
+  CHECK(p.vars.empty());
+  REQUIRE(p.errors.size() == 1);
+  CHECK(p.errors[0].line == 2);
+  CHECK(p.errors[0].column == 5);
+}

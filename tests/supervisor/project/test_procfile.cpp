@@ -219,3 +219,16 @@ TEST_CASE("diagnostic: str() with and without line, column and fix", "[diagnosti
   CHECK(Diagnostic{"-m", 0, 5, "bad", "fix it"}.str() == "-m: bad — fix it");
   CHECK(Diagnostic{"x", 1, 2, "bad", ""}.str() == "x:1:2: bad");
 }
+
+TEST_CASE("procfile: a NUL byte is a mistake at its line and column, not a cut command",
+          "[procfile]") {
+  Diagnostics errors;
+  using namespace std::string_literals;
+  auto entries = parse_procfile("web: bin/server\nworker: bin/work\0 --all\n"s, "Procfile", errors);
+  CHECK(entries.empty());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].file == "Procfile");
+  CHECK(errors[0].line == 2);
+  CHECK(errors[0].column == 17);
+  CHECK(errors[0].what.find("NUL") != std::string::npos);
+}

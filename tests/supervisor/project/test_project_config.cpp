@@ -456,3 +456,15 @@ TEST_CASE("valid_dns_label", "[project_config]") {
   CHECK_FALSE(rp::valid_dns_label("my.shop"));
   CHECK_FALSE(rp::valid_dns_label("my shop"));
 }
+
+TEST_CASE("rp.yaml: a NUL in a command or a variable is a mistake, not a cut value",
+          "[project_config]") {
+  CHECK(one_error("processes:\n  web: {command: \"bin/server\\0 --port 1\"}\n", 2, 18)
+            .what.find("NUL") != std::string::npos);
+  CHECK(one_error("env:\n  A: \"x\\0y\"\n", 2, 6).what.find("env.A") != std::string::npos);
+}
+
+TEST_CASE("rp.yaml: a NUL byte in the file is named as one", "[project_config]") {
+  using namespace std::string_literals;
+  CHECK(one_error("env:\n  A: x\0y\n"s, 2, 7).what.find("NUL byte") != std::string::npos);
+}
