@@ -9,14 +9,14 @@
 
 namespace rp::proxy {
 
-boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const http::Head& request,
-                                                     const std::string& host, bool tls, bool html) {
+Destination find_destination(ProxyShared& shared, const http::Head& request,
+                             const std::string& host, bool tls, bool html) {
   Destination d;
   if (http::is_loop(request, shared.pseudonym)) {
     d.status = 508;
     d.page =
         plain_error_page(508, "this request came back to rp: a route points at rp itself", html);
-    co_return d;
+    return d;
   }
   const auto routes = shared.routes.load();
   const std::string name = normalise_host(host);
@@ -25,11 +25,11 @@ boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const 
     d.status = d.route.kind == Route::Kind::dashboard ? 200 : 404;
     d.page = tls ? not_found_page(*routes, name, shared.settings.https_display_port, html, "https")
                  : not_found_page(*routes, name, shared.settings.display_port, html);
-    co_return d;
+    return d;
   }
   if (!tls && d.route.app->https_redirect && shared.settings.https_display_port != 0) {
     d.kind = Destination::Kind::redirect;
-    co_return d;
+    return d;
   }
   const std::int64_t restart_touched = d.route.app->restart_touched();
   AppActivity* activity = d.route.app->activity.get();
@@ -41,37 +41,47 @@ boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const 
       // The boot page asking how it goes: rp answers until the app is ready.
       d.status = 200;
       d.page = boot_progress(app);
-      co_return d;
+      return d;
     }
-    // A stopped app starts now (an app whose tmp/restart.txt was touched restarts); the request
-    // waits for its web process, as do the others that arrive meanwhile (one boot for all). A
-    // browser's navigation waits a second, then gets the boot page.
-    std::optional<BootResult> waited;
-    if (app.boot_page && is_navigation(request, html)) {
-      waited = co_await wait_for_boot_within(*shared.supervisor, app.name, restart_touched,
-                                             kBootPageAfter);
-      if (!waited) {
-        d.status = 503;
-        d.page = boot_page(app);
-        co_return d;
-      }
-    } else {
-      waited = co_await wait_for_boot(*shared.supervisor, app.name, restart_touched);
-    }
-    const BootResult boot = std::move(*waited);
-    if (!boot.ok() || !boot.app) {
-      d.status = boot.ok() ? 502 : status_of(boot.outcome);
-      const std::string what =
-          boot.ok() ? "The app started, but rp was not told where it listens." : boot.what;
-      d.page = upstream_error_page(d.status, *d.route.app, d.route.process, what, html, boot.log);
-      co_return d;
-    }
-    // Booting may have moved a port (one was taken meanwhile): forward to the app as it is now,
-    // not as it was routed.
-    d.route.app = boot.app;
+    d.kind = Destination::Kind::boot;
+    d.restart_touched = restart_touched;
+    return d;
   }
   d.kind = Destination::Kind::app;
-  co_return d;
+  return d;
+}
+
+boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, const http::Head& request,
+                                          Destination& d, bool html) {
+  // A stopped app starts now (an app whose tmp/restart.txt was touched restarts); the request
+  // waits for its web process, as do the others that arrive meanwhile (one boot for all). A
+  // browser's navigation waits a second, then gets the boot page.
+  const std::shared_ptr<const AppStatus> app = d.route.app;
+  d.kind = Destination::Kind::answer;
+  std::optional<BootResult> waited;
+  if (app->boot_page && is_navigation(request, html)) {
+    waited = co_await wait_for_boot_within(*shared.supervisor, app->name, d.restart_touched,
+                                           kBootPageAfter);
+    if (!waited) {
+      d.status = 503;
+      d.page = boot_page(*app);
+      co_return;
+    }
+  } else {
+    waited = co_await wait_for_boot(*shared.supervisor, app->name, d.restart_touched);
+  }
+  const BootResult boot = std::move(*waited);
+  if (!boot.ok() || !boot.app) {
+    d.status = boot.ok() ? 502 : status_of(boot.outcome);
+    const std::string what =
+        boot.ok() ? "The app started, but rp was not told where it listens." : boot.what;
+    d.page = upstream_error_page(d.status, *app, d.route.process, what, html, boot.log);
+    co_return;
+  }
+  // Booting may have moved a port (one was taken meanwhile): forward to the app as it is now,
+  // not as it was routed.
+  d.route.app = boot.app;
+  d.kind = Destination::Kind::app;
 }
 
 bool idempotent(std::string_view method) {

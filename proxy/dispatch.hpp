@@ -21,17 +21,26 @@ struct Destination {
     app,       // forward to `route` (its app is up: booted if it was asleep)
     answer,    // rp answers with `status` and `page`
     redirect,  // plain HTTP to an app with `https: redirect`: a 308 to https://
+    boot,      // the app is asleep or restarting: `wait_for_app` first
   };
   Kind kind = Kind::answer;
   Route route;
   int status = 0;
   Page page;
+  std::int64_t restart_touched = 0;  // Kind::boot: the tmp/restart.txt time it saw
 };
 
 // `request`'s destination. `host`: its Host (present, single: checked before). `tls`: it came
 // over HTTPS (the 404 lists https URLs; no redirect). `html`: the client prefers HTML pages.
-boost::asio::awaitable<Destination> find_destination(ProxyShared& shared, const http::Head& request,
-                                                     const std::string& host, bool tls, bool html);
+// Without waiting: an app that must start first is Kind::boot, for `wait_for_app`. (Most
+// requests go to an app that is up, and need no coroutine for it.)
+Destination find_destination(ProxyShared& shared, const http::Head& request,
+                             const std::string& host, bool tls, bool html);
+
+// For a Kind::boot destination: starts the app (or restarts it) and waits for its web process;
+// `d` then goes to the app as it is now, or is rp's answer (the boot page, a failed boot).
+boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, const http::Head& request,
+                                          Destination& d, bool html);
 
 // Whether a request may be sent again on a new connection when the app closed a kept-alive one
 // without answering (RFC 9110 9.2.2).

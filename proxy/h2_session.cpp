@@ -316,8 +316,11 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       co_return;
     }
     const std::string& host = request.headers.front().value;  // to_http1 puts Host first
-    const Destination d = co_await find_destination(shared_, request, host, true, x.html);
-    if (s->closed) co_return;
+    Destination d = find_destination(shared_, request, host, true, x.html);
+    if (d.kind == Destination::Kind::boot) {
+      co_await wait_for_app(shared_, request, d, x.html);
+      if (s->closed) co_return;
+    }
     if (d.kind != Destination::Kind::app) {
       answer(*s, x, d.status, d.page);
       co_return;
@@ -363,8 +366,14 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     } lent{*this, lend_scratch()};
     const bool has_body = !s->body_done || !s->upload.empty();
     for (int attempt = 0;; ++attempt) {
-      auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
-      if (s->closed) co_return;
+      // A kept-alive connection if there is one (not for the retry), else a new one.
+      std::optional<Upstream> taken;
+      if (attempt == 0) taken = thread_.pool.take_idle(instance);
+      if (!taken) {
+        taken = co_await thread_.pool.dial(instance);
+        if (s->closed) co_return;
+      }
+      Upstream& upstream = *taken;
       if (upstream.result != Upstream::Result::connected) {
         const auto failure = connect_failure(upstream, *instance);
         answer(

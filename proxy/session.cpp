@@ -393,8 +393,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       co_return false;
     }
     const bool keep_after_local = request.keep_alive && x.body_done;
-    const Destination d =
-        co_await find_destination(shared_, request, *host, is_tls<Stream>, x.html);
+    Destination d = find_destination(shared_, request, *host, is_tls<Stream>, x.html);
+    if (d.kind == Destination::Kind::boot) co_await wait_for_app(shared_, request, d, x.html);
     if (d.kind == Destination::Kind::redirect) {
       co_await redirect_to_https(x, normalise_host(*host), request.target, keep_after_local);
       co_return keep_after_local;
@@ -426,7 +426,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
     const bool has_body = request.chunked || request.content_length.value_or(0) > 0;
     for (int attempt = 0;; ++attempt) {
-      auto upstream = co_await thread_.pool.acquire(instance, attempt > 0);
+      // A kept-alive connection if there is one (not for the retry), else a new one.
+      std::optional<Upstream> taken;
+      if (attempt == 0) taken = thread_.pool.take_idle(instance);
+      if (!taken) taken = co_await thread_.pool.dial(instance);
+      Upstream& upstream = *taken;
       if (upstream.result != Upstream::Result::connected) {
         const auto failure = connect_failure(upstream, *instance);
         co_await respond(

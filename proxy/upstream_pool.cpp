@@ -24,20 +24,16 @@ bool still_open(tcp::socket& s) {
 
 }  // namespace
 
-asio::awaitable<Upstream> UpstreamPool::acquire(const std::shared_ptr<InstanceStatus>& instance,
-                                                bool fresh_only) {
-  if (!fresh_only) {
-    auto it = idle_.find(instance.get());
-    while (it != idle_.end() && !it->second.empty()) {
-      Idle idle = std::move(it->second.back());
-      it->second.pop_back();
-      if (std::chrono::steady_clock::now() - idle.since < kSurelyOpen || still_open(idle.socket)) {
-        Upstream pooled{{Dialed::Result::connected, std::move(idle.socket), 0, {}}, true};
-        co_return pooled;
-      }
+std::optional<Upstream> UpstreamPool::take_idle(const std::shared_ptr<InstanceStatus>& instance) {
+  auto it = idle_.find(instance.get());
+  while (it != idle_.end() && !it->second.empty()) {
+    Idle idle = std::move(it->second.back());
+    it->second.pop_back();
+    if (std::chrono::steady_clock::now() - idle.since < kSurelyOpen || still_open(idle.socket)) {
+      return Upstream{{Dialed::Result::connected, std::move(idle.socket), 0, {}}, true};
     }
   }
-  co_return co_await dial(instance);
+  return std::nullopt;
 }
 
 void UpstreamPool::release(const std::shared_ptr<InstanceStatus>& instance, tcp::socket socket) {

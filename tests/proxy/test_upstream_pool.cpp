@@ -26,10 +26,12 @@ struct Fixture {
 
   Fixture() { instance->port = app.local_endpoint().port(); }
 
+  // A kept connection if the pool has one, else a new one, as the proxy takes them.
   Upstream acquire() {
-    std::optional<Upstream> got;
-    auto take = [&]() -> asio::awaitable<void> { got.emplace(co_await pool.acquire(instance)); };
-    asio::co_spawn(io, take(), asio::detached);
+    std::optional<Upstream> got = pool.take_idle(instance);
+    if (got) return std::move(*got);
+    auto dial = [&]() -> asio::awaitable<void> { got.emplace(co_await pool.dial(instance)); };
+    asio::co_spawn(io, dial(), asio::detached);
     io.restart();
     io.run();
     REQUIRE(got);
