@@ -4,6 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <iterator>
 
 #include "proxy/http/message.hpp"
 #include "proxy/json_escape.hpp"
@@ -249,14 +250,14 @@ std::string entry_line(const LogEntry& e, const std::string& app) {
   out += R"(","text":")";
   append_json_string(out, e.text);
   out += '"';
-  if (e.color >= 0) out += fmt::format(R"(,"color":{})", e.color);
+  if (e.color >= 0) fmt::format_to(std::back_inserter(out), R"(,"color":{})", e.color);
   if (!app.empty()) {
     out += R"(,"app":")";
     append_json_string(out, app);
     out += '"';
   }
-  out += fmt::format(
-      R"(,"time":{}}})",
+  fmt::format_to(
+      std::back_inserter(out), R"(,"time":{}}})",
       std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count());
   out += '\n';
   return out;

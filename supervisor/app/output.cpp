@@ -42,10 +42,19 @@ AppOutput::~AppOutput() {
   if (!pending_.empty()) file_->append(pending_);
 }
 
+template <typename Tell>
+void AppOutput::tell_listeners(Tell tell) {
+  ++telling_;
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    // A copy of the pointer (no allocation, unlike a copy of the list) keeps it alive meanwhile.
+    if (std::shared_ptr<AppListener> l = listeners_[i]) tell(*l);
+  }
+  if (--telling_ == 0) std::erase(listeners_, nullptr);
+}
+
 void AppOutput::add(LogEntry entry, bool keep) {
   log(entry);
-  auto targets = listeners_;  // a listener may leave while it is told
-  for (auto& l : targets) l->entry(entry);
+  tell_listeners([&](AppListener& l) { l.entry(entry); });
   if (!keep) return;
   if (recent_.size() == kRecentLines) recent_.pop_front();
   recent_.push_back(std::move(entry));
@@ -56,8 +65,7 @@ void AppOutput::event(std::string text) {
 }
 
 void AppOutput::end(int exit_code) {
-  auto targets = listeners_;
-  for (auto& l : targets) l->ended(exit_code);
+  tell_listeners([&](AppListener& l) { l.ended(exit_code); });
 }
 
 std::vector<LogEntry> AppOutput::recent(std::size_t n, std::string_view process) const {
@@ -74,7 +82,10 @@ void AppOutput::listen(std::shared_ptr<AppListener> listener) {
 }
 
 void AppOutput::unlisten(const AppListener* listener) {
-  std::erase_if(listeners_, [&](const auto& l) { return l.get() == listener; });
+  for (auto& l : listeners_) {
+    if (l.get() == listener) l.reset();
+  }
+  if (telling_ == 0) std::erase(listeners_, nullptr);
 }
 
 void AppOutput::log(const LogEntry& entry) {

@@ -46,6 +46,10 @@ class AppOutput {
  private:
   void log(const LogEntry& entry);
   void flush();
+  // Calls `tell` on every listener. A listener that leaves meanwhile (or one it makes leave) is
+  // only cleared then and swept after, so that none is skipped; one that joins is told too.
+  template <typename Tell>
+  void tell_listeners(Tell tell);
 
   boost::asio::steady_timer timer_;
   std::unique_ptr<LogFile> file_;
@@ -56,6 +60,7 @@ class AppOutput {
   std::string stamp_;
   std::deque<LogEntry> recent_;
   std::vector<std::shared_ptr<AppListener>> listeners_;
+  int telling_ = 0;  // depth of tell_listeners calls under way
 };
 
 // Reads one run of one process's output and hands it on line by line. It lives until the pipe
