@@ -1,11 +1,15 @@
 #include "proxy/dispatch.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/asio/this_coro.hpp>
 
 #include "proxy/boot_page.hpp"
 #include "proxy/boot_wait.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/session.hpp"
+#include "supervisor/app/readiness.hpp"
 
 namespace rp::proxy {
 
@@ -51,8 +55,8 @@ Destination find_destination(ProxyShared& shared, const http::Head& request,
   return d;
 }
 
-boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, const http::Head& request,
-                                          Destination& d, bool html) {
+boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, UpstreamPool& pool,
+                                          const http::Head& request, Destination& d, bool html) {
   // A stopped app starts now (an app whose tmp/restart.txt was touched restarts); the request
   // waits for its web process, as do the others that arrive meanwhile (one boot for all). A
   // browser's navigation waits a second, then gets the boot page.
@@ -82,6 +86,18 @@ boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, const http::Head&
   // not as it was routed.
   d.route.app = boot.app;
   d.kind = Destination::Kind::app;
+  if (boot.connection && boot.connection_to && d.route.process == boot.app->web) {
+    const int family = boot.connection->family();
+    const int fd = boot.connection->take();
+    boost::asio::ip::tcp::socket socket(co_await boost::asio::this_coro::executor);
+    boost::system::error_code ec;
+    socket.assign(family == 6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+    } else {
+      pool.release(boot.connection_to, std::move(socket));
+    }
+  }
 }
 
 bool idempotent(std::string_view method) {

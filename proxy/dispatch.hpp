@@ -38,9 +38,11 @@ Destination find_destination(ProxyShared& shared, const http::Head& request,
                              const std::string& host, bool tls, bool html);
 
 // For a Kind::boot destination: starts the app (or restarts it) and waits for its web process;
-// `d` then goes to the app as it is now, or is rp's answer (the boot page, a failed boot).
-boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, const http::Head& request,
-                                          Destination& d, bool html);
+// `d` then goes to the app as it is now, or is rp's answer (the boot page, a failed boot). The
+// readiness probe's connection, when the boot hands it over for a request to the web process,
+// goes into `pool` for that request to take.
+boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, UpstreamPool& pool,
+                                          const http::Head& request, Destination& d, bool html);
 
 // Whether a request may be sent again on a new connection when the app closed a kept-alive one
 // without answering (RFC 9110 9.2.2).

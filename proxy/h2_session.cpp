@@ -318,7 +318,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     const std::string& host = request.headers.front().value;  // to_http1 puts Host first
     Destination d = find_destination(shared_, request, host, true, x.html);
     if (d.kind == Destination::Kind::boot) {
-      co_await wait_for_app(shared_, request, d, x.html);
+      co_await wait_for_app(shared_, thread_.pool, request, d, x.html);
       if (s->closed) co_return;
     }
     if (d.kind != Destination::Kind::app) {

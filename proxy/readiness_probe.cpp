@@ -38,8 +38,14 @@ asio::awaitable<ReadinessAnswer> probe(ReadinessCheck check) {
   const auto deadline = std::chrono::steady_clock::now() + kProbeTimeout;
   auto dialed = co_await dial_loopback(check.port, 0, kProbeTimeout);
   if (dialed.result != Dialed::Result::connected) co_return ReadinessAnswer{};
-  ReadinessAnswer answer{true, dialed.family};
-  if (!check.http_path) co_return answer;
+  ReadinessAnswer answer{true, dialed.family, nullptr};
+  if (!check.http_path) {
+    // Kept for the request that woke the app (supervisor/app/readiness.hpp).
+    boost::system::error_code ec;
+    const int fd = dialed.socket.release(ec);
+    if (!ec) answer.connection = std::make_shared<HeldConnection>(fd, dialed.family);
+    co_return answer;
+  }
   // An app that accepts and never answers must not hold the probe: at the deadline the socket is
   // closed, and the probe says "not yet".
   tcp::socket& socket = dialed.socket;
@@ -48,7 +54,7 @@ asio::awaitable<ReadinessAnswer> probe(ReadinessCheck check) {
       "GET", *check.http_path,
       {{"Host", check.host}, {"User-Agent", "rp-readiness"}, {"Connection", "close"}});
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(request), nothrow);
-  if (ec) co_return ReadinessAnswer{false, answer.family};
+  if (ec) co_return ReadinessAnswer{false, answer.family, nullptr};
   answer.ready = co_await answers_below_500(socket);
   co_return answer;
 }

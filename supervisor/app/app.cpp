@@ -109,6 +109,7 @@ void App::Impl::start() {
     inst.restarts = 0;
     inst.spawned_this_run = false;
     inst.ready = false;
+    inst.held.reset();
     inst.restart_after_stop = false;
   });
   check_ports();
@@ -165,6 +166,7 @@ bool App::Impl::spawn(Instance& inst) {
   if (inst.spawned_this_run) ++inst.restarts;
   inst.spawned_this_run = true;
   inst.ready = false;
+  inst.held.reset();
   inst.set_state(InstanceState::running);
   inst.started = AppClock::now();
   ctx.processes.adopt(inst.group);
@@ -237,7 +239,10 @@ void App::Impl::probe_round(std::uint64_t this_boot) {
                                 status = inst->status, pending](ReadinessAnswer answer) {
       if (!*life || boot != this_boot) return;
       if (answer.family != 0) status->family.store(answer.family);
-      if (inst->status == status && inst->pid == pid) inst->ready = answer.ready;
+      if (inst->status == status && inst->pid == pid) {
+        inst->ready = answer.ready;
+        inst->held = std::move(answer.connection);
+      }
       if (--*pending == 0) after_probes(this_boot);
     });
   }
@@ -267,7 +272,16 @@ void App::Impl::become_ready() {
   if (phase() != AppPhase::starting) return;
   set_phase(AppPhase::ready);
   event(web_instances().empty() ? std::string("ready") : fmt::format("{} is ready", project.web));
-  finish_waiters(ready_result());
+  // With one web instance, the probe's connection goes to the request that woke the app (the
+  // first waiter); the others' probes are closed.
+  const auto web = web_instances();
+  BootResult first = ready_result();
+  if (web.size() == 1) {
+    first.connection = std::move(web.front()->held);
+    first.connection_to = web.front()->status;
+  }
+  for (Instance* inst : web) inst->held.reset();
+  finish_waiters(ready_result(), std::move(first));
 }
 
 // --- waiters ----------------------------------------------------------------------------------
@@ -278,12 +292,17 @@ BootResult App::Impl::ready_result() const {
   return r;
 }
 
-void App::Impl::finish_waiters(const BootResult& result) {
+void App::Impl::finish_waiters(const BootResult& result, std::optional<BootResult> first) {
   auto done = std::move(waiters);
   waiters.clear();
   for (auto& w : done) {
     w.deadline->cancel();
-    w.done(result);
+    if (first) {
+      w.done(std::move(*first));
+      first.reset();
+    } else {
+      w.done(result);
+    }
   }
 }
 

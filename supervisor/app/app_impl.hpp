@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,7 +88,8 @@ struct App::Impl {
   void after_probes(std::uint64_t this_boot);
   void become_ready();
   BootResult ready_result() const;
-  void finish_waiters(const BootResult& result);
+  // `first`, if given, goes to the first waiter in place of `result`.
+  void finish_waiters(const BootResult& result, std::optional<BootResult> first = std::nullopt);
   void fail_boot(std::string what, std::vector<std::string> log = {});
   void wake(std::function<void(BootResult)> done);
   bool on_child_exit(pid_t pid, int status);

@@ -51,6 +51,7 @@ std::string_view to_string(AppPhase phase);
 std::int64_t modification_time(const char* path);
 
 struct AppStatus;
+class HeldConnection;
 
 // How a wake-up ended: the web process is ready, or the boot failed (a crash, a failed task, a
 // stop, an app that cannot start) or did not finish within boot_timeout. The edges choose what
@@ -64,6 +65,10 @@ struct BootResult {
   // When ready: the app's snapshot as it is now. A boot may have moved a port, so the caller
   // forwards to this one, not to the snapshot it routed with.
   std::shared_ptr<const AppStatus> app;
+  // For the first waiter, when the app has one web instance and readiness was a connection: the
+  // probe's connection to `connection_to` (in `app`), for the waiter's request.
+  std::shared_ptr<HeldConnection> connection;
+  std::shared_ptr<InstanceStatus> connection_to;
 
   bool ok() const { return outcome == BootOutcome::ready; }
   static BootResult ready() { return {}; }

@@ -14,6 +14,7 @@
 #include "supervisor/app/backoff.hpp"
 #include "supervisor/app/clock.hpp"
 #include "supervisor/app/output.hpp"
+#include "supervisor/app/readiness.hpp"
 #include "supervisor/project/project.hpp"
 
 namespace rp {
@@ -51,6 +52,7 @@ struct Instance {
   std::shared_ptr<OutputReader> output;
   std::shared_ptr<InstanceStatus> status;  // what the proxy sees
   bool ready = false;                      // the readiness probe passed for this run
+  std::shared_ptr<HeldConnection> held;    // the probe's connection, until the app is ready
   std::optional<AppClock::time_point> stopping_since;
   bool restart_after_stop = false;  // `rp restart APP/PROC`: start again once gone
 };

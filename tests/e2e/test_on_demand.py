@@ -158,7 +158,24 @@ def test_app_that_binds_only_ipv6_loopback(od):
     od.link()
     answer = od.get_json()
     assert answer["process"] == "web.1"
+    assert answer["connections"] == 1  # the probe's connection, on ::1, carried the request
     assert "od_app listening on ::1" in od.logs()
+
+
+@pytest.mark.parametrize("ready", ["connection", "http"])
+def test_the_first_request_goes_over_the_probe_s_connection(od, ready):
+    # Readiness by a connection alone leaves that connection open for the request that woke the
+    # app: the app accepts one connection for its first request, not two. With `ready: {http:}`
+    # the probe's own GET used it.
+    extra = "processes:\n  web: {ready: {http: /up}}\n" if ready == "http" else ""
+    od.write(procfile(web="od_app.py"), rp_yaml({"OD_DELAY": 0.3}, extra))
+    od.link()
+    assert od.get_json()["connections"] == (1 if ready == "connection" else 2)
+    # Again after a stop: a new process, a new probe.
+    code, out, err = od.rpc("stop", od.project.app)
+    assert code == 0, err
+    od.wait_state("stopped")
+    assert od.get_json()["connections"] == (1 if ready == "connection" else 2)
 
 
 def test_boot_failure_is_502_with_the_log_tail(od, project):

@@ -1,7 +1,8 @@
 """The web app of the on-demand tests. Each start appends its pid to $OD_BOOTS (to count boots);
 it sleeps $OD_DELAY seconds before it listens on $PORT (on ::1 only with OD_V6=1); GET /up answers
 503 for $OD_READY_AFTER seconds after that, then 200; every request is appended to $OD_REQUESTS as
-"PATH STATUS"; /sleep/N answers after N seconds. Every path but /up answers JSON: pid, RP_PROCESS, $OD_VALUE and the port."""
+"PATH STATUS"; /sleep/N answers after N seconds. Every path but /up answers JSON: pid, RP_PROCESS,
+$OD_VALUE, the port and how many connections it has accepted so far."""
 
 import json
 import os
@@ -46,12 +47,19 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/sleep/"):  # /sleep/3: answers after 3 s
             time.sleep(float(self.path.rsplit("/", 1)[1]))
         self.answer(200, {"pid": os.getpid(), "process": os.environ.get("RP_PROCESS"),
-                          "value": os.environ.get("OD_VALUE"), "port": int(os.environ["PORT"])})
+                          "value": os.environ.get("OD_VALUE"), "port": int(os.environ["PORT"]),
+                          "connections": self.server.accepted})
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     address_family = socket.AF_INET6 if os.environ.get("OD_V6") == "1" else socket.AF_INET
+    accepted = 0
+
+    def get_request(self):
+        request = super().get_request()
+        self.accepted += 1
+        return request
 
 
 host = "::1" if Server.address_family == socket.AF_INET6 else "127.0.0.1"

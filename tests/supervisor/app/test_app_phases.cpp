@@ -106,10 +106,20 @@ class FakeProbe : public ReadinessProbe {
   void check(const ReadinessCheck& check, std::function<void(ReadinessAnswer)> done) override {
     ++checks;
     const bool yes = ready.contains(check.port);
-    asio::post(io_, [done = std::move(done), yes] { done({yes, yes ? 4 : 0}); });
+    // A port that answers leaves its connection with the answer (here a descriptor of
+    // /dev/null), as the real probe does without `ready: {http: …}`.
+    std::shared_ptr<HeldConnection> connection;
+    if (yes) {
+      connection = std::make_shared<HeldConnection>(::open("/dev/null", O_RDONLY), 4);
+      connections.push_back(connection);
+    }
+    asio::post(io_, [done = std::move(done), yes, connection] {
+      done({yes, yes ? 4 : 0, connection});
+    });
   }
   std::set<int> ready;
   int checks = 0;
+  std::vector<std::weak_ptr<HeldConnection>> connections;  // every one handed out
 
  private:
   asio::io_context& io_;
@@ -556,4 +566,25 @@ TEST_CASE(
   stopped.settle();
   CHECK(stopped.app.phase() == AppPhase::stopped);
   CHECK(stopped.processes.spawned.empty());
+}
+
+TEST_CASE("the probe's connection goes to the first waiter; nobody else's is kept open") {
+  Harness h;
+  auto& first = h.wake();
+  auto& second = h.wake();
+  h.settle();
+  h.probe.ready.insert(h.port_of("web.1"));
+  h.advance(1ms);
+  REQUIRE(first.has_value());
+  REQUIRE(second.has_value());
+  REQUIRE(first->connection);
+  CHECK(first->connection_to == h.app.status()->instances.front());
+  CHECK(first->connection_to->label == "web.1");
+  CHECK_FALSE(second->connection);
+  // Every other probe connection is closed by now: only the first waiter holds one.
+  int open = 0;
+  for (const auto& c : h.probe.connections) open += !c.expired();
+  CHECK(open == 1);
+  first->connection.reset();
+  CHECK(h.probe.connections.front().expired());
 }
