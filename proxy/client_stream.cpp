@@ -2,8 +2,6 @@
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/ssl/stream.hpp>
-
 #include "proxy/nothrow.hpp"
 
 namespace asio = boost::asio;

@@ -1,21 +1,18 @@
 // The two kinds of client connection a session serves: plain TCP, and TLS over TCP. What differs
 // between them is here; the session, the response relay, the output and the tunnel are written
-// once for both (templates instantiated for these two types in their .cpp files). Boost's TLS
-// headers stay out of this one: it is included wherever a client connection is.
+// once for both (templates instantiated for these two types in their .cpp files). The TLS stream
+// is rp's own (proxy/tls/tls_stream.hpp); OpenSSL's headers stay out of this one.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <type_traits>
 
-namespace boost::asio::ssl {
-template <typename Stream>
-class stream;
-}
+#include "proxy/tls/tls_stream.hpp"
 
 namespace rp::proxy {
 
-using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+using TlsStream = tls::TlsStream;
 
 template <typename Stream>
 inline constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;

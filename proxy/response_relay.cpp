@@ -2,7 +2,6 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <string_view>
 
 #include "proxy/client_stream.hpp"

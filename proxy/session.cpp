@@ -6,7 +6,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -144,7 +143,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       break;
     }
-    auto [ec] = co_await client_.async_handshake(asio::ssl::stream_base::server, nothrow);
+    auto [ec] = co_await client_.async_handshake(TlsStream::Role::server, nothrow);
     if (ec) co_return false;
     clear_deadline();
     co_return true;
