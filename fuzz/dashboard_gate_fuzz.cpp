@@ -43,7 +43,7 @@ std::string lower(std::string_view s) {
 }
 
 // Whether `host` is rp.<tld>, as a Host header may write it: in any case, with trailing dots,
-// and with anything after a last colon as its port.
+// and a port of digits or none.
 bool names_rp(std::string_view host) {
   const std::string h = lower(host);
   for (const auto& tld : kTlds) {
@@ -51,7 +51,11 @@ bool names_rp(std::string_view host) {
     if (!h.starts_with(name)) continue;
     std::string_view rest = std::string_view(h).substr(name.size());
     while (rest.starts_with('.')) rest.remove_prefix(1);
-    if (rest.empty() || (rest.front() == ':' && rest.find(':', 1) == std::string_view::npos)) {
+    if (rest.empty()) return true;
+    // A port is digits, at most five of them (http::valid_host).
+    const std::string_view port = rest.substr(1);
+    if (rest.front() == ':' && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return true;
     }
   }
@@ -161,7 +165,7 @@ void check_request(const rp::cmd::Request& r) {
   require(verdict.ok() == verdict.message.empty());
   require(rp::cmd::is_page_path(r.path) == is_page(r.path));
 
-  // rp's own name and no other, with any port: the page itself is there exactly then.
+  // rp's own name and no other, with a port or none: the page itself is there exactly then.
   auto page = r;
   page.method = "GET";
   page.path = "/";
