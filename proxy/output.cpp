@@ -76,18 +76,11 @@ bool Output::try_send(int fd, boost::system::error_code& ec) {
 template <typename Stream>
 asio::awaitable<boost::system::error_code> Output::flush(Stream& stream) {
   if (pieces_.empty()) co_return boost::system::error_code{};
-  boost::system::error_code ec;
-  if constexpr (is_tls<Stream>) {
-    joined_.clear();
-    for (const auto& p : pieces_) joined_ += view(p);
-    auto [e, n] = co_await asio::async_write(stream, asio::buffer(joined_), nothrow);
-    ec = e;
-  } else {
-    buffers_.clear();
-    for (const auto& p : pieces_) buffers_.push_back(asio::buffer(view(p)));
-    auto [e, n] = co_await asio::async_write(stream, buffers_, nothrow);
-    ec = e;
-  }
+  // Over TLS too: the stream gathers small pieces into whole records itself
+  // (proxy/tls/tls_stream.hpp).
+  buffers_.clear();
+  for (const auto& p : pieces_) buffers_.push_back(asio::buffer(view(p)));
+  auto [ec, n] = co_await asio::async_write(stream, buffers_, nothrow);
   own_.clear();
   pieces_.clear();
   co_return ec;

@@ -61,7 +61,6 @@ class Output {
   std::string own_;
   std::vector<Piece> pieces_;
   std::vector<boost::asio::const_buffer> buffers_;
-  std::string joined_;  // over TLS: the pieces in one buffer
 
   // A piece's bytes. Own bytes are resolved only when written: own_ may move while it grows.
   std::string_view view(const Piece& p) const {

@@ -49,8 +49,8 @@ class TlsStream {
   template <typename Token>
   auto async_handshake(Role, Token&& token) {
     return run<void(boost::system::error_code)>(
-        [this](boost::system::error_code& ec) { return handshake_step(ec); },
-        [](auto& self, boost::system::error_code ec) { self.complete(ec); },
+        [this](boost::system::error_code& ec, std::size_t&) { return handshake_step(ec); },
+        [](auto& self, boost::system::error_code ec, std::size_t) { self.complete(ec); },
         std::forward<Token>(token));
   }
 
@@ -64,10 +64,13 @@ class TlsStream {
         break;
       }
     }
-    auto got = std::make_shared<std::size_t>(0);
     return run<void(boost::system::error_code, std::size_t)>(
-        [this, into, got](boost::system::error_code& ec) { return read_step(into, *got, ec); },
-        [got](auto& self, boost::system::error_code ec) { self.complete(ec, ec ? 0 : *got); },
+        [this, into](boost::system::error_code& ec, std::size_t& got) {
+          return read_step(into, got, ec);
+        },
+        [](auto& self, boost::system::error_code ec, std::size_t got) {
+          self.complete(ec, ec ? 0 : got);
+        },
         std::forward<Token>(token));
   }
 
@@ -78,19 +81,20 @@ class TlsStream {
          it != boost::asio::buffer_sequence_end(buffers); ++it) {
       pieces.push_back(*it);
     }
-    auto taken = std::make_shared<std::size_t>(0);
     bool encrypted = false;
     return run<void(boost::system::error_code, std::size_t)>(
-        [this, pieces = std::move(pieces), taken,
-         encrypted](boost::system::error_code& ec) mutable {
+        [this, pieces = std::move(pieces), encrypted](boost::system::error_code& ec,
+                                                      std::size_t& taken) mutable {
           if (!encrypted) {
             encrypted = true;
-            *taken = encrypt(pieces, ec);
+            taken = encrypt(pieces, ec);
             if (ec) return Step::done;
           }
           return flush_step(ec);
         },
-        [taken](auto& self, boost::system::error_code ec) { self.complete(ec, ec ? 0 : *taken); },
+        [](auto& self, boost::system::error_code ec, std::size_t taken) {
+          self.complete(ec, ec ? 0 : taken);
+        },
         std::forward<Token>(token));
   }
 
@@ -99,14 +103,14 @@ class TlsStream {
   auto async_shutdown(Token&& token) {
     bool started = false;
     return run<void(boost::system::error_code)>(
-        [this, started](boost::system::error_code& ec) mutable {
+        [this, started](boost::system::error_code& ec, std::size_t&) mutable {
           if (!started) {
             started = true;
             shutdown_now();
           }
           return flush_step(ec);
         },
-        [](auto& self, boost::system::error_code ec) { self.complete(ec); },
+        [](auto& self, boost::system::error_code ec, std::size_t) { self.complete(ec); },
         std::forward<Token>(token));
   }
 
@@ -135,15 +139,16 @@ class TlsStream {
   void input_came(const boost::system::error_code& ec, std::size_t n);
 
   // An operation as repeated `step`s, each followed by a read from the socket or a wait for room
-  // to send when it asks for one; `finish` completes it. A result found in the first step goes
-  // through the executor first.
+  // to send when it asks for one; `finish` completes it with the byte count the steps kept. A
+  // result found in the first step goes through the executor first.
   template <typename Signature, typename StepFn, typename FinishFn, typename Token>
   auto run(StepFn step, FinishFn finish, Token&& token) {
     enum class State { starting, reading, waiting, posted };
     return boost::asio::async_compose<Token, Signature>(
-        [this, step = std::move(step), finish = std::move(finish), state = State::starting](
-            auto& self, boost::system::error_code ec = {}, std::size_t n = 0) mutable {
-          if (state == State::posted) return finish(self, ec);
+        [this, step = std::move(step), finish = std::move(finish), state = State::starting,
+         bytes = std::size_t{0}](auto& self, boost::system::error_code ec = {},
+                                 std::size_t n = 0) mutable {
+          if (state == State::posted) return finish(self, ec, bytes);
           if (state == State::reading) {
             // The end of the stream is OpenSSL's to see (a truncation, or after close_notify).
             if (!ec || ec == boost::asio::error::eof) input_came(ec, n);
@@ -154,7 +159,7 @@ class TlsStream {
           if (!ec && !socket_.is_open()) ec = boost::asio::error::bad_descriptor;
           if (!ec) {
             const bool first = state == State::starting;
-            const Step next = step(ec);
+            const Step next = step(ec, bytes);
             if (!ec && next == Step::want_read) {
               state = State::reading;
               socket_.async_read_some(input_space(), std::move(self));
@@ -165,9 +170,9 @@ class TlsStream {
               socket_.async_wait(boost::asio::ip::tcp::socket::wait_write, std::move(self));
               return;
             }
-            if (!first) return finish(self, ec);
+            if (!first) return finish(self, ec, bytes);
           } else if (state != State::starting) {
-            return finish(self, ec);
+            return finish(self, ec, bytes);
           }
           state = State::posted;
           boost::asio::post(socket_.get_executor(), boost::asio::append(std::move(self), ec));
