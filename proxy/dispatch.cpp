@@ -1,7 +1,6 @@
 #include "proxy/dispatch.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <boost/asio/this_coro.hpp>
 
@@ -87,16 +86,9 @@ boost::asio::awaitable<void> wait_for_app(ProxyShared& shared, UpstreamPool& poo
   d.route.app = boot.app;
   d.kind = Destination::Kind::app;
   if (boot.connection && boot.connection_to && d.route.process == boot.app->web) {
+    const auto executor = co_await boost::asio::this_coro::executor;
     const int family = boot.connection->family();
-    const int fd = boot.connection->take();
-    boost::asio::ip::tcp::socket socket(co_await boost::asio::this_coro::executor);
-    boost::system::error_code ec;
-    socket.assign(family == 6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(), fd, ec);
-    if (ec) {
-      ::close(fd);
-    } else {
-      pool.release(boot.connection_to, std::move(socket));
-    }
+    pool.adopt(boot.connection_to, boot.connection->take(), family, executor);
   }
 }
 

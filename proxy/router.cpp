@@ -3,6 +3,7 @@
 #include <cctype>
 
 namespace rp::proxy {
+
 std::string normalise_host(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     auto close = host.find(']');

@@ -393,8 +393,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     const bool keep_after_local = request.keep_alive && x.body_done;
     Destination d = find_destination(shared_, request, *host, is_tls<Stream>, x.html);
-    if (d.kind == Destination::Kind::boot)
+    if (d.kind == Destination::Kind::boot) {
       co_await wait_for_app(shared_, thread_.pool, request, d, x.html);
+    }
     if (d.kind == Destination::Kind::redirect) {
       co_await redirect_to_https(x, normalise_host(*host), request.target, keep_after_local);
       co_return keep_after_local;

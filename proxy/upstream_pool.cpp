@@ -1,6 +1,7 @@
 #include "proxy/upstream_pool.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -34,6 +35,18 @@ std::optional<Upstream> UpstreamPool::take_idle(const std::shared_ptr<InstanceSt
     }
   }
   return std::nullopt;
+}
+
+void UpstreamPool::adopt(const std::shared_ptr<InstanceStatus>& instance, int fd, int family,
+                         const asio::any_io_executor& executor) {
+  tcp::socket socket(executor);
+  boost::system::error_code ec;
+  socket.assign(family == 6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);  // the reactor refused it
+    return;
+  }
+  release(instance, std::move(socket));
 }
 
 void UpstreamPool::release(const std::shared_ptr<InstanceStatus>& instance, tcp::socket socket) {

@@ -3,6 +3,7 @@
 // instance), with a connect timeout.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -32,6 +33,11 @@ class UpstreamPool {
 
   // A new connection to `instance`.
   boost::asio::awaitable<Upstream> dial(const std::shared_ptr<InstanceStatus>& instance);
+
+  // Keeps a connection made elsewhere (the readiness probe's descriptor `fd`, of address
+  // `family` 4 or 6) for the next request to `instance`; closes it if it cannot be taken.
+  void adopt(const std::shared_ptr<InstanceStatus>& instance, int fd, int family,
+             const boost::asio::any_io_executor& executor);
 
   // Keeps `socket` for the next request to `instance`.
   void release(const std::shared_ptr<InstanceStatus>& instance,
