@@ -279,10 +279,7 @@ bool valid_variable_name(std::string_view name) {
 
 void parse_dotenv(std::string_view text, const std::string& path, EnvMap& vars,
                   const EnvMap& inherited, Diagnostics& errors) {
-  if (auto nul = find_nul_byte(text, path)) {
-    errors.push_back(std::move(*nul));
-    return;
-  }
+  if (report_nul_byte(text, path, errors)) return;
   DotenvReader(normalise_newlines(strip_bom(text)), path, vars, inherited, errors).read();
 }
 

@@ -19,10 +19,7 @@ bool valid_process_name(std::string_view name) {
 
 std::vector<ProcfileEntry> parse_procfile(std::string_view text, const std::string& path,
                                           Diagnostics& errors) {
-  if (auto nul = find_nul_byte(text, path)) {
-    errors.push_back(std::move(*nul));
-    return {};
-  }
+  if (report_nul_byte(text, path, errors)) return {};
   std::vector<ProcfileEntry> entries;
   // Each name's first line, so that a long Procfile is not read in quadratic time.
   std::map<std::string_view, int> first_lines;

@@ -34,17 +34,18 @@ std::vector<std::string_view> split_lines(std::string_view text) {
   return lines;
 }
 
-std::optional<Diagnostic> find_nul_byte(std::string_view text, const std::string& path) {
+bool report_nul_byte(std::string_view text, const std::string& path, Diagnostics& errors) {
   text = strip_bom(text);
   const auto at = text.find('\0');
-  if (at == std::string_view::npos) return std::nullopt;
+  if (at == std::string_view::npos) return false;
   const std::string_view before = text.substr(0, at);
   const auto line_start = before.rfind('\n');
   const auto line = 1 + std::count(before.begin(), before.end(), '\n');
   const auto column = line_start == std::string_view::npos ? at + 1 : at - line_start;
-  return Diagnostic{path, static_cast<int>(line), static_cast<int>(column),
+  errors.push_back({path, static_cast<int>(line), static_cast<int>(column),
                     "this file holds a NUL byte, which no command or variable can carry",
-                    "save it as plain text (UTF-8) without the NUL"};
+                    "save it as plain text (UTF-8) without the NUL"});
+  return true;
 }
 
 std::vector<std::string_view> split_list(std::string_view list, char separator) {

@@ -23,9 +23,10 @@ std::vector<std::string_view> split_lines(std::string_view text);
 
 std::string_view trim(std::string_view s);
 
-// The first NUL byte of `text`, as a mistake in `path` at its line and column; nullopt when there
-// is none. No command, path or variable can hold one: exec would cut the string there.
-std::optional<Diagnostic> find_nul_byte(std::string_view text, const std::string& path);
+// Whether `text` holds a NUL byte; the first one is then added to `errors` as a mistake in `path`
+// at its line and column. No command, path or variable can hold one: exec would cut the string
+// there. A reader stops at once when this says true.
+bool report_nul_byte(std::string_view text, const std::string& path, Diagnostics& errors);
 
 // The pieces of a comma-separated list (or one with another separator), as written (callers trim
 // and skip empty ones as their format wants).

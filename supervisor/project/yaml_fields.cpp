@@ -32,10 +32,7 @@ void Reader::error(const YAML::Mark& mark, std::string what, std::string fix) co
 
 std::optional<YAML::Node> Reader::load_map(const std::string& text) const {
   // yaml-cpp reads a NUL byte as something else ("unknown escape character").
-  if (auto nul = find_nul_byte(text, path)) {
-    errors.push_back(std::move(*nul));
-    return std::nullopt;
-  }
+  if (report_nul_byte(text, path, errors)) return std::nullopt;
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -79,7 +76,7 @@ std::optional<std::string> Reader::string(const YAML::Node& node, std::string_vi
     if (node.Scalar().find('\0') == std::string::npos) return node.Scalar();
     error(node,
           fmt::format("{} holds a NUL character, which no command or variable can carry", field),
-          "remove it (a \\0 escape, or a NUL byte in the file)");
+          "remove the escape that makes it (\\0, \\x00 or \\u0000)");
     return std::nullopt;
   }
   error(node, fmt::format("{} must be a string, found {}", field, node_kind(node)),
