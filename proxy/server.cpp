@@ -33,9 +33,13 @@ struct WorkerIo : asio::io_context {
 
 struct Worker {
   explicit Worker(ProxyShared& shared)
-      : thread{shared, UpstreamPool(shared.settings.connect_timeout),
-               {},     AccessLog(io.get_executor()),
-               0,      {}} {}
+      : thread{shared,
+               UpstreamPool(shared.settings.connect_timeout),
+               {},
+               AccessLog(io.get_executor()),
+               0,
+               {},
+               DescriptorReserve(io.get_executor())} {}
   ~Worker() { io.shutdown(); }
   WorkerIo io;
   ProxyThread thread;

@@ -59,6 +59,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ~Session() {
     if (ws_) thread_.workspaces.give_back(std::move(ws_));
     shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+    thread_.descriptors.closed();
   }
 
   asio::awaitable<void> run() {
@@ -631,17 +632,23 @@ asio::awaitable<void> refuse(tcp::socket socket, std::string response) {
   socket.shutdown(tcp::socket::shutdown_both, ec);
 }
 
+// A connection begins: counted against the limit, and in the thread's descriptor reserve.
+void count_connection(ProxyThread& thread) {
+  const int open = thread.shared.connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  thread.descriptors.opened(open);
+}
+
 }  // namespace
 
 void start_session(ProxyThread& thread, tcp::socket socket) {
-  thread.shared.connections.fetch_add(1, std::memory_order_relaxed);
+  count_connection(thread);
   auto executor = socket.get_executor();
   auto session = std::make_shared<Session<tcp::socket>>(thread, std::move(socket));
   asio::co_spawn(executor, session->run(), asio::detached);
 }
 
 void start_tls_session(ProxyThread& thread, tcp::socket socket) {
-  thread.shared.connections.fetch_add(1, std::memory_order_relaxed);
+  count_connection(thread);
   auto executor = socket.get_executor();
   auto session =
       std::make_shared<Session<TlsStream>>(thread, std::move(socket), thread.shared.tls->context());

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "proxy/access_log.hpp"
+#include "proxy/descriptor_reserve.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/router.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -62,6 +63,7 @@ struct ProxyThread {
   AccessLog access_log;
   unsigned round_robin = 0;
   std::unordered_set<Drainable*> drainable;  // registered for their lifetime
+  DescriptorReserve descriptors;             // counts this thread's client connections
 };
 
 // Runs a session on `socket` until the connection closes.
