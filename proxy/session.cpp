@@ -38,6 +38,8 @@ namespace rp::proxy {
 namespace {
 
 constexpr std::size_t kMaxHead = 64 * 1024;
+// How long an exchange goes before the client is watched (pump_then_watch).
+constexpr std::chrono::milliseconds kWatchAfter{50};
 
 // Errors answered before a request head is parsed: no HEAD to honour, no Accept to read.
 const Exchange kNoRequest{};
@@ -544,7 +546,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (ec_up) upstream_gone = true;
     }
     body_wait.reset();
-    // Watch: pipelined requests are kept for later; an end of the connection is a cancel.
+    // Watch: pipelined requests are kept for later; an end of the connection is a cancel. Most
+    // answers come within milliseconds, and the watch begins only after kWatchAfter: a wait on
+    // the client costs a system call (an epoll_ctl over TCP, a read that finds nothing over TLS),
+    // a timer that a quick answer cancels costs none. A client gone before is seen then.
+    {
+      asio::steady_timer not_yet(client_.get_executor(), kWatchAfter);
+      auto [ec] = co_await not_yet.async_wait(nothrow);
+      if (ec) co_return;  // the answer came first
+    }
     for (;;) {
       auto space = free_space();
       if (space.size() == 0) {
@@ -558,10 +568,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         end_ += n;
       } else {
         // Over TCP the watch waits for the socket to become readable, and reads only then: an
-        // asynchronous read would try at once, and find nothing nearly always (a system call a
-        // request). Bytes that came before the wait began may not wake it (Asio's epoll is
-        // edge-triggered): then this exchange goes on unwatched, and the next read_head() finds
-        // them, or the end of the connection.
+        // asynchronous read would try at once, and find nothing nearly always. (Asio's wait
+        // re-arms the descriptor, so bytes or an end that came before it began wake it too.)
         auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
         if (wait_ec) co_return;
         boost::system::error_code ec;

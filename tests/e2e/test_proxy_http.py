@@ -211,6 +211,18 @@ def test_client_disconnect_cancels_the_upstream_request(proxied):
     assert wait_until(lambda: (p.project.path / "hang-closed").exists(), timeout=10)
 
 
+def test_client_that_leaves_at_once_still_cancels_the_upstream_request(proxied):
+    """rp begins to watch the client only after an exchange has taken 50 ms (a quick answer then
+    costs no wait on the client): a client gone before that is seen when the watch begins."""
+    p = proxied(ORIGIN)
+    s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    s.sendall(f"GET /hang HTTP/1.1\r\nHost: {p.project.app}.test\r\n\r\n".encode())
+    s.close()
+    assert wait_until(lambda: "GET /hang" in (p.project.path / "origin.log").read_text()
+                      if (p.project.path / "origin.log").exists() else False)
+    assert wait_until(lambda: (p.project.path / "hang-closed").exists(), timeout=10)
+
+
 def test_kept_alive_connection_closed_by_the_app_is_not_an_error(proxied):
     p = proxied("web: exec $PY $APPS/closer.py\n")
     for _ in range(5):
