@@ -54,7 +54,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       : thread_(thread),
         shared_(thread.shared),
         client_(std::forward<StreamArgs>(stream)...),
-        timer_(client_.get_executor()) {
+        timer_(client_.get_executor()),
+        watch_timer_(client_.get_executor()) {
     if constexpr (is_tls<Stream>) client_info_.proto = "https";
   }
 
@@ -499,6 +500,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       co_return ExchangeEnd::stale;
     }
     x.body.clear();
+    if constexpr (!is_tls<Stream>) {
+      if (x.body_done) {
+        // Nothing more to send up: the relay alone, the client watched by callbacks rather than
+        // a second coroutine beside it (no group, no frames, no cancellation slots per request).
+        begin_watch();
+        const ExchangeEnd end = co_await ws_->relay.relay(request, x, upstream, client_, stalls_);
+        if (!end_watch()) co_return end;
+        // As below: whole is whole; otherwise the app's request went with its connection.
+        co_return x.response_done ? ExchangeEnd::complete : ExchangeEnd::aborted;
+      }
+    }
     auto result = co_await (pump_then_watch(request, x, upstream) ||
                             ws_->relay.relay(request, x, upstream, client_, stalls_));
     if (result.index() == 0) {
@@ -516,8 +528,60 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     co_return std::get<1>(result);
   }
 
+  // --- the client during an exchange whose request is all up, over TCP. After kWatchAfter (most
+  // answers come sooner, and a cancelled timer costs no system call, where a wait on the socket
+  // costs an epoll_ctl), a wait for readability: bytes that come are kept for the next request
+  // (pipelining); an end or an error means the client went away, and the app's connection and
+  // the relay are cancelled. Asio's wait re-arms the descriptor, so an end that came before it
+  // began is seen too. Callbacks from an earlier exchange find another generation and stop.
+  void begin_watch() {
+    client_gone_ = false;
+    watch_timer_.expires_after(kWatchAfter);
+    watch_timer_.async_wait([self = this->shared_from_this(),
+                             generation = ++watch_generation_](boost::system::error_code ec) {
+      if (!ec && generation == self->watch_generation_) self->watch_client(generation);
+    });
+  }
+
+  void watch_client(std::uint64_t generation) {
+    socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
+                                                 generation](boost::system::error_code ec) {
+      if (generation == self->watch_generation_ && ec != asio::error::operation_aborted) {
+        self->client_readable(generation, ec);
+      }
+    });
+  }
+
+  void client_readable(std::uint64_t generation, boost::system::error_code ec) {
+    auto space = free_space();
+    if (!ec && space.size() == 0) return;  // the buffer is full of what came: watched no more
+    std::size_t n = 0;
+    if (!ec) n = socket().read_some(space, ec);
+    if (ec == asio::error::would_block) {
+      watch_client(generation);
+    } else if (ec) {
+      client_gone_ = true;
+      boost::system::error_code ignored;
+      if (upstream_) upstream_->cancel(ignored);
+      socket().cancel(ignored);
+    } else {
+      end_ += n;
+      watch_client(generation);
+    }
+  }
+
+  // The exchange is over: the watch stops. Whether it saw the client go.
+  bool end_watch() {
+    ++watch_generation_;
+    watch_timer_.cancel();
+    boost::system::error_code ignored;
+    socket().cancel(ignored);  // a wait that is still pending
+    return client_gone_;
+  }
+
   // Streams the rest of the request body up as it arrives, then watches the client until the
-  // response is done. Returns when the client goes away or its body breaks.
+  // response is done. Returns when the client goes away or its body breaks. (Over TCP, an
+  // exchange whose body is all up is watched by begin_watch instead.)
   asio::awaitable<void> pump_then_watch(const http::Head& request, Exchange& x,
                                         tcp::socket& upstream) {
     bool upstream_gone = false;
@@ -597,6 +661,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ProxyShared& shared_;
   Stream client_;
   asio::steady_timer timer_;
+  asio::steady_timer watch_timer_;  // when the client begins to be watched (TCP, body all up)
+  std::uint64_t watch_generation_ = 0;
+  bool client_gone_ = false;  // the watch saw the client go during this exchange
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
   bool closed_ = false;
