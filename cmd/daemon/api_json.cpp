@@ -245,6 +245,11 @@ json::object status_json(const DaemonInfo& info, int pid, const std::vector<AppV
 std::string entry_line(const LogEntry& e, const std::string& app) {
   std::string out;
   out.reserve(e.text.size() + e.source.size() + app.size() + 64);
+  append_entry_line(out, e, app);
+  return out;
+}
+
+void append_entry_line(std::string& out, const LogEntry& e, const std::string& app) {
   out += R"({"type":"line","source":")";
   append_json_string(out, e.source);
   out += R"(","text":")";
@@ -260,7 +265,6 @@ std::string entry_line(const LogEntry& e, const std::string& app) {
       std::back_inserter(out), R"(,"time":{}}})",
       std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count());
   out += '\n';
-  return out;
 }
 
 }  // namespace rp::cmd

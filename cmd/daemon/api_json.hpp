@@ -84,7 +84,8 @@ boost::json::object status_json(const DaemonInfo& info, int pid, const std::vect
                                 std::chrono::steady_clock::time_point now);
 
 // One line of output as the streams carry it, newline included; `app` is named when the
-// stream mixes apps (empty: not named).
+// stream mixes apps (empty: not named). append_entry_line writes it at the end of `out`.
 std::string entry_line(const LogEntry& entry, const std::string& app);
+void append_entry_line(std::string& out, const LogEntry& entry, const std::string& app);
 
 }  // namespace rp::cmd

@@ -432,7 +432,7 @@ struct ControlApi::Impl : std::enable_shared_from_this<Impl> {
     if (all.size() > n) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(n));
     call.streamed = true;
     auto stream = std::make_shared<Stream>(std::move(call.socket), call.request.browser);
-    for (const auto& [e, name] : all) stream->push_line(entry_line(e, mixed ? name : ""));
+    for (const auto& [e, name] : all) stream->push_entry(e, mixed ? name : std::string());
     asio::co_spawn(io, stream->write_loop(), asio::detached);
     if (!query->follow) {
       stream->finish();

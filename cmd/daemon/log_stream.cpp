@@ -38,15 +38,22 @@ void Stream::push(const json::value& v) {
   push_line(json::serialize(v) + "\n");
 }
 
-void Stream::push_line(std::string line) {
-  if (closed_ || finishing_) return;
-  if (queued_ > kMaxQueued) {
+bool Stream::may_queue() {
+  if (closed_ || finishing_) return false;
+  if (queued_.size() > kMaxQueued) {
     ++dropped_;
-    return;
+    return false;
   }
-  queued_ += line.size();
-  queue_.push_back(std::move(line));
   wake_.cancel();
+  return true;
+}
+
+void Stream::push_line(std::string_view line) {
+  if (may_queue()) queued_ += line;
+}
+
+void Stream::push_entry(const LogEntry& e, const std::string& app) {
+  if (may_queue()) append_entry_line(queued_, e, app);
 }
 
 void Stream::finish() {
@@ -63,7 +70,7 @@ asio::awaitable<void> Stream::write_loop() {
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(head), nothrow);
   if (ec) closed_ = true;
   while (!closed_) {
-    if (queue_.empty()) {
+    if (queued_.empty()) {
       if (finishing_) break;
       co_await wake_.async_wait(nothrow);
       wake_.expires_at(Clock::time_point::max());
@@ -73,17 +80,20 @@ asio::awaitable<void> Stream::write_loop() {
       }
       continue;
     }
-    std::string batch;
+    writing_.clear();
     if (dropped_ > 0) {
       std::string text = fmt::format("{} lines dropped: this terminal did not keep up", dropped_);
-      batch = json::serialize(json::object{{"type", "line"}, {"source", "rp"}, {"text", text}});
-      batch += "\n";
+      writing_ = json::serialize(json::object{{"type", "line"}, {"source", "rp"}, {"text", text}});
+      writing_ += "\n";
       dropped_ = 0;
     }
-    for (auto& line : queue_) batch += line;
-    queue_.clear();
-    queued_ = 0;
-    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(batch), nothrow);
+    if (writing_.empty()) {
+      std::swap(writing_, queued_);
+    } else {
+      writing_ += queued_;
+      queued_.clear();
+    }
+    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(writing_), nothrow);
     if (wec) closed_ = true;
   }
   closed_ = true;
@@ -110,7 +120,7 @@ StreamListener::StreamListener(std::shared_ptr<Stream> stream, std::string app, 
       ends_stream_(ends_stream) {}
 
 void StreamListener::entry(const LogEntry& e) {
-  if (e.of(process_)) stream_->push_line(entry_line(e, app_));
+  if (e.of(process_)) stream_->push_entry(e, app_);
 }
 
 void StreamListener::ended(int exit_code) {

@@ -8,10 +8,10 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "supervisor/app/log_entry.hpp"
 
@@ -26,7 +26,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   void push(const boost::json::value& v);
   // A line already in JSON, newline included.
-  void push_line(std::string line);
+  void push_line(std::string_view line);
+  // An app's line of output (api_json's entry_line), written straight into the queue.
+  void push_entry(const LogEntry& e, const std::string& app);
   // Writes what is queued, then closes.
   void finish();
   bool finishing() const { return finishing_; }
@@ -39,12 +41,17 @@ class Stream : public std::enable_shared_from_this<Stream> {
   boost::asio::awaitable<void> watch_client(std::function<void()> gone);
 
  private:
+  // Whether a line may join the queue (else it is dropped, and counted); wakes the writer.
+  bool may_queue();
+
   Socket socket_;
   bool browser_;
   boost::asio::steady_timer wake_;
   boost::asio::steady_timer batch_;  // a browser's lines gathered before a write
-  std::deque<std::string> queue_;
-  std::size_t queued_ = 0;
+  // What waits to be written, lines end to end, and what is being written: two buffers that
+  // change places, so that a stream in steady use allocates nothing per line.
+  std::string queued_;
+  std::string writing_;
   std::size_t dropped_ = 0;
   bool closed_ = false;
   bool finishing_ = false;
