@@ -96,6 +96,7 @@ int Parser::on_message_begin(llhttp_t* p) {
   h.status = 0;
   h.reason.clear();
   h.version_major = h.version_minor = 1;
+  for (auto& header : h.headers) s->spare_headers_.push_back(std::move(header));
   h.headers.clear();
   h.chunked = false;
   h.content_length.reset();
@@ -163,7 +164,16 @@ int Parser::on_header_value_complete(llhttp_t* p) {
   while (!s->value_.empty() && (s->value_.back() == ' ' || s->value_.back() == '\t')) {
     s->value_.pop_back();
   }
-  s->head_.headers.push_back({std::move(s->field_), std::move(s->value_)});
+  // Copied into a header of an earlier message, whose strings have the room more often than
+  // not; field_ and value_ keep theirs.
+  Header header;
+  if (!s->spare_headers_.empty()) {
+    header = std::move(s->spare_headers_.back());
+    s->spare_headers_.pop_back();
+  }
+  header.name.assign(s->field_);
+  header.value.assign(s->value_);
+  s->head_.headers.push_back(std::move(header));
   s->field_.clear();
   s->value_.clear();
   return 0;

@@ -120,6 +120,7 @@ class Parser {
   bool paused_ = false;
   Status pause_reason_ = Status::need_more;
   std::vector<std::string_view> body_;
+  std::vector<Header> spare_headers_;  // the last message's, their strings' memory kept
   std::string error_;
 };
 

@@ -806,3 +806,42 @@ TEST_CASE("http parser: a response's errors", "[http_parser]") {
     CHECK(p.feed(c).status == Status::error);
   }
 }
+
+TEST_CASE("http parser: each message on a connection has its own headers, whatever came before",
+          "[http_parser]") {
+  Parser p(Parser::Kind::request);
+  const std::string first =
+      "GET /a HTTP/1.1\r\nHost: a.test\r\nUser-Agent: a rather long agent string, v1.2.3\r\n"
+      "X-One: 1\r\nX-Two: a value longer than any small string\r\n\r\n";
+  const std::string second = "GET /b HTTP/1.1\r\nHost: b.test\r\nAccept: */*\r\n\r\n";
+  const std::string third =
+      "GET /c HTTP/1.1\r\nHost: c.test\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n"
+      "E: the fifth header's value, longer than the ones it takes the place of\r\n\r\n";
+  // One buffer, as a pipelining client sends them: each head stops the parser when it ends.
+  const std::string all = first + second + third;
+  std::string_view rest = all;
+  std::vector<std::vector<Header>> seen;
+  while (!rest.empty()) {
+    auto step = p.feed(rest);
+    REQUIRE(step.status == Status::head_done);
+    rest.remove_prefix(step.consumed);
+    seen.push_back(p.head().headers);
+    step = p.feed(rest);  // the end of a message without a body
+    REQUIRE(step.status == Status::message_done);
+    rest.remove_prefix(step.consumed);
+  }
+  REQUIRE(seen.size() == 3);
+  auto pairs = [](const std::vector<Header>& headers) {
+    std::vector<std::string> out;
+    for (const auto& h : headers) out.push_back(h.name + "=" + h.value);
+    return out;
+  };
+  CHECK(pairs(seen[0]) ==
+        std::vector<std::string>{"Host=a.test", "User-Agent=a rather long agent string, v1.2.3",
+                                 "X-One=1", "X-Two=a value longer than any small string"});
+  CHECK(pairs(seen[1]) == std::vector<std::string>{"Host=b.test", "Accept=*/*"});
+  CHECK(pairs(seen[2]) ==
+        std::vector<std::string>{
+            "Host=c.test", "A=1", "B=2", "C=3", "D=4",
+            "E=the fifth header's value, longer than the ones it takes the place of"});
+}
