@@ -500,16 +500,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       co_return ExchangeEnd::stale;
     }
     x.body.clear();
-    if constexpr (!is_tls<Stream>) {
-      if (x.body_done) {
-        // Nothing more to send up: the relay alone, the client watched by callbacks rather than
-        // a second coroutine beside it (no group, no frames, no cancellation slots per request).
-        begin_watch();
-        const ExchangeEnd end = co_await ws_->relay.relay(request, x, upstream, client_, stalls_);
-        if (!end_watch()) co_return end;
-        // As below: whole is whole; otherwise the app's request went with its connection.
-        co_return x.response_done ? ExchangeEnd::complete : ExchangeEnd::aborted;
+    if (x.body_done) {
+      // Nothing more to send up: the relay alone, the client watched by callbacks rather than a
+      // second coroutine beside it (no group, no frames, no cancellation slots per request).
+      begin_watch();
+      const ExchangeEnd end = co_await ws_->relay.relay(request, x, upstream, client_, stalls_);
+      end_watch();
+      if constexpr (is_tls<Stream>) {
+        if (watch_reading_) co_await watch_read_ended();
       }
+      if (!client_gone_) co_return end;
+      // As below: whole is whole; otherwise the app's request went with its connection.
+      co_return x.response_done ? ExchangeEnd::complete : ExchangeEnd::aborted;
     }
     auto result = co_await (pump_then_watch(request, x, upstream) ||
                             ws_->relay.relay(request, x, upstream, client_, stalls_));
@@ -528,12 +530,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     co_return std::get<1>(result);
   }
 
-  // --- the client during an exchange whose request is all up, over TCP. After kWatchAfter (most
-  // answers come sooner, and a cancelled timer costs no system call, where a wait on the socket
-  // costs an epoll_ctl), a wait for readability: bytes that come are kept for the next request
-  // (pipelining); an end or an error means the client went away, and the app's connection and
-  // the relay are cancelled. Asio's wait re-arms the descriptor, so an end that came before it
-  // began is seen too. Callbacks from an earlier exchange find another generation and stop.
+  // --- the client during an exchange whose request is all up. After kWatchAfter (most answers
+  // come sooner, and a cancelled timer costs no system call, where a wait on the socket costs an
+  // epoll_ctl and a TLS read one that finds nothing), the client is read: bytes that come are
+  // kept for the next request (pipelining); an end or an error means the client went away, and
+  // the app's connection and the relay are cancelled. (Over TCP a wait for readability comes
+  // first, and Asio's wait re-arms the descriptor, so an end that came before it began is seen
+  // too.) Callbacks from an earlier exchange find another generation and stop.
   void begin_watch() {
     client_gone_ = false;
     watch_timer_.expires_after(kWatchAfter);
@@ -544,44 +547,70 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void watch_client(std::uint64_t generation) {
-    socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
-                                                 generation](boost::system::error_code ec) {
-      if (generation == self->watch_generation_ && ec != asio::error::operation_aborted) {
-        self->client_readable(generation, ec);
-      }
-    });
+    auto space = free_space();
+    if (space.size() == 0) return;  // the buffer is full of what came: watched no more
+    if constexpr (is_tls<Stream>) {
+      watch_reading_ = true;
+      client_.async_read_some(space, [self = this->shared_from_this(), generation](
+                                         boost::system::error_code ec, std::size_t n) {
+        self->watch_read(generation, ec, n);
+      });
+    } else {
+      socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
+                                                   generation](boost::system::error_code ec) {
+        if (generation != self->watch_generation_ || ec == asio::error::operation_aborted) return;
+        std::size_t n = 0;
+        if (!ec) n = self->socket().read_some(self->free_space(), ec);
+        if (ec == asio::error::would_block) {
+          self->watch_client(generation);
+        } else {
+          self->watch_read(generation, ec, n);
+        }
+      });
+    }
   }
 
-  void client_readable(std::uint64_t generation, boost::system::error_code ec) {
-    auto space = free_space();
-    if (!ec && space.size() == 0) return;  // the buffer is full of what came: watched no more
-    std::size_t n = 0;
-    if (!ec) n = socket().read_some(space, ec);
-    if (ec == asio::error::would_block) {
-      watch_client(generation);
-    } else if (ec) {
+  void watch_read(std::uint64_t generation, boost::system::error_code ec, std::size_t n) {
+    // Bytes read are the connection's whatever the generation: over TLS, end_watch waits for a
+    // read under way, and the buffer with it.
+    if (!ec) end_ += n;
+    if constexpr (is_tls<Stream>) {
+      watch_reading_ = false;
+      if (generation != watch_generation_) {
+        watch_timer_.cancel();  // ends watch_read_ended's wait
+        return;
+      }
+    }
+    if (ec == asio::error::operation_aborted) return;  // the watchdog's cancel
+    if (ec) {
       client_gone_ = true;
       boost::system::error_code ignored;
       if (upstream_) upstream_->cancel(ignored);
       socket().cancel(ignored);
-    } else {
-      end_ += n;
-      watch_client(generation);
+      return;
     }
+    watch_client(generation);
   }
 
-  // The exchange is over: the watch stops. Whether it saw the client go.
-  bool end_watch() {
+  // The exchange is over: the watch stops. (Over TLS a read under way still ends first:
+  // watch_read_ended.)
+  void end_watch() {
     ++watch_generation_;
     watch_timer_.cancel();
     boost::system::error_code ignored;
-    socket().cancel(ignored);  // a wait that is still pending
-    return client_gone_;
+    socket().cancel(ignored);  // a wait or a read that is still pending
+  }
+
+  // Over TLS: waits until the watch's read, cancelled by end_watch, has ended, and with it its use
+  // of the buffer (watch_read ends this wait).
+  asio::awaitable<void> watch_read_ended() {
+    watch_timer_.expires_at(Clock::time_point::max());
+    co_await watch_timer_.async_wait(nothrow);
   }
 
   // Streams the rest of the request body up as it arrives, then watches the client until the
-  // response is done. Returns when the client goes away or its body breaks. (Over TCP, an
-  // exchange whose body is all up is watched by begin_watch instead.)
+  // response is done. Returns when the client goes away or its body breaks. (An exchange whose
+  // body is all up is watched by begin_watch instead.)
   asio::awaitable<void> pump_then_watch(const http::Head& request, Exchange& x,
                                         tcp::socket& upstream) {
     bool upstream_gone = false;
@@ -663,7 +692,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   asio::steady_timer timer_;
   asio::steady_timer watch_timer_;  // when the client begins to be watched (TCP, body all up)
   std::uint64_t watch_generation_ = 0;
-  bool client_gone_ = false;  // the watch saw the client go during this exchange
+  bool client_gone_ = false;    // the watch saw the client go during this exchange
+  bool watch_reading_ = false;  // over TLS: the watch's read is under way
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
   bool closed_ = false;
