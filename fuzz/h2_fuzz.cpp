@@ -148,7 +148,6 @@ class Answerer final : public rp::h2::Engine::Handler {
 
     if (mode_ & kEarlyHints) engine_->inform(stream, 103, {{"link", "</app.css>; rel=preload"}});
     const rp::http::Head& app = websocket ? websocket_response() : ok_response(answer_);
-    fields_.clear();
     rp::h2::response_fields(app, fields_);
     const int status = rp::h2::response_status(app.status, websocket);
     const bool no_body = body_.empty() || head.method == "HEAD";

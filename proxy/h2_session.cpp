@@ -547,7 +547,6 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
           if (head.status >= 100 && head.status < 200 && head.status != 101) {
             // Interim: 103 Early Hints goes on ahead; 100 Continue is HTTP/1.1's own business.
             if (head.status == 103) {
-              fields_.clear();
               h2::response_fields(head, fields_);
               engine_.inform(s->id, 103, fields_);
             }
@@ -558,7 +557,6 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
             co_return End::failed_before_response;
           }
           x.status = h2::response_status(head.status, x.websocket);
-          fields_.clear();
           h2::response_fields(head, fields_);
           const bool empty = message_done && step.body.empty() && head.status != 101;
           engine_.respond(s->id, x.status, fields_, empty);

@@ -106,6 +106,7 @@ struct Engine::Impl {
   std::unordered_set<std::int32_t> taken;              // streams handed to the handler
   std::unordered_map<std::int32_t, Outbound> outbound;
   SpareBlocks spare_blocks;
+  std::vector<nghttp2_nv> name_values_;  // name_values' list
   std::size_t queued_total = 0;
   Clock::time_point last_data_sent = Clock::now();
 
@@ -258,11 +259,12 @@ struct Engine::Impl {
     }
   }
 
-  // `fields` as nghttp2 takes them, after ":status".
-  static std::vector<nghttp2_nv> name_values(const std::string& status,
+  // `fields` as nghttp2 takes them, after ":status", in a list the connection keeps (nghttp2
+  // copies them when a response is submitted).
+  const std::vector<nghttp2_nv>& name_values(const std::string& status,
                                              const std::vector<http::Header>& fields) {
-    std::vector<nghttp2_nv> nv;
-    nv.reserve(fields.size() + 1);
+    std::vector<nghttp2_nv>& nv = name_values_;
+    nv.clear();
     auto add = [&nv](std::string_view name, std::string_view value) {
       nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
@@ -351,7 +353,7 @@ void Engine::respond(std::int32_t stream, int status, const std::vector<http::He
                      bool end_stream) {
   if (!nghttp2_session_find_stream(impl_->session, stream)) return;  // reset meanwhile
   const std::string code = std::to_string(status);
-  const auto nv = Impl::name_values(code, fields);
+  const auto& nv = impl_->name_values(code, fields);
   if (end_stream) {
     nghttp2_submit_response(impl_->session, stream, nv.data(), nv.size(), nullptr);
     return;
@@ -368,7 +370,7 @@ void Engine::respond(std::int32_t stream, int status, const std::vector<http::He
 void Engine::inform(std::int32_t stream, int status, const std::vector<http::Header>& fields) {
   if (!nghttp2_session_find_stream(impl_->session, stream)) return;
   const std::string code = std::to_string(status);
-  const auto nv = Impl::name_values(code, fields);
+  const auto& nv = impl_->name_values(code, fields);
   nghttp2_submit_headers(impl_->session, NGHTTP2_FLAG_NONE, stream, nullptr, nv.data(), nv.size(),
                          nullptr);
 }

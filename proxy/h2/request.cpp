@@ -12,14 +12,18 @@ bool has_line_breaking(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-}  // namespace
-
 // ASCII only, as header names are (std::tolower consults the locale for every byte).
-std::string lower_case(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
+void lower_in_place(std::string& s) {
+  for (char& c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
   }
+}
+
+}  // namespace
+
+std::string lower_case(std::string_view s) {
+  std::string out(s);
+  lower_in_place(out);
   return out;
 }
 
@@ -125,19 +129,29 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
 }
 
 void response_fields(const http::Head& response, std::vector<http::Header>& out) {
+  // Written over out's fields, whose strings keep their memory: a connection's responses tend to
+  // have the same fields, so that most need no allocation.
+  std::size_t used = 0;
+  auto put = [&out, &used](std::string_view name, std::string_view value) {
+    if (used == out.size()) out.emplace_back();
+    http::Header& field = out[used++];
+    field.name.assign(name);
+    lower_in_place(field.name);
+    field.value.assign(value);
+  };
   const bool websocket = response.status == 101;
   const http::HopByHop hop_by_hop(response);
   for (const auto& h : response.headers) {
     if (http::iequals(h.name, "content-length")) {
       // The app's length describes the body that follows (or, for HEAD, the one it would send).
-      if (response.status >= 200 && response.status != 204)
-        out.push_back({"content-length", h.value});
+      if (response.status >= 200 && response.status != 204) put("content-length", h.value);
       continue;
     }
     if (hop_by_hop(h.name)) continue;
     if (websocket && http::iequals(h.name, "sec-websocket-accept")) continue;
-    out.push_back({lower_case(h.name), h.value});
+    put(h.name, h.value);
   }
+  out.resize(used);
 }
 
 int response_status(int status, bool websocket) {

@@ -46,7 +46,7 @@ bool is_websocket(const Request& request);
 // The app's response head as HTTP/2 fields (without :status): names in lower case, the
 // connection-specific ones dropped (Connection, Keep-Alive, Transfer-Encoding, Upgrade and what
 // Connection names); for an accepted WebSocket (101, which HTTP/2 answers with 200) also the
-// handshake's own (Sec-WebSocket-Accept). Appended to `out`.
+// handshake's own (Sec-WebSocket-Accept). They replace what `out` held.
 void response_fields(const http::Head& response, std::vector<http::Header>& out);
 
 // A header name as HTTP/2 writes it (ASCII lower case).
