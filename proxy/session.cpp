@@ -38,7 +38,7 @@ namespace rp::proxy {
 namespace {
 
 constexpr std::size_t kMaxHead = 64 * 1024;
-// How long an exchange goes before the client is watched (pump_then_watch).
+// How long an exchange goes before its client is watched (begin_watch, pump_then_watch).
 constexpr std::chrono::milliseconds kWatchAfter{50};
 
 // Errors answered before a request head is parsed: no HEAD to honour, no Accept to read.
@@ -690,7 +690,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ProxyShared& shared_;
   Stream client_;
   asio::steady_timer timer_;
-  asio::steady_timer watch_timer_;  // when the client begins to be watched (TCP, body all up)
+  // When the client begins to be watched (begin_watch); over TLS also the wait for the watch's
+  // read to end (watch_read_ended).
+  asio::steady_timer watch_timer_;
   std::uint64_t watch_generation_ = 0;
   bool client_gone_ = false;    // the watch saw the client go during this exchange
   bool watch_reading_ = false;  // over TLS: the watch's read is under way

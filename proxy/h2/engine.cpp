@@ -106,7 +106,7 @@ struct Engine::Impl {
   std::unordered_set<std::int32_t> taken;              // streams handed to the handler
   std::unordered_map<std::int32_t, Outbound> outbound;
   SpareBlocks spare_blocks;
-  std::vector<nghttp2_nv> name_values_;  // name_values' list
+  std::vector<nghttp2_nv> response_nv;  // name_values' list, kept for the connection
   std::size_t queued_total = 0;
   Clock::time_point last_data_sent = Clock::now();
 
@@ -263,7 +263,7 @@ struct Engine::Impl {
   // copies them when a response is submitted).
   const std::vector<nghttp2_nv>& name_values(const std::string& status,
                                              const std::vector<http::Header>& fields) {
-    std::vector<nghttp2_nv>& nv = name_values_;
+    std::vector<nghttp2_nv>& nv = response_nv;
     nv.clear();
     auto add = [&nv](std::string_view name, std::string_view value) {
       nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
