@@ -172,7 +172,7 @@ TlsStream::Step TlsStream::read_step(asio::mutable_buffer into, std::size_t& got
   return Step::done;
 }
 
-std::size_t TlsStream::encrypt(const std::vector<asio::const_buffer>& pieces,
+std::size_t TlsStream::encrypt(std::span<const asio::const_buffer> pieces,
                                boost::system::error_code& ec) {
   if (!ssl_) {
     ec = asio::error::no_memory;

@@ -11,6 +11,7 @@
 // socket; everything runs on the connection's thread.
 #pragma once
 
+#include <array>
 #include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/compose.hpp>
@@ -18,6 +19,7 @@
 #include <boost/asio/post.hpp>
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,10 +78,10 @@ class TlsStream {
 
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    std::vector<boost::asio::const_buffer> pieces;
+    Pieces pieces;
     for (auto it = boost::asio::buffer_sequence_begin(buffers);
          it != boost::asio::buffer_sequence_end(buffers); ++it) {
-      pieces.push_back(*it);
+      pieces.add(*it);
     }
     bool encrypted = false;
     return run<void(boost::system::error_code, std::size_t)>(
@@ -87,7 +89,7 @@ class TlsStream {
                                                       std::size_t& taken) mutable {
           if (!encrypted) {
             encrypted = true;
-            taken = encrypt(pieces, ec);
+            taken = encrypt(pieces.all(), ec);
             if (ec) return Step::done;
           }
           return flush_step(ec);
@@ -121,13 +123,37 @@ class TlsStream {
   bool input_ended() const { return in_ended_; }
 
  private:
+  // The pieces of one write: most have a few (an answer's head, its body, a chunk's framing),
+  // kept in place; a list is made only past kInline.
+  class Pieces {
+   public:
+    void add(boost::asio::const_buffer piece) {
+      if (count_ < kInline) {
+        inline_[count_++] = piece;
+        return;
+      }
+      if (more_.empty()) more_.assign(inline_.begin(), inline_.end());
+      more_.push_back(piece);
+    }
+    std::span<const boost::asio::const_buffer> all() const {
+      if (more_.empty()) return {inline_.data(), count_};
+      return more_;
+    }
+
+   private:
+    static constexpr std::size_t kInline = 8;
+    std::array<boost::asio::const_buffer, kInline> inline_;
+    std::size_t count_ = 0;
+    std::vector<boost::asio::const_buffer> more_;
+  };
+
   // What an operation waits for next: more bytes from the client, or room to send.
   enum class Step { done, want_read, want_write };
 
   Step handshake_step(boost::system::error_code& ec);
   Step read_step(boost::asio::mutable_buffer into, std::size_t& got, boost::system::error_code& ec);
   // The plaintext of `pieces` (up to a limit) made into records in out_; how much was taken.
-  std::size_t encrypt(const std::vector<boost::asio::const_buffer>& pieces,
+  std::size_t encrypt(std::span<const boost::asio::const_buffer> pieces,
                       boost::system::error_code& ec);
   // Sends what out_ holds, without blocking: done when it is all out (or on an error).
   Step flush_step(boost::system::error_code& ec);
