@@ -24,7 +24,6 @@
 #include <vector>
 
 struct ssl_st;
-struct bio_st;
 
 namespace boost::asio::ssl {
 class context;
@@ -213,7 +212,6 @@ class TlsStream {
   bool in_ended_ = false;  // the client's side of the connection ended
   std::string out_;        // records not yet sent, from `sent_` on
   std::size_t sent_ = 0;   // how much of out_ has gone
-  std::string staging_;    // small pieces gathered into one record
 };
 
 }  // namespace rp::tls
