@@ -8,9 +8,13 @@
 #     dnsperf's average latency under that load, the server's CPU time per query (rp: its
 #     daemon and `rp up`) and dnsperf's own CPU use (near 100%, dnsperf is the limit and the
 #     queries per second only a floor: the CPU per query then says which server is leaner);
+#   - capacity: bench/dns_flood.c (built here), a load generator that costs much less per query
+#     than dnsperf (sendmmsg/recvmmsg, 64 queries in flight), so that the server's core and not
+#     the client's is the limit: queries per second, the server's CPU per query and the client's
+#     CPU use, in two halves taken in turns like the throughput;
 #   - latency: a fixed, moderate rate (RATE qps, default 20000), three times 4 s in turns, with
 #     every answer's latency recorded; p50 and p99 of all of them.
-# Prints a table and the ratio rp/dnsmasq.
+# Prints two tables and the ratios rp/dnsmasq.
 #
 #   bench/dns.sh [SECONDS]      (default 20; needs build/rp: `make build`)
 #
@@ -26,7 +30,8 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-20}
 RATE=${RATE:-20000}
 . bench/lib.sh
-pinned_bench_start dns dnsperf dnsmasq dig
+pinned_bench_start dns dnsperf dnsmasq dig cc
+cc -O2 -o "$work/dns_flood" bench/dns_flood.c
 
 # A port free for UDP and TCP on 127.0.0.1 and ::1 (rp listens on both addresses).
 free_port() {
@@ -110,6 +115,16 @@ throughput() {
     "$work/out" >> "$work/$1.throughput"
 }
 
+# One half of a server's capacity run: dns_flood's qps, the server's CPU time per answered query
+# in us, the client's CPU use in %, and the queries lost.
+capacity() {
+  measure "${SERVER_PIDS[$1]}" "$work/out" timeout $((HALF + 30)) taskset -c "$CLIENT_CPU" \
+    "$work/dns_flood" 127.0.0.1 "$2" "$work/queries" "$HALF" 64
+  awk -v ns="$SERVER_NS" -v client="$CLIENT_PCT" '
+       /^sent / {printf "%f %f %s %d\n", $8, ($4 > 0 ? ns / 1000 / $4 : 0), client, $6}' \
+    "$work/out" >> "$work/$1.capacity"
+}
+
 # latency SERVER PORT: one 4 s run at RATE, appending each answer's ms to SERVER.latency and the
 # number of lost queries to SERVER.lost
 latency() {
@@ -132,10 +147,15 @@ summary() {
 }
 
 echo "dnsperf: ${SECONDS_PER_RUN}s of throughput per server (100 queries in flight, in two" \
-  "halves), then 3x4s at ${RATE} qps for latency"
+  "halves); dns_flood: ${SECONDS_PER_RUN}s of capacity per server (64 in flight, two halves);" \
+  "then dnsperf 3x4s at ${RATE} qps for latency"
 for _ in 1 2; do
   throughput rp "$RP_PORT"
   throughput dnsmasq "$DNSMASQ_PORT"
+done
+for _ in 1 2; do
+  capacity rp "$RP_PORT"
+  capacity dnsmasq "$DNSMASQ_PORT"
 done
 for _ in 1 2 3; do
   latency rp "$RP_PORT"
@@ -150,4 +170,17 @@ printf '| rp      | %s | %s | %s | %s%% | %s | %s | %s |\n' "$rp_qps" "$rp_avg" 
 printf '| dnsmasq | %s | %s | %s | %s%% | %s | %s | %s |\n' "$dm_qps" "$dm_avg" "$dm_cpu" "$dm_client" "$dm_p50" "$dm_p99" "$dm_lost"
 awk -v a="$rp_qps" -v b="$dm_qps" 'BEGIN {printf "\nrp/dnsmasq: %.2fx the queries per second\n", a / b}'
 awk -v a="$rp_cpu" -v b="$dm_cpu" 'BEGIN {printf "rp/dnsmasq: %.2fx the CPU per query (under 1: rp spends less)\n", a / b}'
+# capacity SERVER -> "qps cpu_us client_pct lost"
+capacity_summary() {
+  awk '{q += $1; c += $2; if ($3 > m) m = $3; l += $4}
+       END {printf "%.0f %.2f %d %d", q / NR, c / NR, m, l}' "$work/$1.capacity"
+}
+read -r rp_cap rp_cap_cpu rp_cap_client rp_cap_lost <<< "$(capacity_summary rp)"
+read -r dm_cap dm_cap_cpu dm_cap_client dm_cap_lost <<< "$(capacity_summary dnsmasq)"
+printf '\nCapacity (dns_flood, 64 queries in flight; the server'"'"'s core is the limit when the client'"'"'s is well under 100%%):\n\n'
+printf '| server  | qps | server CPU per query (us) | dns_flood CPU | lost |\n'
+printf '|---|---:|---:|---:|---:|\n'
+printf '| rp      | %s | %s | %s%% | %s |\n' "$rp_cap" "$rp_cap_cpu" "$rp_cap_client" "$rp_cap_lost"
+printf '| dnsmasq | %s | %s | %s%% | %s |\n' "$dm_cap" "$dm_cap_cpu" "$dm_cap_client" "$dm_cap_lost"
+awk -v a="$rp_cap" -v b="$dm_cap" 'BEGIN {printf "\nrp/dnsmasq capacity: %.2fx the queries per second\n", a / b}'
 printf '(%s, %s cores, %s)\n' "$(dnsmasq --version | head -1)" "$(nproc)" "$(date -u +%Y-%m-%d)"
