@@ -374,7 +374,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                false);
         co_return false;
       }
-      x.body = std::move(step.body);
+      x.body.assign(step.body.begin(), step.body.end());  // the views outlive the step
       x.body_done = step.status == http::Parser::Status::message_done;
     }
 

@@ -247,8 +247,7 @@ Parser::Step Parser::run(std::string_view data, bool at_eof) {
   exec_end_ = data.data() + data.size();
   llhttp_errno_t err =
       at_eof ? llhttp_finish(&parser_) : llhttp_execute(&parser_, data.data(), data.size());
-  step.body = std::move(body_);
-  body_.clear();
+  step.body = body_;
   switch (err) {
     case HPE_OK:
       step.consumed = data.size();

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +61,9 @@ class Parser {
   struct Step {
     Status status = Status::need_more;
     std::size_t consumed = 0;
-    std::vector<std::string_view> body;  // decoded body bytes within what was consumed
+    // Decoded body bytes within what was consumed; the list is the parser's, good until its
+    // next feed() or finish().
+    std::span<const std::string_view> body;
 
     // The message ended with this step (its end, or a change of protocol).
     bool ended() const { return status == Status::message_done || status == Status::upgrade; }

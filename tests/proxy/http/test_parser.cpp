@@ -12,7 +12,7 @@ using Status = Parser::Status;
 
 namespace {
 
-std::string join(const std::vector<std::string_view>& parts) {
+std::string join(std::span<const std::string_view> parts) {
   std::string out;
   for (auto p : parts) out.append(p);
   return out;
