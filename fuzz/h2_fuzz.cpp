@@ -124,7 +124,7 @@ class Answerer final : public rp::h2::Engine::Handler {
 
   void attach(rp::h2::Engine& engine) { engine_ = &engine; }
 
-  void on_request(std::int32_t stream, rp::h2::Request&& request, bool end_stream) override {
+  void on_request(std::int32_t stream, rp::h2::Request& request, bool end_stream) override {
     const bool websocket = rp::h2::is_websocket(request);
     rp::http::Head head;
     rp::h2::Refusal refusal;

@@ -57,16 +57,29 @@ std::string websocket_key() {
   return std::string(reinterpret_cast<char*>(text), 24);
 }
 
-// One stream: the request, and what the client sends for it while it is served.
+// One stream: the request, and what the client sends for it while it is served. A connection
+// reuses the Streams of those that ended (see Connection::on_request).
 struct Stream {
-  Stream(const asio::any_io_executor& executor, std::int32_t id, h2::Request request,
-         bool end_stream)
-      : id(id), request(std::move(request)), body_done(end_stream), wake(executor) {}
+  explicit Stream(const asio::any_io_executor& executor) : wake(executor) {}
 
-  const std::int32_t id;
+  // Made ready for a new stream: `request` is taken from the engine in exchange for this one's
+  // last, whose memory the engine reuses.
+  void begin(std::int32_t stream_id, h2::Request& from_engine, bool end_stream) {
+    id = stream_id;
+    std::swap(request, from_engine);
+    upload.clear();
+    if (upload.capacity() > kReadSize) upload.shrink_to_fit();  // a large upload's room goes
+    body_done = end_stream;
+    closed = finished = stalled = false;
+    upstream = nullptr;
+    stalls = StallWatch{};
+    stall_moves_seen = 0;
+  }
+
+  std::int32_t id = 0;
   h2::Request request;
   std::string upload;               // request body received and not yet sent to the app
-  bool body_done;                   // the client has sent all of it
+  bool body_done = false;           // the client has sent all of it
   bool closed = false;              // reset by either side, or the connection ended
   bool finished = false;            // its answer is complete: more body is dropped
   tcp::socket* upstream = nullptr;  // the app's connection while forwarding, closed on a reset
@@ -80,9 +93,10 @@ struct Stream {
 
 enum class End { complete, stale, failed_before_response, aborted };
 
-// What forwarding one stream needs: lent to a stream and taken back after it, so that a busy
+// What serving one stream needs: lent to a stream and taken back after it, so that a busy
 // connection allocates them once and not per request.
 struct Scratch {
+  http::Head request;                                       // the HTTP/1.1 request for the app
   std::unique_ptr<char[]> buffer{new char[kUpstreamRead]};  // the app's bytes
   http::Parser parser{http::Parser::Kind::response};
   Output request_out;  // the head and the body that came with it
@@ -134,10 +148,34 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   }
 
   // --- h2::Engine::Handler: what the client sends, as the engine reads it.
-  void on_request(std::int32_t id, h2::Request&& request, bool end_stream) override {
-    auto stream = std::make_shared<Stream>(executor_, id, std::move(request), end_stream);
-    streams_.emplace(id, stream);
+  // A Stream, and its place in streams_, come from a stream that ended when its serve() has let
+  // go of it (a busy connection then serves its requests without allocating either).
+  void on_request(std::int32_t id, h2::Request& request, bool end_stream) override {
+    std::shared_ptr<Stream> stream;
+    if (take_spare_stream()) {
+      StreamMap::node_type node = std::move(spare_streams_.back());
+      spare_streams_.pop_back();
+      node.key() = id;
+      stream = node.mapped();
+      streams_.insert(std::move(node));
+    } else {
+      stream = std::make_shared<Stream>(executor_);
+      streams_.emplace(id, stream);
+    }
+    stream->begin(id, request, end_stream);
     starting_.push_back(std::move(stream));
+  }
+
+  // Whether a spare Stream is free (its serve() has ended), moved to the back of spare_streams_.
+  // A few from the back are looked at: those are the streams that ended last.
+  bool take_spare_stream() {
+    const std::size_t n = spare_streams_.size();
+    for (std::size_t i = n; i > 0 && i + 4 > n; --i) {
+      if (spare_streams_[i - 1].mapped().use_count() != 1) continue;
+      std::swap(spare_streams_[i - 1], spare_streams_.back());
+      return true;
+    }
+    return false;
   }
 
   bool on_body(std::int32_t id, std::string_view data) override {
@@ -159,7 +197,8 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     close_stream(*it->second);
-    streams_.erase(it);
+    StreamMap::node_type node = streams_.extract(it);
+    if (spare_streams_.size() < limits().max_streams) spare_streams_.push_back(std::move(node));
   }
 
   void on_drained(std::int32_t id) override {
@@ -257,6 +296,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       // makes them again, which costs little beside its round trip.
       if (engine_.open_streams() == 0) {
         spare_.clear();
+        spare_streams_.clear();
         engine_.trim();
       }
       const auto idle_limit =
@@ -302,7 +342,12 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     for (const auto& f : s->request.fields) {
       if (f.name == "accept") x.html = wants_html(f.value);
     }
-    http::Head request;
+    struct Lent {
+      Connection& connection;
+      std::unique_ptr<Scratch> scratch;
+      ~Lent() { connection.take_back(std::move(scratch)); }
+    } lent{*this, lend_scratch()};
+    http::Head& request = lent.scratch->request;
     h2::Refusal refusal;
     if (s->request.too_large) {
       refusal = {431, "the request's header list is larger than 64 KiB"};
@@ -324,7 +369,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       answer(*s, x, d.status, d.page);
       co_return;
     }
-    co_await forward(s, request, d.route, x, started);
+    co_await forward(s, request, d.route, x, started, *lent.scratch);
     s->finished = true;
     engine_.consume(s->id, s->upload.size());
     s->upload.clear();
@@ -349,7 +394,8 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   }
 
   asio::awaitable<void> forward(const std::shared_ptr<Stream>& s, const http::Head& request,
-                                const Route& route, Served& x, Clock::time_point started) {
+                                const Route& route, Served& x, Clock::time_point started,
+                                Scratch& scratch) {
     auto instance = pick_instance(*route.app, route.process, thread_.round_robin);
     if (!instance) {
       answer(*s, x, 502,
@@ -358,11 +404,6 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       co_return;
     }
     InFlight in_flight(instance, route.app->activity);
-    struct Lent {
-      Connection& connection;
-      std::unique_ptr<Scratch> scratch;
-      ~Lent() { connection.take_back(std::move(scratch)); }
-    } lent{*this, lend_scratch()};
     const bool has_body = !s->body_done || !s->upload.empty();
     for (int attempt = 0;; ++attempt) {
       // A kept-alive connection if there is one (not for the retry), else a new one.
@@ -381,7 +422,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
         co_return;
       }
       s->upstream = &upstream.socket;
-      End end = co_await exchange(s, request, x, upstream.socket, *lent.scratch);
+      End end = co_await exchange(s, request, x, upstream.socket, scratch);
       s->upstream = nullptr;
       if (s->stalled) end = End::aborted;  // cut by the watchdog: a reset, not a 502
       if (end == End::stale && upstream.reused && attempt == 0 && !has_body &&
@@ -589,9 +630,11 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   h2::Engine engine_;
   Signal write_wake_;
   std::unique_ptr<char[]> read_buffer_;
-  std::unordered_map<std::int32_t, std::shared_ptr<Stream>> streams_;
-  std::vector<std::shared_ptr<Stream>> starting_;  // requests read, their coroutines not spawned
-  std::vector<http::Header> fields_;               // a response head's, reused
+  using StreamMap = std::unordered_map<std::int32_t, std::shared_ptr<Stream>>;
+  StreamMap streams_;
+  std::vector<StreamMap::node_type> spare_streams_;  // of streams that ended, for the next ones
+  std::vector<std::shared_ptr<Stream>> starting_;    // requests read, their coroutines not spawned
+  std::vector<http::Header> fields_;                 // a response head's, reused
   std::vector<std::unique_ptr<Scratch>> spare_;
   bool received_anything_ = false;
   Clock::time_point last_read_ = Clock::now();

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace rp::h2 {
 namespace {
@@ -99,12 +98,24 @@ class Outbound {
 struct Engine::Impl {
   Impl(Handler& handler, const Limits& limits) : handler(handler), limits(limits) {}
 
+  // A stream handed to the handler, and its response body once respond() gave one.
+  struct Taken {
+    bool responding = false;  // respond() submitted a head with a body to come
+    Outbound body;
+  };
+  using TakenMap = std::unordered_map<std::int32_t, Taken>;
+
   Handler& handler;
   const Limits limits;
   nghttp2_session* session = nullptr;
-  std::unordered_map<std::int32_t, Request> incoming;  // requests whose headers are arriving
-  std::unordered_set<std::int32_t> taken;              // streams handed to the handler
-  std::unordered_map<std::int32_t, Outbound> outbound;
+  // The request whose header block is arriving: one at a time, as HTTP/2 sends a header block
+  // with nothing in between (a stream id of 0: none). The handler swaps it for its spare one.
+  std::int32_t incoming_id = 0;
+  Request incoming;
+  TakenMap taken;
+  // Entries of streams that ended, kept for the next ones (their body's block list keeps its
+  // room): a busy connection adds and removes streams without allocating.
+  std::vector<TakenMap::node_type> spare_taken;
   SpareBlocks spare_blocks;
   std::vector<nghttp2_nv> response_nv;  // name_values' list, kept for the connection
   std::size_t queued_total = 0;
@@ -139,9 +150,28 @@ struct Engine::Impl {
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-      of(user_data).incoming[frame->hd.stream_id] = Request{};
+      Impl& self = of(user_data);
+      self.incoming_id = frame->hd.stream_id;
+      self.incoming.clear();
     }
     return 0;
+  }
+
+  // The stream goes to the handler's side.
+  void take(std::int32_t id) {
+    if (spare_taken.empty()) {
+      taken.try_emplace(id);
+      return;
+    }
+    TakenMap::node_type node = std::move(spare_taken.back());
+    spare_taken.pop_back();
+    node.key() = id;
+    taken.insert(std::move(node));
+  }
+
+  Outbound* body_of(std::int32_t id) {
+    auto it = taken.find(id);
+    return it == taken.end() || !it->second.responding ? nullptr : &it->second.body;
   }
 
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
@@ -151,9 +181,8 @@ struct Engine::Impl {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
       return 0;  // trailers: not forwarded (HTTP/1.1 apps rarely read them)
     }
-    auto it = self.incoming.find(frame->hd.stream_id);
-    if (it == self.incoming.end()) return 0;
-    add_field(it->second, {reinterpret_cast<const char*>(name), name_size},
+    if (frame->hd.stream_id != self.incoming_id) return 0;
+    add_field(self.incoming, {reinterpret_cast<const char*>(name), name_size},
               {reinterpret_cast<const char*>(value), value_size}, self.limits.max_header_list);
     return 0;
   }
@@ -165,12 +194,10 @@ struct Engine::Impl {
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
         if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-          auto it = self.incoming.find(id);
-          if (it == self.incoming.end()) break;
-          Request request = std::move(it->second);
-          self.incoming.erase(it);
-          self.taken.insert(id);
-          self.handler.on_request(id, std::move(request), end_stream);
+          if (id != self.incoming_id) break;
+          self.incoming_id = 0;
+          self.take(id);
+          self.handler.on_request(id, self.incoming, end_stream);
         } else if (end_stream && self.taken.contains(id)) {
           self.handler.on_body_end(id);  // after trailers
         }
@@ -204,13 +231,19 @@ struct Engine::Impl {
 
   static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t, void* user_data) {
     Impl& self = of(user_data);
-    self.incoming.erase(id);
-    if (auto it = self.outbound.find(id); it != self.outbound.end()) {
-      self.queued_total -= it->second.size();
-      it->second.release(self.spare_blocks);
-      self.outbound.erase(it);
+    if (id == self.incoming_id) self.incoming_id = 0;
+    auto it = self.taken.find(id);
+    if (it == self.taken.end()) return 0;
+    Taken& stream = it->second;
+    self.queued_total -= stream.body.size();
+    stream.body.release(self.spare_blocks);
+    stream.body.ended = stream.body.deferred = false;
+    stream.responding = false;
+    TakenMap::node_type node = self.taken.extract(it);
+    if (self.spare_taken.size() < self.limits.max_streams) {
+      self.spare_taken.push_back(std::move(node));
     }
-    if (self.taken.erase(id)) self.handler.on_close(id);
+    self.handler.on_close(id);
     return 0;
   }
 
@@ -354,17 +387,17 @@ void Engine::respond(std::int32_t stream, int status, const std::vector<http::He
   if (!nghttp2_session_find_stream(impl_->session, stream)) return;  // reset meanwhile
   const std::string code = std::to_string(status);
   const auto& nv = impl_->name_values(code, fields);
-  if (end_stream) {
+  auto it = impl_->taken.find(stream);
+  if (end_stream || it == impl_->taken.end()) {
     nghttp2_submit_response(impl_->session, stream, nv.data(), nv.size(), nullptr);
     return;
   }
-  Outbound& body = impl_->outbound[stream];
+  Impl::Taken& taken = it->second;
   nghttp2_data_provider provider{};
-  provider.source.ptr = &body;
+  provider.source.ptr = &taken.body;
   provider.read_callback = &Impl::on_read_body;
-  if (nghttp2_submit_response(impl_->session, stream, nv.data(), nv.size(), &provider) != 0) {
-    impl_->outbound.erase(stream);
-  }
+  taken.responding =
+      nghttp2_submit_response(impl_->session, stream, nv.data(), nv.size(), &provider) == 0;
 }
 
 void Engine::inform(std::int32_t stream, int status, const std::vector<http::Header>& fields) {
@@ -376,9 +409,9 @@ void Engine::inform(std::int32_t stream, int status, const std::vector<http::Hea
 }
 
 void Engine::write(std::int32_t stream, std::string_view data) {
-  auto it = impl_->outbound.find(stream);
-  if (it == impl_->outbound.end() || data.empty()) return;
-  Outbound& body = it->second;
+  Outbound* found = impl_->body_of(stream);
+  if (!found || data.empty()) return;
+  Outbound& body = *found;
   body.append(data, impl_->spare_blocks);
   // The clock of a response held back by the client's window starts when something waits.
   if (impl_->queued_total == 0) impl_->last_data_sent = Clock::now();
@@ -387,15 +420,15 @@ void Engine::write(std::int32_t stream, std::string_view data) {
 }
 
 void Engine::end(std::int32_t stream) {
-  auto it = impl_->outbound.find(stream);
-  if (it == impl_->outbound.end()) return;
-  it->second.ended = true;
-  impl_->resume(stream, it->second);
+  Outbound* body = impl_->body_of(stream);
+  if (!body) return;
+  body->ended = true;
+  impl_->resume(stream, *body);
 }
 
 std::size_t Engine::queued(std::int32_t stream) const {
-  auto it = impl_->outbound.find(stream);
-  return it == impl_->outbound.end() ? 0 : it->second.size();
+  const Outbound* body = impl_->body_of(stream);
+  return body ? body->size() : 0;
 }
 
 bool Engine::anything_queued() const {
@@ -432,6 +465,8 @@ std::size_t Engine::open_streams() const {
 
 void Engine::trim() {
   impl_->spare_blocks.clear();
+  impl_->spare_taken.clear();
+  if (impl_->incoming_id == 0) impl_->incoming = Request{};
 }
 
 }  // namespace rp::h2

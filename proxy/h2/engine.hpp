@@ -51,8 +51,10 @@ class Engine {
  public:
   class Handler {
    public:
-    // A request's headers are complete. `end_stream`: it has no body.
-    virtual void on_request(std::int32_t stream, Request&& request, bool end_stream) = 0;
+    // A request's headers are complete. `end_stream`: it has no body. The handler takes what it
+    // keeps of `request` by swapping it with a Request of its own (a spare one of an earlier
+    // stream, say): the engine clears what it is left with and writes the next request over it.
+    virtual void on_request(std::int32_t stream, Request& request, bool end_stream) = 0;
     // Body bytes for a stream the handler took. False: it does not want them (they are credited
     // back at once); true: it calls consume() once it has passed them on.
     virtual bool on_body(std::int32_t stream, std::string_view data) = 0;
@@ -107,7 +109,7 @@ class Engine {
 
   std::size_t open_streams() const;
 
-  // Lets go of the spare memory kept for the next responses' bodies (the connection is idle).
+  // Lets go of the spare memory kept for the next streams (the connection is idle).
   void trim();
 
  private:

@@ -42,8 +42,34 @@ void add_field(Request& request, std::string_view name, std::string_view value, 
   } else if (name == ":protocol") {
     request.protocol = value;
   } else {
-    request.fields.push_back({std::string(name), std::string(value)});
+    http::Header field;
+    if (!request.spare_fields.empty()) {
+      field = std::move(request.spare_fields.back());
+      request.spare_fields.pop_back();
+    }
+    field.name.assign(name);
+    field.value.assign(value);
+    request.fields.push_back(std::move(field));
   }
+}
+
+void Request::clear() {
+  // A large header list leaves no lasting memory behind: a connection keeps a Request for each of
+  // its streams.
+  constexpr std::size_t kMostKept = 8 * 1024;
+  if (size > kMostKept) {
+    *this = Request{};
+    return;
+  }
+  method.clear();
+  scheme.clear();
+  authority.clear();
+  path.clear();
+  protocol.clear();
+  for (auto it = fields.rbegin(); it != fields.rend(); ++it) spare_fields.push_back(std::move(*it));
+  fields.clear();
+  size = 0;
+  too_large = false;
 }
 
 bool is_websocket(const Request& request) {
@@ -52,7 +78,19 @@ bool is_websocket(const Request& request) {
 
 Refusal to_http1(const Request& request, bool end_stream, std::string_view websocket_key,
                  http::Head& out) {
-  out = http::Head{};
+  // Written over out's headers, whose strings keep their memory (see response_fields).
+  std::size_t used = 0;
+  auto put = [&out, &used](std::string_view name, std::string_view value) {
+    if (used == out.headers.size()) out.headers.emplace_back();
+    http::Header& field = out.headers[used++];
+    field.name.assign(name);
+    field.value.assign(value);
+  };
+  out.status = 0;
+  out.reason.clear();
+  out.chunked = false;
+  out.content_length.reset();
+  out.upgrade = false;
   const bool websocket = is_websocket(request);
   if (request.method == "CONNECT" && !websocket) {
     if (!request.protocol.empty()) {
@@ -84,13 +122,12 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
     return {400, "the request's :method or :path is not valid."};
   }
 
-  out.method = websocket ? "GET" : request.method;
-  out.target = request.path;
+  out.method.assign(websocket ? std::string_view("GET") : std::string_view(request.method));
+  out.target.assign(request.path);
   // Via names the protocol the client spoke: "2.0 rp-…".
   out.version_major = 2;
   out.version_minor = 0;
-  out.headers.reserve(request.fields.size() + 3);
-  out.headers.push_back({"host", std::string(host)});
+  put("host", host);
   std::string cookie;
   for (const auto& f : request.fields) {
     if (f.name == "host") continue;
@@ -111,13 +148,13 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
       out.content_length = length;
       continue;
     }
-    out.headers.push_back(f);
+    put(f.name, f.value);
   }
-  if (!cookie.empty()) out.headers.push_back({"cookie", std::move(cookie)});
+  if (!cookie.empty()) put("cookie", cookie);
   if (websocket) {
     out.upgrade = true;
-    out.headers.push_back({"upgrade", "websocket"});
-    out.headers.push_back({"sec-websocket-key", std::string(websocket_key)});
+    put("upgrade", "websocket");
+    put("sec-websocket-key", websocket_key);
     out.content_length.reset();
   } else if (end_stream) {
     // No body. A length the client gave anyway (0) is kept; nghttp2 has checked it against DATA.
@@ -125,6 +162,7 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
     out.chunked = true;
   }
   out.keep_alive = true;
+  out.headers.resize(used);
   return {};
 }
 

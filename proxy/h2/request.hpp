@@ -20,6 +20,12 @@ struct Request {
   std::vector<http::Header> fields;                       // the others, names in lower case
   std::size_t size = 0;    // the header list's size as RFC 9113 counts it (name + value + 32)
   bool too_large = false;  // it grew past the limit: the rest was dropped, the answer is 431
+
+  // Empties it for the next request on the connection, keeping its memory (unless the header
+  // list was over 8 KiB): the fields wait in `spare_fields` (in reverse) for add_field to write
+  // over, as a connection's requests tend to carry the same fields, about as long as the last.
+  void clear();
+  std::vector<http::Header> spare_fields;
 };
 
 // Adds a field as it arrives. Past `limit` bytes in all, the request is marked too large and keeps
@@ -32,11 +38,11 @@ struct Refusal {
   std::string what;
 };
 
-// The HTTP/1.1 head to forward for `request` into `out` (its Host first, the fields as they
-// came, the body framed by Content-Length or else chunked). `end_stream`: the HEADERS ended the
-// stream, there is no body. `websocket_key`: the Sec-WebSocket-Key to send for an extended
-// CONNECT (HTTP/2 has none; the app's 101 is checked against it by nobody, as the client never
-// sees it). Returns the refusal when there is one; `out` is then unspecified.
+// The HTTP/1.1 head to forward for `request` into `out`, over what it held (its Host first, the
+// fields as they came, the body framed by Content-Length or else chunked). `end_stream`: the
+// HEADERS ended the stream, there is no body. `websocket_key`: the Sec-WebSocket-Key to send for an
+// extended CONNECT (HTTP/2 has none; the app's 101 is checked against it by nobody, as the client
+// never sees it). Returns the refusal when there is one; `out` is then unspecified.
 Refusal to_http1(const Request& request, bool end_stream, std::string_view websocket_key,
                  http::Head& out);
 

@@ -47,13 +47,15 @@ class Recorder final : public Engine::Handler {
   };
 
   std::map<std::int32_t, Seen> streams;
-  bool keep_body = false;  // on_body's answer: true, the test calls consume() itself
+  bool keep_body = false;            // on_body's answer: true, the test calls consume() itself
+  std::optional<Request> give_back;  // what on_request leaves the engine (else an empty one)
   // Called at the end of on_request, as the engine's caller would answer.
   std::function<void(std::int32_t)> answer;
 
-  void on_request(std::int32_t stream, Request&& request, bool end_stream) override {
+  void on_request(std::int32_t stream, Request& request, bool end_stream) override {
     Seen& seen = streams[stream];
-    seen.request = std::move(request);
+    if (give_back) seen.request = *give_back;
+    std::swap(seen.request, request);  // as the session does: the engine reuses what it gets back
     seen.end_stream = end_stream;
     if (answer) answer(stream);
   }
@@ -318,6 +320,48 @@ TEST_CASE("h2 engine: a GET reaches the handler with its pseudo-headers", "[h2]"
   CHECK(seen.body.empty());
   CHECK_FALSE(seen.closed);
   CHECK(engine.open_streams() == 1);
+}
+
+TEST_CASE("h2 engine: streams one after another reuse the engine's memory, not its content",
+          "[h2]") {
+  // The handler gives the engine a used request for each one it takes, as the session does with
+  // the Streams that ended: the next request is written over it.
+  Recorder handler;
+  handler.give_back = Request{};
+  handler.give_back->method = "DELETE";
+  handler.give_back->path = "/old";
+  handler.give_back->fields = {{"x-left-over", "1"}, {"cookie", "old=1"}};
+  handler.give_back->too_large = true;
+  Engine engine(handler, Limits{});
+  Client client;
+  handler.answer = [&](std::int32_t id) {
+    engine.respond(id, 200, {{"content-length", "2"}}, false);
+    engine.write(id, "ok");
+    engine.end(id);
+  };
+  const std::int32_t first = client.request(kGet);
+  CHECK(exchange(client, engine));
+  const std::int32_t second = client.request(
+      {{":method", "GET"}, {":scheme", "https"}, {":authority", "b.test"}, {":path", "/b"}});
+  CHECK(exchange(client, engine));
+  const std::int32_t third = client.request(kPost, std::string("x"));
+  CHECK(exchange(client, engine));
+
+  CHECK(handler.streams[first].request.fields.size() == 2);
+  const Request& b = handler.streams[second].request;
+  CHECK(b.method == "GET");
+  CHECK(b.path == "/b");
+  CHECK(b.authority == "b.test");
+  CHECK(b.fields.empty());
+  CHECK_FALSE(b.too_large);
+  CHECK(handler.streams[third].request.method == "POST");
+  CHECK(handler.streams[third].body == "x");
+  for (auto id : {first, second, third}) {
+    CHECK(client.responses[id].body == "ok");
+    CHECK(client.responses[id].ended);
+    CHECK(handler.streams[id].closed);
+  }
+  CHECK(engine.open_streams() == 0);
 }
 
 TEST_CASE("h2 engine: a POST's body arrives through on_body, then on_body_end", "[h2]") {

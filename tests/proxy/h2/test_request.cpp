@@ -117,6 +117,61 @@ TEST_CASE("h2 request: a GET becomes an HTTP/1.1 head with Host first", "[h2]") 
   CHECK(head.keep_alive);
 }
 
+TEST_CASE("h2 request: a request and a head written over earlier ones keep nothing of them",
+          "[h2]") {
+  // The engine clears a stream's Request for the next one, and the session writes each HTTP/1.1
+  // head over the last: both keep their memory, and none of their content.
+  Request request = get({{"accept", "text/html"},
+                         {"user-agent", "a rather long user agent"},
+                         {"content-length", "5"},
+                         {"x-old", "1"}});
+  request.too_large = true;
+  request.clear();
+  CHECK(request.method.empty());
+  CHECK(request.path.empty());
+  CHECK(request.fields.empty());
+  CHECK(request.size == 0);
+  CHECK_FALSE(request.too_large);
+  CHECK(request.spare_fields.size() == 4);
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{":method", "GET"},
+                                                        {":scheme", "https"},
+                                                        {":authority", "b.test"},
+                                                        {":path", "/b"},
+                                                        {"user-agent", "curl"},
+                                                        {"cookie", "a=1"},
+                                                        {"cookie", "b=2"}}) {
+    add_field(request, name, value, kLimit);
+  }
+  CHECK(request.spare_fields.size() == 1);
+  CHECK(names_of(request.fields) == std::vector<std::string>{"user-agent", "cookie", "cookie"});
+  CHECK(request.fields[0].value == "curl");
+
+  Head head;
+  REQUIRE(
+      to_http1(get({{"content-length", "5"}, {"x-old", "1"}, {"x-older", "2"}}), false, "", head)
+          .status == 0);
+  CHECK(head.content_length == 5u);
+  head.upgrade = true;  // as if it had been a WebSocket's
+  head.status = 101;
+  REQUIRE(to_http1(request, true, "", head).status == 0);
+  CHECK(names_of(head.headers) == std::vector<std::string>{"host", "user-agent", "cookie"});
+  CHECK(head.headers[0].value == "b.test");
+  CHECK(head.headers[2].value == "a=1; b=2");
+  CHECK(head.target == "/b");
+  CHECK_FALSE(head.content_length);
+  CHECK_FALSE(head.chunked);
+  CHECK_FALSE(head.upgrade);
+  CHECK(head.status == 0);
+
+  // A large header list leaves nothing behind.
+  Request large = get({{"cookie", std::string(9000, 'c')}, {"accept", "*/*"}});
+  large.clear();
+  CHECK(large.fields.empty());
+  CHECK(large.spare_fields.empty());
+  CHECK(large.size == 0);
+}
+
 TEST_CASE("h2 request: Host and :authority", "[h2]") {
   SECTION("a host field equal to :authority is kept once") {
     Head head;
