@@ -17,6 +17,7 @@
 #include "proxy/accept_shortage.hpp"
 #include "proxy/nothrow.hpp"
 #include "proxy/tls/tls_context.hpp"
+#include "proxy/tls/tls_stream.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -39,7 +40,8 @@ struct Worker {
                AccessLog(io.get_executor()),
                0,
                {},
-               DescriptorReserve(io.get_executor())} {}
+               DescriptorReserve(io.get_executor()),
+               {}} {}
   ~Worker() { io.shutdown(); }
   WorkerIo io;
   ProxyThread thread;
@@ -91,7 +93,8 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool 
   }
 }
 
-// Every 5 s: the upstream pool closes the app connections that went unused for a while; and once
+// Every 5 s: the upstream pool closes the app connections that went unused for a while; TLS
+// connections that were quiet since the last tick let go of OpenSSL's buffers; and once
 // a thread has been quiet for a while after some work (for 5 to 10 s no request began and
 // the number of connections stayed the same), it lets go of the memory that work left behind:
 // its spare workspaces, and the free memory glibc keeps for reuse (a load of thousands of
@@ -106,6 +109,7 @@ asio::awaitable<void> tidy_up(Worker& worker) {
     auto [ec] = co_await tick.async_wait(nothrow);
     if (ec) co_return;
     worker.thread.pool.prune(std::chrono::steady_clock::now());
+    for (tls::TlsStream* stream : worker.thread.tls_streams) stream->tidy();
     const std::pair<std::uint64_t, int> now{
         worker.thread.workspaces.taken(),
         worker.thread.shared.connections.load(std::memory_order_relaxed)};

@@ -56,10 +56,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         client_(std::forward<StreamArgs>(stream)...),
         timer_(client_.get_executor()),
         watch_timer_(client_.get_executor()) {
-    if constexpr (is_tls<Stream>) client_info_.proto = "https";
+    if constexpr (is_tls<Stream>) {
+      client_info_.proto = "https";
+      thread_.tls_streams.insert(&client_);
+    }
   }
 
   ~Session() {
+    if constexpr (is_tls<Stream>) thread_.tls_streams.erase(&client_);
     if (ws_) thread_.workspaces.give_back(std::move(ws_));
     shared_.connections.fetch_sub(1, std::memory_order_relaxed);
     thread_.descriptors.closed();

@@ -22,7 +22,8 @@
 
 namespace rp::tls {
 class TlsContext;
-}
+class TlsStream;
+}  // namespace rp::tls
 
 namespace rp::proxy {
 
@@ -62,8 +63,9 @@ struct ProxyThread {
   WorkspacePool workspaces;  // what HTTP/1.1 connections use while a request is in flight
   AccessLog access_log;
   unsigned round_robin = 0;
-  std::unordered_set<Drainable*> drainable;  // registered for their lifetime
-  DescriptorReserve descriptors;             // counts this thread's client connections
+  std::unordered_set<Drainable*> drainable;         // registered for their lifetime
+  DescriptorReserve descriptors;                    // counts this thread's client connections
+  std::unordered_set<tls::TlsStream*> tls_streams;  // for tidy_up (proxy/server.cpp)
 };
 
 // Runs a session on `socket` until the connection closes.

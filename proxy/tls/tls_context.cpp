@@ -114,7 +114,8 @@ TlsContext::TlsContext(LocalCa ca, std::vector<std::string> tlds,
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   // OpenSSL's record buffers (about 34 KiB a connection) are freed while a connection has
-  // nothing to read or write, as nginx has it: idle keep-alive connections cost far less.
+  // nothing to read or write, as nginx has it: idle keep-alive connections cost far less. (A
+  // busy connection keeps them for a while: TlsStream::tidy.)
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   // Resumption: TLS 1.3 tickets (OpenSSL's default) and TLS 1.2 sessions by id or ticket. The
   // context is shared by every proxy thread, so a client resumes whichever thread it reaches.

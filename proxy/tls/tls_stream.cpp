@@ -158,7 +158,10 @@ TlsStream::Step TlsStream::read_step(asio::mutable_buffer into, std::size_t& got
   ERR_clear_error();
   const int result = SSL_read_ex(ssl_, into.data(), into.size(), &got);
   const int saved_errno = errno;
-  if (result == 1) return Step::done;
+  if (result == 1) {
+    count_operation();
+    return Step::done;
+  }
   const int kind = SSL_get_error(ssl_, result);
   if (kind == SSL_ERROR_WANT_READ) {
     // What reading made OpenSSL write (an answer to a key update) goes out now if it can; if the
@@ -172,12 +175,29 @@ TlsStream::Step TlsStream::read_step(asio::mutable_buffer into, std::size_t& got
   return Step::done;
 }
 
+void TlsStream::count_operation() {
+  if (++operations_ - operations_at_tidy_ < kBusy || keeps_buffers_) return;
+  keeps_buffers_ = true;
+  SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+}
+
+void TlsStream::tidy() {
+  if (ssl_ && keeps_buffers_ && operations_ == operations_at_tidy_) {
+    keeps_buffers_ = false;
+    SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+    // Not while a record is half read (OpenSSL then keeps them; the next read lets them go).
+    SSL_free_buffers(ssl_);
+  }
+  operations_at_tidy_ = operations_;
+}
+
 std::size_t TlsStream::encrypt(std::span<const asio::const_buffer> pieces,
                                boost::system::error_code& ec) {
   if (!ssl_) {
     ec = asio::error::no_memory;
     return 0;
   }
+  count_operation();
   thread_local std::string staging;
   staging.clear();
   std::size_t taken = 0;

@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -115,6 +116,15 @@ class TlsStream {
         std::forward<Token>(token));
   }
 
+  // OpenSSL's record buffers (about 33 KiB) are let go after each read and write, as nginx has
+  // them, so that a quiet connection costs little; but a busy one would then allocate and free
+  // both for every request. A connection that reads or writes kBusy times between two calls of
+  // tidy() keeps them; tidy() lets them go again once none happened since its last call. The
+  // proxy thread calls it every few seconds (proxy/server.cpp).
+  static constexpr std::uint64_t kBusy = 8;
+  void tidy();
+  bool keeps_buffers() const { return keeps_buffers_; }
+
   // For the BIOs that give OpenSSL what came and take what it writes (tls_stream.cpp).
   void append_output(const char* data, std::size_t size) { out_.append(data, size); }
   // Up to `size` bytes that came from the socket; 0 when there are none (yet, or any more: eof).
@@ -157,6 +167,8 @@ class TlsStream {
   // Sends what out_ holds, without blocking: done when it is all out (or on an error).
   Step flush_step(boost::system::error_code& ec);
   void shutdown_now();
+  // A read or write of application data happened (see kBusy).
+  void count_operation();
 
   // Room in the input buffer for the next read from the socket (made when first needed).
   boost::asio::mutable_buffer input_space();
@@ -212,6 +224,8 @@ class TlsStream {
   bool in_ended_ = false;  // the client's side of the connection ended
   std::string out_;        // records not yet sent, from `sent_` on
   std::size_t sent_ = 0;   // how much of out_ has gone
+  std::uint64_t operations_ = 0, operations_at_tidy_ = 0;
+  bool keeps_buffers_ = false;
 };
 
 }  // namespace rp::tls

@@ -169,3 +169,77 @@ TEST_CASE("tls stream: once its socket is closed, no operation touches the descr
   CHECK(read_end == asio::error::bad_descriptor);
   CHECK(write_end == asio::error::bad_descriptor);
 }
+
+TEST_CASE("tls stream: a busy connection keeps OpenSSL's buffers until it has been quiet") {
+  // Exchanges of a line each way; the server says after each whether it keeps its buffers, and
+  // tidies up when the test says, as the proxy thread does every few seconds.
+  Fixture f;
+  const auto releasing = [&] {
+    return (SSL_get_mode(f.server->native_handle()) & SSL_MODE_RELEASE_BUFFERS) != 0;
+  };
+  std::vector<bool> kept;  // after each exchange
+  std::vector<std::string> echoed;
+  boost::system::error_code server_error, client_error;
+  constexpr int kExchanges = 12;
+  auto serve = [&]() -> asio::awaitable<void> {
+    auto [hec] = co_await f.server->async_handshake(TlsStream::Role::server, nothrow);
+    if (hec) {
+      server_error = hec;
+      co_return;
+    }
+    for (int i = 0; i < kExchanges; ++i) {
+      if (i == 10) {
+        f.server->tidy();  // operations since the last call: it goes on keeping them
+        CHECK(f.server->keeps_buffers());
+        f.server->tidy();  // none since: they go
+        CHECK_FALSE(f.server->keeps_buffers());
+        CHECK(releasing());
+      }
+      char buffer[64];
+      auto [ec, n] = co_await f.server->async_read_some(asio::buffer(buffer), nothrow);
+      if (ec) {
+        server_error = ec;
+        co_return;
+      }
+      auto [wec, w] = co_await asio::async_write(*f.server, asio::buffer(buffer, n), nothrow);
+      if (wec) {
+        server_error = wec;
+        co_return;
+      }
+      kept.push_back(f.server->keeps_buffers());
+      CHECK(releasing() != f.server->keeps_buffers());
+    }
+  };
+  auto ask = [&]() -> asio::awaitable<void> {
+    auto [hec] = co_await f.client->async_handshake(asio::ssl::stream_base::client, nothrow);
+    if (hec) {
+      client_error = hec;
+      co_return;
+    }
+    for (int i = 0; i < kExchanges; ++i) {
+      const std::string line = "line " + std::to_string(i) + "\n";
+      co_await asio::async_write(*f.client, asio::buffer(line), nothrow);
+      std::string back(line.size(), '\0');
+      auto [ec, n] = co_await asio::async_read(*f.client, asio::buffer(back), nothrow);
+      if (ec) {
+        client_error = ec;
+        co_return;
+      }
+      echoed.push_back(back);
+    }
+  };
+  asio::co_spawn(f.io, serve(), asio::detached);
+  asio::co_spawn(f.io, ask(), asio::detached);
+  f.io.run();
+
+  INFO(server_error.message() << " / " << client_error.message());
+  CHECK_FALSE(server_error);
+  CHECK_FALSE(client_error);
+  REQUIRE(echoed.size() == kExchanges);
+  for (int i = 0; i < kExchanges; ++i) CHECK(echoed[i] == "line " + std::to_string(i) + "\n");
+  // A read and a write each: the fourth exchange makes eight, and from then on the buffers stay,
+  // until the tidying before the eleventh; they come back after another eight operations.
+  REQUIRE(kept.size() == kExchanges);
+  CHECK(kept == std::vector<bool>{false, false, false, true, true, true, true, true, true, true,
+                                  false, false});
+}
