@@ -64,13 +64,14 @@ class Outbound {
     }
   }
 
-  // The blocks go back to `spares` (the stream is over).
+  // The blocks go back to `spares` (the stream is over), and it is as new for the next stream.
   void release(SpareBlocks& spares) {
     for (std::size_t i = head_; i < blocks_.size(); ++i)
       give_back(std::move(blocks_[i].bytes), spares);
     blocks_.clear();
     head_ = 0;
     size_ = 0;
+    ended = deferred = false;
   }
 
  private:
@@ -237,7 +238,6 @@ struct Engine::Impl {
     Taken& stream = it->second;
     self.queued_total -= stream.body.size();
     stream.body.release(self.spare_blocks);
-    stream.body.ended = stream.body.deferred = false;
     stream.responding = false;
     TakenMap::node_type node = self.taken.extract(it);
     if (self.spare_taken.size() < self.limits.max_streams) {

@@ -19,6 +19,26 @@ void lower_in_place(std::string& s) {
   }
 }
 
+// Headers written over those a list held, whose strings keep their memory: a connection's
+// messages tend to carry the same ones, so that most need no allocation. finish() drops what is
+// left of the old list.
+class Overwriter {
+ public:
+  explicit Overwriter(std::vector<http::Header>& out) : out_(out) {}
+  http::Header& put(std::string_view name, std::string_view value) {
+    if (used_ == out_.size()) out_.emplace_back();
+    http::Header& field = out_[used_++];
+    field.name.assign(name);
+    field.value.assign(value);
+    return field;
+  }
+  void finish() { out_.resize(used_); }
+
+ private:
+  std::vector<http::Header>& out_;
+  std::size_t used_ = 0;
+};
+
 }  // namespace
 
 std::string lower_case(std::string_view s) {
@@ -42,14 +62,7 @@ void add_field(Request& request, std::string_view name, std::string_view value, 
   } else if (name == ":protocol") {
     request.protocol = value;
   } else {
-    http::Header field;
-    if (!request.spare_fields.empty()) {
-      field = std::move(request.spare_fields.back());
-      request.spare_fields.pop_back();
-    }
-    field.name.assign(name);
-    field.value.assign(value);
-    request.fields.push_back(std::move(field));
+    http::add_reusing(request.fields, request.spare_fields, name, value);
   }
 }
 
@@ -66,8 +79,7 @@ void Request::clear() {
   authority.clear();
   path.clear();
   protocol.clear();
-  for (auto it = fields.rbegin(); it != fields.rend(); ++it) spare_fields.push_back(std::move(*it));
-  fields.clear();
+  http::keep_for_reuse(fields, spare_fields);
   size = 0;
   too_large = false;
 }
@@ -78,14 +90,7 @@ bool is_websocket(const Request& request) {
 
 Refusal to_http1(const Request& request, bool end_stream, std::string_view websocket_key,
                  http::Head& out) {
-  // Written over out's headers, whose strings keep their memory (see response_fields).
-  std::size_t used = 0;
-  auto put = [&out, &used](std::string_view name, std::string_view value) {
-    if (used == out.headers.size()) out.headers.emplace_back();
-    http::Header& field = out.headers[used++];
-    field.name.assign(name);
-    field.value.assign(value);
-  };
+  Overwriter headers(out.headers);
   out.status = 0;
   out.reason.clear();
   out.chunked = false;
@@ -127,7 +132,7 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
   // Via names the protocol the client spoke: "2.0 rp-…".
   out.version_major = 2;
   out.version_minor = 0;
-  put("host", host);
+  headers.put("host", host);
   std::string cookie;
   for (const auto& f : request.fields) {
     if (f.name == "host") continue;
@@ -148,13 +153,13 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
       out.content_length = length;
       continue;
     }
-    put(f.name, f.value);
+    headers.put(f.name, f.value);
   }
-  if (!cookie.empty()) put("cookie", cookie);
+  if (!cookie.empty()) headers.put("cookie", cookie);
   if (websocket) {
     out.upgrade = true;
-    put("upgrade", "websocket");
-    put("sec-websocket-key", websocket_key);
+    headers.put("upgrade", "websocket");
+    headers.put("sec-websocket-key", websocket_key);
     out.content_length.reset();
   } else if (end_stream) {
     // No body. A length the client gave anyway (0) is kept; nghttp2 has checked it against DATA.
@@ -162,34 +167,25 @@ Refusal to_http1(const Request& request, bool end_stream, std::string_view webso
     out.chunked = true;
   }
   out.keep_alive = true;
-  out.headers.resize(used);
+  headers.finish();
   return {};
 }
 
 void response_fields(const http::Head& response, std::vector<http::Header>& out) {
-  // Written over out's fields, whose strings keep their memory: a connection's responses tend to
-  // have the same fields, so that most need no allocation.
-  std::size_t used = 0;
-  auto put = [&out, &used](std::string_view name, std::string_view value) {
-    if (used == out.size()) out.emplace_back();
-    http::Header& field = out[used++];
-    field.name.assign(name);
-    lower_in_place(field.name);
-    field.value.assign(value);
-  };
+  Overwriter fields(out);
   const bool websocket = response.status == 101;
   const http::HopByHop hop_by_hop(response);
   for (const auto& h : response.headers) {
     if (http::iequals(h.name, "content-length")) {
       // The app's length describes the body that follows (or, for HEAD, the one it would send).
-      if (response.status >= 200 && response.status != 204) put("content-length", h.value);
+      if (response.status >= 200 && response.status != 204) fields.put("content-length", h.value);
       continue;
     }
     if (hop_by_hop(h.name)) continue;
     if (websocket && http::iequals(h.name, "sec-websocket-accept")) continue;
-    put(h.name, h.value);
+    lower_in_place(fields.put(h.name, h.value).name);
   }
-  out.resize(used);
+  fields.finish();
 }
 
 int response_status(int status, bool websocket) {

@@ -96,12 +96,7 @@ int Parser::on_message_begin(llhttp_t* p) {
   h.status = 0;
   h.reason.clear();
   h.version_major = h.version_minor = 1;
-  // Kept in reverse, so that the next message's headers take them in the same order: a
-  // connection's messages tend to have the same headers, each about as long as the last time.
-  for (auto it = h.headers.rbegin(); it != h.headers.rend(); ++it) {
-    s->spare_headers_.push_back(std::move(*it));
-  }
-  h.headers.clear();
+  keep_for_reuse(h.headers, s->spare_headers_);
   h.chunked = false;
   h.content_length.reset();
   h.keep_alive = true;
@@ -170,14 +165,7 @@ int Parser::on_header_value_complete(llhttp_t* p) {
   }
   // Copied into a header of an earlier message, whose strings have the room more often than
   // not; field_ and value_ keep theirs.
-  Header header;
-  if (!s->spare_headers_.empty()) {
-    header = std::move(s->spare_headers_.back());
-    s->spare_headers_.pop_back();
-  }
-  header.name.assign(s->field_);
-  header.value.assign(s->value_);
-  s->head_.headers.push_back(std::move(header));
+  add_reusing(s->head_.headers, s->spare_headers_, s->field_, s->value_);
   s->field_.clear();
   s->value_.clear();
   return 0;
@@ -222,6 +210,23 @@ int Parser::on_message_complete(llhttp_t* p) {
   s->started_ = false;
   s->pause_reason_ = Status::message_done;
   return HPE_PAUSED;
+}
+
+void keep_for_reuse(std::vector<Header>& headers, std::vector<Header>& spares) {
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) spares.push_back(std::move(*it));
+  headers.clear();
+}
+
+void add_reusing(std::vector<Header>& headers, std::vector<Header>& spares, std::string_view name,
+                 std::string_view value) {
+  Header header;
+  if (!spares.empty()) {
+    header = std::move(spares.back());
+    spares.pop_back();
+  }
+  header.name.assign(name);
+  header.value.assign(value);
+  headers.push_back(std::move(header));
 }
 
 Parser::Step Parser::feed(std::string_view data) {

@@ -22,6 +22,14 @@ struct Header {
   std::string value;
 };
 
+// Headers written over those of a connection's last message, whose strings keep their memory (its
+// messages tend to carry the same headers, each about as long as the last time).
+// `headers` go to `spares`, in reverse, so that the next message takes them in the same order.
+void keep_for_reuse(std::vector<Header>& headers, std::vector<Header>& spares);
+// Appends `name: value` to `headers`, in a spare header when there is one.
+void add_reusing(std::vector<Header>& headers, std::vector<Header>& spares, std::string_view name,
+                 std::string_view value);
+
 // The parts of a message head the proxy needs, with the headers as sent.
 struct Head {
   // Requests.
