@@ -79,6 +79,7 @@ bool DaemonClient::connect(std::string& error) {
     fd_ = -1;
   }
   reader_ = std::make_unique<http::ResponseReader>();
+  taken_ = 0;
   eof_ = false;
   int holder = -1;
   const std::string path = reachable_socket_path(socket_path(env_), holder);
@@ -235,17 +236,23 @@ Reply DaemonClient::open(const std::string& method, const std::string& path,
 }
 
 std::optional<std::string> DaemonClient::take_line() {
+  auto line = take_line_view();
+  if (!line) return std::nullopt;
+  return std::string(*line);
+}
+
+std::optional<std::string_view> DaemonClient::take_line_view() {
   std::string& body = reader_->body();
-  auto newline = body.find('\n');
+  const auto newline = body.find('\n', taken_);
   if (newline != std::string::npos) {
-    std::string line = body.substr(0, newline);
-    body.erase(0, newline + 1);
+    std::string_view line(body.data() + taken_, newline - taken_);
+    taken_ = newline + 1;
     return line;
   }
-  if (ended() && !body.empty()) {
-    std::string line = std::move(body);
-    body.clear();
-    return line;
+  if (ended() && taken_ < body.size()) {
+    std::string_view rest(body.data() + taken_, body.size() - taken_);
+    taken_ = body.size();
+    return rest;
   }
   return std::nullopt;
 }
@@ -259,6 +266,10 @@ bool DaemonClient::receive() {
     eof_ = true;
     reader_->finish();
     return false;
+  }
+  if (taken_ > 0) {
+    reader_->body().erase(0, taken_);
+    taken_ = 0;
   }
   reader_->feed(std::string_view(chunk, static_cast<std::size_t>(n)));
   return !reader_->failed();

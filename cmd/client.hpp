@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "supervisor/project/dotenv.hpp"
 
@@ -42,6 +43,9 @@ class DaemonClient {
   // (false once the daemon has closed), take_line() returns complete lines.
   bool receive();
   std::optional<std::string> take_line();
+  // take_line() without a copy, for a busy stream: the line (without its newline) stays valid
+  // until the next take_line(), take_line_view() or receive().
+  std::optional<std::string_view> take_line_view();
   int fd() const { return fd_; }
   // Tells the daemon this side is done (Ctrl-C in `rp up`): the stream goes on until it ends.
   void close_sending();
@@ -67,8 +71,10 @@ class DaemonClient {
   EnvMap env_;
   bool autostart_;
   int fd_ = -1;
-  // The answer on this connection; its body() holds what was read but not yet returned.
+  // The answer on this connection; its body() holds what was read, of which the first `taken_`
+  // bytes were returned as lines (dropped at the next receive(), not one line at a time).
   std::unique_ptr<http::ResponseReader> reader_;
+  std::size_t taken_ = 0;
   bool eof_ = false;
 };
 

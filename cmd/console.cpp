@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <iterator>
 
 namespace rp {
 namespace {
@@ -26,33 +27,39 @@ std::string format_line(const ConsoleStyle& style, std::string_view source,
                         std::string_view text) {
   std::string out;
   out.reserve(text.size() + style.width + 24);
+  append_line(out, style, source, color_index, timestamp, text);
+  return out;
+}
+
+void append_line(std::string& out, const ConsoleStyle& style, std::string_view source,
+                 std::optional<int> color_index, std::string_view timestamp,
+                 std::string_view text) {
   if (style.timestamps) {
     out += timestamp;
     out += ' ';
   }
-  std::string prefix = fmt::format("{:<{}} |", source, style.width);
   if (style.color) {
-    std::string_view code = color_index ? kPalette[*color_index % std::size(kPalette)] : "1";
-    out += fmt::format("\x1b[{}m{}{}", code, prefix, kReset);
-  } else {
-    out += prefix;
+    out += "\x1b[";
+    out += color_index ? kPalette[*color_index % std::size(kPalette)] : "1";
+    out += 'm';
   }
+  fmt::format_to(std::back_inserter(out), "{:<{}} |", source, style.width);
+  if (style.color) out += kReset;
   if (!text.empty()) {
     out += ' ';
     out += text;
   }
   out += '\n';
-  return out;
 }
 
-std::string Console::render(std::string_view source, std::optional<int> color_index,
-                            std::string_view text) const {
+void Console::render_to(std::string& out, std::string_view source, std::optional<int> color_index,
+                        std::string_view text) const {
   std::string stamp;
   if (style_.timestamps) {
     std::time_t now = std::time(nullptr);
     stamp = fmt::format("{:%H:%M:%S}", fmt::localtime(now));
   }
-  return format_line(style_, source, color_index, stamp, text);
+  append_line(out, style_, source, color_index, stamp, text);
 }
 
 void Console::write(std::string_view rest) {

@@ -26,6 +26,9 @@ bool color_wanted(int fd, const EnvMap& env);
 std::string format_line(const ConsoleStyle& style, std::string_view source,
                         std::optional<int> color_index, std::string_view timestamp,
                         std::string_view text);
+// The same line appended to `out`.
+void append_line(std::string& out, const ConsoleStyle& style, std::string_view source,
+                 std::optional<int> color_index, std::string_view timestamp, std::string_view text);
 
 class Console {
  public:
@@ -33,13 +36,16 @@ class Console {
 
   void set_width(std::size_t width) { style_.width = std::max(style_.width, width); }
   void line(std::string_view source, std::optional<int> color_index, std::string_view text) {
-    write(render(source, color_index, text));
+    std::string out;
+    render_to(out, source, color_index, text);
+    write(out);
   }
   void event(std::string_view text) { line("rp", std::nullopt, text); }
 
-  // A line as line() would print it, for callers that batch several into one write().
-  std::string render(std::string_view source, std::optional<int> color_index,
-                     std::string_view text) const;
+  // A line as line() would print it, appended to `out`, for callers that batch several into
+  // one write().
+  void render_to(std::string& out, std::string_view source, std::optional<int> color_index,
+                 std::string_view text) const;
   // Whole lines, in one write: lines from different threads never mix.
   void write(std::string_view lines);
   int fd() const { return fd_; }

@@ -19,8 +19,12 @@ json::object parse_object(std::string_view text) {
 }
 
 std::string string_of(const json::object& o, std::string_view key) {
+  return std::string(view_of(o, key));
+}
+
+std::string_view view_of(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
 }
 
 long long int_of(const json::object& o, std::string_view key, long long fallback) {

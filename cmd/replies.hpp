@@ -16,6 +16,8 @@ boost::json::object parse_object(std::string_view text);
 
 // A string field, or "" when it is missing or not a string.
 std::string string_of(const boost::json::object& o, std::string_view key);
+// The same without a copy: valid as long as `o`.
+std::string_view view_of(const boost::json::object& o, std::string_view key);
 // A number field, or `fallback`.
 long long int_of(const boost::json::object& o, std::string_view key, long long fallback = 0);
 

@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <csignal>
 
@@ -95,26 +96,34 @@ int up(const UpArgs& args) {
   // What one read brought is written in one go: a busy app's access lines would otherwise cost
   // a write each.
   std::string pending;
+  // Each event is read into the same memory, taken back before the next: the lines of a busy
+  // app cost no allocation each.
+  std::array<unsigned char, 4096> event_space;
+  json::monotonic_resource event_memory(event_space.data(), event_space.size());
   // One event of the stream; the exit status when it is the last.
-  auto show = [&](const std::string& line) -> std::optional<int> {
-    auto event = parse_object(line);
-    const std::string type = string_of(event, "type");
+  auto show = [&](std::string_view line) -> std::optional<int> {
+    event_memory.release();
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(line, ec, &event_memory);
+    if (ec || !parsed.is_object()) return std::nullopt;
+    const json::object& event = parsed.get_object();
+    const std::string_view type = view_of(event, "type");
     if (type == "hello") {
-      app = string_of(event, "app");
+      app = view_of(event, "app");
       if (auto* labels = event.if_contains("labels"); labels && labels->is_array()) {
-        for (const auto& l : labels->as_array()) {
-          if (l.is_string()) console.set_width(l.as_string().size());
+        for (const auto& l : labels->get_array()) {
+          if (l.is_string()) console.set_width(l.get_string().size());
         }
       }
     } else if (type == "line") {
       std::optional<int> color;
       if (auto* c = event.if_contains("color"); c && c->is_int64()) {
-        color = static_cast<int>(c->as_int64());
+        color = static_cast<int>(c->get_int64());
       }
-      pending += console.render(string_of(event, "source"), color, string_of(event, "text"));
+      console.render_to(pending, view_of(event, "source"), color, view_of(event, "text"));
     } else if (type == "exit") {
       auto* code = event.if_contains("code");
-      return code && code->is_int64() ? static_cast<int>(code->as_int64()) : 1;
+      return code && code->is_int64() ? static_cast<int>(code->get_int64()) : 1;
     }
     return std::nullopt;
   };
@@ -123,7 +132,7 @@ int up(const UpArgs& args) {
   auto drain = [&]() -> std::optional<int> {
     std::optional<int> exit_code;
     while (!exit_code) {
-      auto line = client.take_line();
+      auto line = client.take_line_view();
       if (!line) break;
       exit_code = show(*line);
     }

@@ -63,6 +63,15 @@ TEST_CASE("console: empty text has no trailing space", "[console]") {
   CHECK(format_line(style, "web.1", 0, "", "") == "web.1  |\n");
 }
 
+TEST_CASE("console: lines appended one after another, as rp up batches them", "[console]") {
+  ConsoleStyle style;
+  style.width = 6;
+  std::string batch = "earlier\n";
+  rp::append_line(batch, style, "web.1", 0, "", "one");
+  rp::append_line(batch, style, "rp", std::nullopt, "", "two");
+  CHECK(batch == "earlier\nweb.1  | one\nrp     | two\n");
+}
+
 TEST_CASE("console: colour wraps the prefix in escape codes", "[console]") {
   ConsoleStyle style;
   style.color = true;
