@@ -25,3 +25,16 @@ TEST_CASE("an access line gives sizes in B, KiB or MiB") {
   CHECK(access_text("POST", "/up", 201, 3 * 1024 * 1024, microseconds(1'250'000), "api.2") ==
         "POST /up 201 3.0 MiB 1250.0 ms api.2");
 }
+
+TEST_CASE("an access line rounds to a tenth, half up, at every scale") {
+  CHECK(access_text("GET", "/", 200, 0, microseconds(49), "web.1") == "GET / 200 0 B 0.0 ms web.1");
+  CHECK(access_text("GET", "/", 200, 0, microseconds(50), "web.1") == "GET / 200 0 B 0.1 ms web.1");
+  CHECK(access_text("GET", "/", 200, 0, microseconds(999'950), "web.1") ==
+        "GET / 200 0 B 1000.0 ms web.1");
+  // Just under a MiB is still KiB, rounded up to 1024.0.
+  CHECK(access_text("GET", "/", 200, 1024 * 1024 - 1, microseconds(0), "web.1") ==
+        "GET / 200 1024.0 KiB 0.0 ms web.1");
+  CHECK(access_text("GET", "/", 200, 1024 * 1024 + 52'429, microseconds(0), "web.1") ==
+        "GET / 200 1.1 MiB 0.0 ms web.1");
+  CHECK(access_text("GET", "/", 504, 0, microseconds(0), "web.1") == "GET / 504 0 B 0.0 ms web.1");
+}
