@@ -1,7 +1,9 @@
 // The access line of every request, into its app's output (what `rp up` and `rp logs -f` show
 // and the app's log file keeps). Lines are gathered per proxy thread and handed to the daemon's
-// thread together every 5 ms (or sooner when 64 are waiting): a hand-over per request would
-// cost every request a wake-up of another thread. The proxy never waits for whoever reads them.
+// thread together every 5 ms (or sooner when 256 are waiting): each hand-over wakes the daemon's
+// thread and then `rp up`. A hand-over per request would cost every request those wake-ups; a
+// longer delay would make the bursts of work they bring longer, which a lone connection waits
+// behind on a shared core (its p99). The proxy never waits for whoever reads them.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
