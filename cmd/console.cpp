@@ -40,7 +40,8 @@ void append_line(std::string& out, const ConsoleStyle& style, std::string_view s
   }
   if (style.color) {
     out += "\x1b[";
-    out += color_index ? kPalette[*color_index % std::size(kPalette)] : "1";
+    // (Any number picks a colour: a negative one too.)
+    out += color_index ? kPalette[static_cast<unsigned>(*color_index) % std::size(kPalette)] : "1";
     out += 'm';
   }
   fmt::format_to(std::back_inserter(out), "{:<{}} |", source, style.width);

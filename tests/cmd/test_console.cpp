@@ -83,6 +83,7 @@ TEST_CASE("console: colour wraps the prefix in escape codes", "[console]") {
   std::string second = format_line(style, "web.2", 1, "", "hello");
   CHECK(contains(second, "\x1b[33m"));
   CHECK(format_line(style, "web.1", 10, "", "hello") == line);
+  CHECK(contains(format_line(style, "web.1", -3, "", "hello"), "\x1b["));
   // rp's own lines are bold
   CHECK(format_line(style, "rp", std::nullopt, "", "hi") == "\x1b[1mrp     |\x1b[0m hi\n");
   // the text itself is left alone
