@@ -221,9 +221,9 @@ run() {  # name connections streams path round
     P50[$key]=$p50 P99[$key]=$p99
     COST[$key]=$(awk -v ns="$SERVER_NS" -v n="$done2xx" 'BEGIN { printf "%.1f", ns / 1000 / n }')
   fi
-  printf '  %-8s %2s x %-3s %-5s round %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req  h2load cpu %3s%%  errors %s\n' \
+  printf '  %-8s %2s x %-3s %-5s round %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req (kernel %3s%%)  h2load cpu %3s%%  errors %s\n' \
     "$name" "$conns" "$streams" "$path" "$round" "${RPS[$key]:-n/a}" "${P50[$key]:-n/a}" \
-    "${P99[$key]:-n/a}" "${COST[$key]:-n/a}" "${CPU[$key]}" "$failed"
+    "${P99[$key]:-n/a}" "${COST[$key]:-n/a}" "$SERVER_KERNEL_PCT" "${CPU[$key]}" "$failed"
   if [ "$failed" != 0 ]; then
     errors+=("$key: $failed")
     echo "$out" >&2

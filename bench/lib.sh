@@ -90,6 +90,12 @@ cpu_ns() {  # PID... -> nanoseconds on a CPU so far, all their threads together 
     awk '{ s += $1 } END { printf "%.0f", s }'
 }
 
+kernel_ticks() {  # PID... -> clock ticks spent in the kernel so far, all their threads together
+  local pid
+  for pid in "$@"; do cat "/proc/$pid/task/"*/stat 2>/dev/null || true; done |
+    awk '{ sub(/^.*\) /, ""); s += $13 } END { printf "%.0f", s }'
+}
+
 pinned() {  # WHAT PID CPU -> exits unless PID may run on CPU only
   local cpus
   cpus=$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$2/status")
@@ -97,15 +103,21 @@ pinned() {  # WHAT PID CPU -> exits unless PID may run on CPU only
 }
 
 # measure "SERVER_PIDS" OUT COMMAND...: runs COMMAND (a benchmark client, bounded by the caller),
-# its output to OUT. Sets CLIENT_PCT to the client's CPU time over the run's (in %) and
-# SERVER_NS to the CPU time the server's pids used meanwhile.
+# its output to OUT. Sets CLIENT_PCT to the client's CPU time over the run's (in %), SERVER_NS to
+# the CPU time the server's pids used meanwhile, and SERVER_KERNEL_PCT to the part of it spent in
+# the kernel (in %, from the clock ticks of /proc/PID/task/*/stat: an estimate). The kernel's
+# part is mostly the socket calls every proxy makes per request, a floor that no server's own
+# code moves (docs/benchmarks.md, "Session 12" under HTTP).
 measure() {
-  local TIMEFORMAT=%P before
+  local TIMEFORMAT=%P before kernel_before
   # shellcheck disable=SC2086  # the pids are words
-  before=$(cpu_ns $1)
+  before=$(cpu_ns $1) kernel_before=$(kernel_ticks $1)
   { time "${@:3}" > "$2" 2>&1 || true; } 2> "$work/client.cpu"
-  # shellcheck disable=SC2086,SC2034  # the pids are words; the caller reads both
+  # shellcheck disable=SC2086,SC2034  # the pids are words; the caller reads them all
   SERVER_NS=$(( $(cpu_ns $1) - before ))
+  # shellcheck disable=SC2086,SC2034
+  SERVER_KERNEL_PCT=$(awk -v t=$(( $(kernel_ticks $1) - kernel_before )) -v ns="$SERVER_NS" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (ns > 0 ? t * 1e11 / hz / ns : 0) }')
   # shellcheck disable=SC2034
   CLIENT_PCT=$(awk '{printf "%.0f", $1}' "$work/client.cpu")
 }
@@ -137,8 +149,9 @@ wrk_run() {
   failed=$(awk '/Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
                 /Non-2xx/ {n += $NF} END {print n + 0}' <<<"$out")
   [ -n "${RPS[$key]}" ] || { RPS[$key]=0; failed="wrk failed"; }
-  printf '  %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req  wrk cpu %3s%%  errors %s\n' \
-    "$label" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${COST[$key]:-?}" "${CPU[$key]}" "$failed"
+  printf '  %s: %10s req/s  p50 %7s  p99 %7s ms  server %6s us/req (kernel %3s%%)  wrk cpu %3s%%  errors %s\n' \
+    "$label" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${COST[$key]:-?}" "$SERVER_KERNEL_PCT" \
+    "${CPU[$key]}" "$failed"
   if [ "$failed" != 0 ]; then
     errors+=("$key: $failed")
     echo "$out" >&2
