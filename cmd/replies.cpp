@@ -11,10 +11,10 @@ namespace json = boost::json;
 
 namespace rp::cmd {
 
-json::object parse_object(std::string_view text) {
+json::object parse_object(std::string_view text, json::storage_ptr memory) {
   boost::system::error_code ec;
-  auto value = json::parse(text, ec);
-  if (ec || !value.is_object()) return {};
+  auto value = json::parse(text, ec, memory);
+  if (ec || !value.is_object()) return json::object(memory);
   return std::move(value.as_object());
 }
 

@@ -11,8 +11,9 @@
 
 namespace rp::cmd {
 
-// The object in `text`, or an empty one when it is not JSON.
-boost::json::object parse_object(std::string_view text);
+// The object in `text`, or an empty one when it is not JSON; its memory from `memory` (by default
+// the heap).
+boost::json::object parse_object(std::string_view text, boost::json::storage_ptr memory = {});
 
 // A string field, or "" when it is missing or not a string.
 std::string string_of(const boost::json::object& o, std::string_view key);

@@ -103,10 +103,7 @@ int up(const UpArgs& args) {
   // One event of the stream; the exit status when it is the last.
   auto show = [&](std::string_view line) -> std::optional<int> {
     event_memory.release();
-    boost::system::error_code ec;
-    const json::value parsed = json::parse(line, ec, &event_memory);
-    if (ec || !parsed.is_object()) return std::nullopt;
-    const json::object& event = parsed.get_object();
+    const json::object event = parse_object(line, &event_memory);
     const std::string_view type = view_of(event, "type");
     if (type == "hello") {
       app = view_of(event, "app");
