@@ -11,7 +11,9 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <mutex>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "proxy/accept_shortage.hpp"
@@ -47,8 +49,44 @@ struct Worker {
   ProxyThread thread;
   std::vector<tcp::acceptor> acceptors;
   std::vector<tcp::acceptor> tls_acceptors;
-  std::thread runner;
+  std::thread runner;  // runs io on threads of its own (run_worker)
+  std::mutex renewal;  // guards the two flags below
+  bool renewing = false;
+  bool stopping = false;
 };
+
+// glibc keeps a cache of freed blocks per thread (tcache: up to 7 of each size), and no call hands
+// it back while the thread lives. After a load those blocks are the last ones its connections
+// freed, spread over the pages they used, and malloc_trim cannot return a page that holds one:
+// about 0.3 MB after 10,000 connections (docs/benchmarks.md, "Memory"). A thread that ends gives
+// its cache back. So the runner runs a worker's io_context on a thread of its own, which tidy_up
+// ends once the worker has been quiet for a while after some work (renew); the runner then
+// trims and starts another, which goes on with the same io_context: connections, timers and all.
+// Nothing of rp's is tied to the thread: it ends between two handlers, and one runs them at a time.
+void run_worker(Worker& worker) {
+  for (;;) {
+    try {
+      std::thread([&worker] { worker.io.run(); }).join();
+    } catch (const std::system_error&) {
+      worker.io.run();  // no thread to be had: on this one, then, until the next renewal
+    }
+    {
+      std::lock_guard lock(worker.renewal);
+      if (worker.stopping || !worker.renewing) return;
+      worker.renewing = false;
+      worker.io.restart();
+    }
+    ::malloc_trim(0);
+  }
+}
+
+// Called on the worker's thread: it ends once the handler that called this returns.
+void renew(Worker& worker) {
+  std::lock_guard lock(worker.renewal);
+  if (worker.stopping) return;
+  worker.renewing = true;
+  worker.io.stop();
+}
 
 // Whether nothing holds `endpoint`. The threads' acceptors share their port with SO_REUSEPORT,
 // which would as gladly share it with another process of this user that sets it too (a second rp
@@ -97,9 +135,10 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool 
 // connections that were quiet since the last tick let go of OpenSSL's buffers; and once
 // a thread has been quiet for a while after some work (for 5 to 10 s no request began and
 // the number of connections stayed the same), it lets go of the memory that work left behind:
-// its spare workspaces, and the free memory glibc keeps for reuse (a load of thousands of
-// connections leaves megabytes of it; malloc_trim returns the free pages of every arena, not
-// only the top of the heap). The daemon then shrinks back after a load.
+// its spare workspaces, then its thread's cache of freed blocks (renew), and the free memory
+// glibc keeps for reuse (a load of thousands of connections leaves megabytes of it; malloc_trim,
+// which run_worker calls, returns the free pages of every arena, not only the top of the heap).
+// The daemon then shrinks back after a load.
 asio::awaitable<void> tidy_up(Worker& worker) {
   asio::steady_timer tick(worker.io);
   std::pair<std::uint64_t, int> seen{0, 0};
@@ -119,7 +158,7 @@ asio::awaitable<void> tidy_up(Worker& worker) {
     } else if (!released) {
       released = true;
       worker.thread.workspaces.clear();
-      ::malloc_trim(0);
+      renew(worker);
     }
   }
 }
@@ -248,7 +287,7 @@ void Server::start(SupervisorLink& supervisor, AcceptShortage& shortage) {
       asio::co_spawn(worker->io, accept_loop(*worker, acceptor, true, shortage), asio::detached);
     }
     asio::co_spawn(worker->io, tidy_up(*worker), asio::detached);
-    worker->runner = std::thread([w = worker.get()] { w->io.run(); });
+    worker->runner = std::thread([w = worker.get()] { run_worker(*w); });
   }
 }
 
@@ -288,7 +327,11 @@ void Server::drain(std::chrono::milliseconds limit, std::function<void()> done) 
 }
 
 void Server::stop() {
-  for (auto& worker : impl_->workers) worker->io.stop();
+  for (auto& worker : impl_->workers) {
+    std::lock_guard lock(worker->renewal);
+    worker->stopping = true;
+    worker->io.stop();
+  }
   for (auto& worker : impl_->workers) {
     if (worker->runner.joinable()) worker->runner.join();
   }

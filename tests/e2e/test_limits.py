@@ -378,6 +378,35 @@ def test_h2_slowloris_bodies_and_stuck_uploads_are_cut(proxied, rp_home, rp_env)
     assert grew < 32 * 1024
 
 
+# --- after a load --------------------------------------------------------------------------------
+
+def tasks(pid):
+    return set(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_a_quiet_proxy_thread_is_renewed_once_and_its_connections_carry_on(proxied, rp_home):
+    """Once a load has ended, each proxy thread hands its io_context to a fresh thread (glibc's
+    per-thread cache of freed blocks goes back with the old one): once, not again while quiet,
+    and the connections open across it go on as if nothing happened."""
+    p = proxied(ORIGIN_QUIET, config="proxy_threads: 2\n")
+    pid = daemon_pid(rp_home)
+    host = f"{p.project.app}.test"
+    kept = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    assert get(kept, host)[0] == 200
+    for _ in range(200):  # on new connections: the kernel spreads them over both threads
+        assert p.request("GET", "/load")[0] == 200
+    before = tasks(pid)
+    # Quiet from here: each thread is renewed 5 to 10 s after its last request.
+    assert wait_until(lambda: len(tasks(pid) - before) == 2, timeout=30), (before, tasks(pid))
+    renewed = tasks(pid)
+    assert len(renewed) == len(before), (before, renewed)
+    time.sleep(12)
+    assert tasks(pid) == renewed  # nothing was done since: no more renewals
+    assert get(kept, host)[0] == 200  # the connection outlived the thread that accepted it
+    assert p.request("GET", "/after")[0] == 200
+    kept.close()
+
+
 # --- every listener binds again after a restart ------------------------------------------------
 
 def time_wait_on(port):
