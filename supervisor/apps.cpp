@@ -38,8 +38,9 @@ Apps::Impl::Impl(asio::io_context& io_, AppContext& ctx_, GlobalConfig global_, 
 
 // --- registration ---------------------------------------------------------------------------
 
-// Checks that `name` may be (re)registered from `dir`.
+// Checks that `name` may be (re)registered from `dir`, and `aliases` (rp.yaml's) with it.
 std::optional<Apps::Outcome> Apps::Impl::conflict(const std::string& name,
+                                                  const std::vector<std::string>& aliases,
                                                   const std::filesystem::path& dir) {
   if (name == kReservedName) {
     return Outcome::failure(Refusal::name_taken,
@@ -47,24 +48,59 @@ std::optional<Apps::Outcome> Apps::Impl::conflict(const std::string& name,
                             "project another `name:` in rp.yaml, or `rp link NAME`");
   }
   auto it = entries.find(name);
-  if (it == entries.end()) {
-    for (const auto& r : routes) {
-      if (r.name == name) {
-        return Outcome::failure(
-            Refusal::name_taken,
-            fmt::format("the name {} is a static route; `rp route rm {}` first", name, name));
-      }
-    }
-    return std::nullopt;
-  }
-  if (it->second.reg.dir != dir) {
+  if (it != entries.end() && it->second.reg.dir != dir) {
     return Outcome::failure(
         Refusal::name_taken,
         fmt::format("the name {} is taken by {}; give this project another `name:` "
                     "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
                     name, it->second.reg.dir.string(), name, name));
   }
+  for (const auto& r : routes) {
+    if (r.name == name) {
+      return Outcome::failure(
+          Refusal::name_taken,
+          fmt::format("the name {} is a static route; `rp route rm {}` first", name, name));
+    }
+  }
+  if (auto other = alias_holder(name, dir)) {
+    return Outcome::failure(Refusal::name_taken,
+                            fmt::format("the name {} is an alias of {} ({}); give this project "
+                                        "another `name:` in rp.yaml, or take the alias out there",
+                                        name, other->first, other->second.reg.dir.string()));
+  }
+  // Each alias as a name of its own: none may route elsewhere already.
+  for (const auto& alias : aliases) {
+    std::string holder;
+    if (alias == kReservedName) {
+      holder = "rp's own (rp.<tld> is its dashboard)";
+    } else if (auto a = entries.find(alias); a != entries.end() && a->second.reg.dir != dir) {
+      holder = fmt::format("the name of the app in {}", a->second.reg.dir.string());
+    } else if (std::any_of(routes.begin(), routes.end(),
+                           [&](const StaticRoute& r) { return r.name == alias; })) {
+      holder = "a static route";
+    } else if (auto other = alias_holder(alias, dir)) {
+      holder = fmt::format("an alias of {} ({})", other->first, other->second.reg.dir.string());
+    } else {
+      continue;
+    }
+    return Outcome::failure(
+        Refusal::name_taken,
+        fmt::format("the alias {} in rp.yaml is {}; take it out of `aliases:` or rename it", alias,
+                    holder));
+  }
   return std::nullopt;
+}
+
+// The app of another directory than `dir` that has `alias` among its aliases, if any.
+const std::pair<const std::string, Apps::Impl::Entry>* Apps::Impl::alias_holder(
+    const std::string& alias, const std::filesystem::path& dir) const {
+  for (const auto& entry : entries) {
+    const Entry& e = entry.second;
+    if (e.reg.dir == dir || !e.app) continue;
+    const auto& theirs = e.app->project().aliases;
+    if (std::find(theirs.begin(), theirs.end(), alias) != theirs.end()) return &entry;
+  }
+  return nullptr;
 }
 
 // The registered project in `dir` under another name (its rp.yaml name changed): forgotten
@@ -88,7 +124,7 @@ void Apps::Impl::up(const Registration& reg, bool attached, std::function<void(O
     return then(
         Outcome::failure(Refusal::invalid_files, "the project's files have errors", errors));
   const std::string name = project->name;
-  if (auto c = conflict(name, reg.dir)) return then(*c);
+  if (auto c = conflict(name, project->aliases, reg.dir)) return then(*c);
   forget_other_names(name, reg.dir);
   auto [it, fresh] = entries.try_emplace(name);
   Entry& e = it->second;
@@ -177,7 +213,8 @@ Apps::Outcome Apps::Impl::link(const Registration& reg) {
   const std::string name = project ? project->name : fallback_name(reg);
   if (name.empty())
     return Outcome::failure(Refusal::needs_name, "the project needs a name: `rp link NAME`");
-  if (auto c = conflict(name, reg.dir)) return *c;
+  if (auto c = conflict(name, project ? project->aliases : std::vector<std::string>{}, reg.dir))
+    return *c;
   forget_other_names(name, reg.dir);
   Link l{name, reg.dir, reg.env, reg.procfile, reg.env_files};
   std::string error;
@@ -396,6 +433,11 @@ bool Apps::add_route(const std::string& name, int port, std::string& error) {
   }
   if (impl_->entries.contains(name)) {
     error = fmt::format("{} is an app's name; pick another name for the route", name);
+    return false;
+  }
+  if (auto holder = impl_->alias_holder(name, {})) {
+    error = fmt::format("{} is an alias of the app {}; pick another name for the route", name,
+                        holder->first);
     return false;
   }
   auto routes = impl_->routes;

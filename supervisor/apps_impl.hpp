@@ -76,7 +76,10 @@ struct Apps::Impl {
   void check_idle();
 
   // --- apps.cpp: registration, start and stop ---
-  std::optional<Outcome> conflict(const std::string& name, const std::filesystem::path& dir);
+  std::optional<Outcome> conflict(const std::string& name, const std::vector<std::string>& aliases,
+                                  const std::filesystem::path& dir);
+  const std::pair<const std::string, Entry>* alias_holder(const std::string& alias,
+                                                          const std::filesystem::path& dir) const;
   void forget_other_names(const std::string& name, const std::filesystem::path& dir);
   void up(const Registration& reg, bool attached, std::function<void(Outcome)> then);
   void release(const std::string& name);

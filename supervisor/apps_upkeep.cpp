@@ -174,6 +174,15 @@ void Apps::Impl::reload(const std::string& name, Entry& e) {
     }
     return;
   }
+  if (auto c = conflict(name, project->aliases, e.reg.dir)) {
+    // An alias that another app or a route has: it must not take their requests.
+    e.errors = {{"rp.yaml", 0, 0, c->error, ""}};
+    if (e.app) {
+      e.app->event("rp.yaml: " + c->error);
+      e.app->event("the previous definition runs on");
+    }
+    return;
+  }
   e.errors.clear();
   project->name = name;  // a new name in rp.yaml takes effect at the next `rp up` or link
   if (e.app) {

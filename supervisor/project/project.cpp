@@ -215,6 +215,10 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
                       "set 'name: myapp' in rp.yaml"});
   }
   project.aliases = config.aliases;
+  if (const auto worktree = linked_worktree(dir)) {
+    // A worktree's rp.yaml is its main checkout's: its aliases go the way of its name.
+    for (auto& alias : project.aliases) alias = worktree->branch + "." + alias;
+  }
   if (config.idle_timeout) project.idle_timeout = *config.idle_timeout;
   if (config.boot_timeout) project.boot_timeout = *config.boot_timeout;
   if (config.https_redirect) project.https_redirect = *config.https_redirect;

@@ -4,7 +4,7 @@ and load sharing between instances."""
 import collections
 import json
 
-from conftest import run_rp
+from conftest import run_rp, wait_until
 
 ORIGIN = "web: exec $PY $APPS/origin.py\napi: exec $PY $APPS/origin.py\n"
 
@@ -28,6 +28,56 @@ def test_names_subdomains_aliases_and_tlds(proxied, project):
     assert who(p, f"api.shop-admin.test") == "api.1"
     assert who(p, f"{app.upper()}.TEST:{p.port}") == "web.1"     # case, port
     assert who(p, f"{app}.test.") == "web.1"                     # trailing dot
+
+
+def test_an_alias_may_not_take_another_apps_name_or_route(tmp_path, rp_env):
+    """An alias routes like a name, so it is checked like one: against the other apps' names and
+    aliases, the static routes and rp's own; `rp up`, `rp link`, `rp route` and a changed rp.yaml
+    are refused with what holds it rather than letting the first app in the table win."""
+    def project(name, rp_yaml=None):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "Procfile").write_text("web: sleep 100\n")
+        if rp_yaml:
+            (d / "rp.yaml").write_text(rp_yaml)
+        return d
+
+    def rp(*args, cwd=tmp_path):
+        code, out, err = run_rp(list(args), cwd, rp_env)
+        return code, out + err
+
+    shop, blog = project("shop", "aliases: [shop-admin]\n"), project("blog")
+    assert rp("link", cwd=shop)[0] == 0
+    assert rp("link", cwd=blog)[0] == 0
+    # An alias that is another app's name, or an app's name that is another app's alias.
+    greedy = project("greedy", "aliases: [blog]\n")
+    code, out = rp("link", cwd=greedy)
+    assert code != 0
+    assert f"the alias blog in rp.yaml is the name of the app in {blog}" in out, out
+    admin = project("admin", "name: shop-admin\n")
+    code, out = rp("link", cwd=admin)
+    assert code != 0 and f"the name shop-admin is an alias of shop ({shop})" in out, out
+    code, out = rp("up", "-d", cwd=admin)
+    assert code != 0 and "is an alias of shop" in out, out
+    # Another app's alias, a static route, rp's own.
+    code, out = rp("link", cwd=project("copycat", "aliases: [shop-admin]\n"))
+    assert code != 0 and f"the alias shop-admin in rp.yaml is an alias of shop ({shop})" in out
+    assert rp("route", "legacy", "3999")[0] == 0
+    code, out = rp("link", cwd=project("newer", "aliases: [legacy]\n"))
+    assert code != 0 and "the alias legacy in rp.yaml is a static route" in out, out
+    code, out = rp("link", cwd=project("bold", "aliases: [rp]\n"))
+    assert code != 0 and "the alias rp in rp.yaml is rp's own" in out, out
+    code, out = rp("route", "shop-admin", "3998")
+    assert code != 0 and "shop-admin is an alias of the app shop" in out, out
+    # An alias added to a linked app's rp.yaml later: its old definition stays.
+    (blog / "rp.yaml").write_text("aliases: [shop-admin]\n")
+    def said():
+        return rp("logs", "blog")[1]
+    assert wait_until(lambda: "the alias shop-admin in rp.yaml is an alias of shop" in said(),
+                      timeout=15), said()
+    assert "the previous definition runs on" in said()
+    for name in ("shop", "blog", "legacy"):
+        rp("unlink", name) if name != "legacy" else rp("route", "rm", name)
 
 
 def test_unknown_name_lists_known_apps(proxied, project):

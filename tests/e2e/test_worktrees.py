@@ -87,6 +87,22 @@ def test_a_linked_worktree_is_its_own_app_named_branch_dot_name(repo, rpc, rp_en
     assert names["shop"]["dir"] == str(main)
 
 
+def test_a_worktrees_aliases_are_its_own_too(repo, rpc, rp_env):
+    main, linked = repo
+    (main / "rp.yaml").write_text("aliases: [shop-admin]\n")
+    git("add", "rp.yaml", cwd=main)
+    git("commit", "-q", "-m", "alias", cwd=main)
+    tree = main.parent / "shop-login"
+    git("worktree", "add", "-q", "-b", "feature/login", str(tree), cwd=main)
+    link(rpc, main, linked)
+    assert link(rpc, tree, linked)[0] == "feature-login.shop"  # its alias does not clash
+    port = int(rp_env["RP_HTTP_PORT"])
+    assert get(port, "shop-admin.test")["pid"] == get(port, "shop.test")["pid"]
+    in_tree = get(port, "feature-login.shop-admin.test")
+    assert in_tree["pid"] == get(port, "feature-login.shop.test")["pid"]
+    assert in_tree["pid"] != get(port, "shop.test")["pid"]
+
+
 def test_a_detached_worktree_in_a_subdirectory_project(repo, rpc, rp_env):
     main, linked = repo
     # The project is a subdirectory of the repository; its rp.yaml names it in the main checkout.
