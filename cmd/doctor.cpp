@@ -9,11 +9,15 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <variant>
 
+#include "cmd/client.hpp"
 #include "cmd/commands.hpp"
 #include "cmd/invoking_user.hpp"
 #include "cmd/probes.hpp"
+#include "cmd/replies.hpp"
 #include "cmd/trust.hpp"
 #include "dnsproxy/dns_message.hpp"
 #include "dnsproxy/system_resolver.hpp"
@@ -220,14 +224,51 @@ Check check_system_resolver(const GlobalConfig& config, const dns::SystemFiles& 
               fmt::format("getaddrinfo sends rp's names here ({})", join(resolved, "; ")));
 }
 
-Check check_http(const GlobalConfig& config) {
+// The ports of the daemon that runs, as it bound them when it started: they may differ from what
+// this process would choose (a daemon started before `rp setup`; doctor under sudo, which may
+// always bind 80 and 443). Nothing when no daemon answers.
+struct DaemonPorts {
+  int http = 0;  // 0: it could not listen, or the listener is off
+  int https = 0;
+};
+
+std::optional<DaemonPorts> running_daemon_ports(const EnvMap& env) {
+  DaemonClient client(env, false);
+  auto reply = client.call("GET", "/v1/status", {}, 3s);
+  if (reply.status != 200) return std::nullopt;
+  auto status = parse_object(reply.body);
+  const auto* daemon = status.if_contains("daemon");
+  if (!daemon || !daemon->is_object()) return std::nullopt;
+  return DaemonPorts{static_cast<int>(int_of(daemon->as_object(), "http_port")),
+                     static_cast<int>(int_of(daemon->as_object(), "https_port"))};
+}
+
+// The port a listener check (`id`: http or https) probes: the running daemon's, else the one a
+// daemon started now would take. Or the check's failure when there is none to probe.
+std::variant<int, Check> port_to_probe(const char* id, const char* title, int chosen,
+                                       std::optional<int> running) {
+  if (chosen == 0) {
+    return fail(id, title, fmt::format("rp's {} listener is off ({}_port is 0)", title, id),
+                fmt::format("set {}_port in RP_HOME/config.yaml, or unset RP_{}_PORT", id, title));
+  }
+  if (running == 0) {
+    return fail(id, title,
+                fmt::format("the daemon that runs has no {} listener: its {}_port was 0 when it "
+                            "started, or the port was taken (RP_HOME/logs/daemon.log says which)",
+                            title, id),
+                fmt::format("rp daemon stop, then rp up with {}_port set and the port free", id));
+  }
+  return running.value_or(chosen);
+}
+
+Check check_http(const GlobalConfig& config, std::optional<DaemonPorts> daemon) {
   const char* id = "http";
   const char* title = "HTTP";
-  const int port = effective_http_port(config, may_bind_privileged_port());
-  if (port == 0) {
-    return fail(id, title, "rp's HTTP listener is off (http_port is 0)",
-                "set http_port in RP_HOME/config.yaml, or unset RP_HTTP_PORT");
-  }
+  const auto probed =
+      port_to_probe(id, title, effective_http_port(config, may_bind_privileged_port()),
+                    daemon ? std::optional(daemon->http) : std::nullopt);
+  if (const auto* failed = std::get_if<Check>(&probed)) return *failed;
+  const int port = std::get<int>(probed);
   const std::string where = fmt::format("127.0.0.1:{}", port);
   auto a = http_probe("127.0.0.1", port, probe_name(config.tlds.front()), 2s);
   if (!a.connected) {
@@ -259,14 +300,15 @@ Check check_http(const GlobalConfig& config) {
 // A handshake naming rp's own name (rp.<tld>, whose certificate the dashboard uses anyway), first
 // verified as any program on this machine would (the system's trust store), then against rp's CA
 // alone, to tell "not trusted yet" from "not rp".
-Check check_https(const GlobalConfig& config, const fs::path& home) {
+Check check_https(const GlobalConfig& config, const fs::path& home,
+                  std::optional<DaemonPorts> daemon) {
   const char* id = "https";
   const char* title = "HTTPS";
-  const int port = effective_https_port(config, may_bind_privileged_port());
-  if (port == 0) {
-    return fail(id, title, "rp's HTTPS listener is off (https_port is 0)",
-                "set https_port in RP_HOME/config.yaml, or unset RP_HTTPS_PORT");
-  }
+  const auto probed =
+      port_to_probe(id, title, effective_https_port(config, may_bind_privileged_port()),
+                    daemon ? std::optional(daemon->https) : std::nullopt);
+  if (const auto* failed = std::get_if<Check>(&probed)) return *failed;
+  const int port = std::get<int>(probed);
   const std::string where = fmt::format("127.0.0.1:{}", port);
   const std::string name = "rp." + config.tlds.front();
   auto system = tls_probe("127.0.0.1", port, name, "", 3s);
@@ -360,8 +402,9 @@ int doctor(const DoctorArgs& args) {
   auto files = dns::read_system_files(root, live);
 
   const fs::path home = rp_home(who->env);
+  const auto daemon = running_daemon_ports(who->env);
   std::vector<Check> checks{check_responder(config), check_system_resolver(config, files),
-                            check_http(config), check_https(config, home)};
+                            check_http(config, daemon), check_https(config, home, daemon)};
   for (auto& c : check_ca(config, home)) checks.push_back(std::move(c));
   for (auto& c : check_configuration(config, files)) checks.push_back(std::move(c));
   for (auto& c : check_trust(trust_target(*who, root, live))) {

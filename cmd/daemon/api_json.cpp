@@ -233,6 +233,7 @@ json::object status_json(const DaemonInfo& info, int pid, const std::vector<AppV
                                               {"version", info.version},
                                               {"home", info.home.string()},
                                               {"http_port", info.http_port},
+                                              {"https_port", info.https_port},
                                               {"dns_port", info.dns_port},
                                               {"url_hint", info.url_hint},
                                               {"uptime_s", seconds_between(info.started, now)}}},

@@ -292,8 +292,15 @@ void Daemon::publish_routes(std::vector<std::shared_ptr<const AppStatus>> all) {
 }
 
 bool Daemon::open_control(std::string& error) {
-  DaemonInfo info{home_,        RP_VERSION, http_port_, dns_ ? global_.dns_port : 0,
-                  Clock::now(), notices_,   urls_.hint, global_.tlds};
+  DaemonInfo info{home_,
+                  RP_VERSION,
+                  http_port_,
+                  proxy_ ? proxy_->tls_port() : 0,
+                  dns_ ? global_.dns_port : 0,
+                  Clock::now(),
+                  notices_,
+                  urls_.hint,
+                  global_.tlds};
   api_ = std::make_unique<ControlApi>(io_, apps_, info, std::bind_front(&Daemon::shutdown, this),
                                       shortage_);
   if (!api_->listen(home_ / "rp.sock", error)) {

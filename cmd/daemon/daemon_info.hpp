@@ -12,8 +12,9 @@ namespace rp::cmd {
 struct DaemonInfo {
   std::filesystem::path home;
   std::string version;
-  int http_port = 0;  // 0 when the proxy is off or could not listen
-  int dns_port = 0;   // likewise
+  int http_port = 0;   // 0 when the proxy is off or could not listen
+  int https_port = 0;  // likewise
+  int dns_port = 0;    // likewise
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // What a user should know about the listeners (a port that could not be had, `rp setup`):
   // shown at the top of every `rp up`.

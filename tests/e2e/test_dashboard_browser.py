@@ -64,6 +64,9 @@ def test_the_dashboard_in_chromium(linked, project, rp_home, rp_env, rpc, tmp_pa
                      {"width": 1100, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
                      session)
         assert browser.wait_js(session, f"{state_js(app)} === 'stopped' && {state_js('blog')}")
+        # The daemon's line: its three listeners (the tests' daemons answer no DNS).
+        line = browser.evaluate(session, "document.getElementById('daemon').textContent")
+        assert f"HTTP {port} · HTTPS {rp_env['RP_HTTPS_PORT']} · DNS off" in line, line
 
         click(browser, session, f"Start {app}")
         assert browser.wait_js(session, f"{state_js(app)} === 'running'")

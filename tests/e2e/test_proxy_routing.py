@@ -4,7 +4,7 @@ and load sharing between instances."""
 import collections
 import json
 
-from conftest import run_rp, wait_until
+from conftest import free_port, run_rp, wait_until
 
 ORIGIN = "web: exec $PY $APPS/origin.py\napi: exec $PY $APPS/origin.py\n"
 
@@ -128,6 +128,42 @@ def test_doctor_recognises_rp_on_the_http_port(proxied, rp_env, tmp_path):
     check = doctor_http(p, rp_env, tmp_path)
     assert check["ok"], check
     assert "answers HTTP (HTTP/1.1 404 Not Found, rp)" in check["detail"]
+
+
+def test_doctor_probes_the_ports_the_running_daemon_has(proxied, rp_env, tmp_path):
+    # As after `sudo rp setup --apply`, or under sudo: a daemon started now would take another
+    # port than the one the running daemon has. Doctor asks the daemon.
+    p = proxied(ORIGIN, ready=r"web\.1 \| origin listening")
+    elsewhere = dict(rp_env, RP_HTTP_PORT=str(free_port()), RP_HTTPS_PORT=str(free_port()))
+    check = doctor_http(p, elsewhere, tmp_path)
+    assert check["ok"], check
+    assert f"127.0.0.1:{p.port} answers HTTP" in check["detail"]
+    code, out, err = run_rp(["ls", "--json"], p.project.path, rp_env)
+    daemon = json.loads(out)["daemon"]
+    assert daemon["http_port"] == p.port
+    assert daemon["https_port"] == int(rp_env["RP_HTTPS_PORT"])
+
+
+def test_doctor_says_when_the_daemon_could_not_have_its_port(rp_env, tmp_path, project):
+    import socket
+    port = int(rp_env["RP_HTTP_PORT"])
+    held = []
+    for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.bind((address, port))  # on both of rp's addresses: it cannot listen at all
+        s.listen()
+        held.append(s)
+    try:
+        code, out, err = run_rp(["daemon"], project.path, rp_env)
+        assert code == 0, err
+        project.write("Procfile", "web: sleep 1\n")
+        check = doctor_http(type("P", (), {"project": project})(), rp_env, tmp_path)
+        assert not check["ok"]
+        assert "the daemon that runs has no HTTP listener" in check["detail"], check
+        assert "rp daemon stop" in check["fix"]
+    finally:
+        for s in held:
+            s.close()
 
 
 def test_doctor_tells_another_server_from_rp(rp_env, tmp_path, project):

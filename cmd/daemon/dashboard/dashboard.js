@@ -116,7 +116,9 @@ function update(c, app, elapsed) {
 // `elapsed`: seconds since the daemon sent `status` (the ages in it grow meanwhile).
 function render(status, elapsed) {
   const d = status.daemon;
-  $("daemon").textContent = `version ${d.version} · pid ${d.pid} · HTTP port ${d.http_port}` +
+  const ports = [["HTTP", d.http_port], ["HTTPS", d.https_port], ["DNS", d.dns_port]]
+    .map(([kind, port]) => `${kind} ${port || "off"}`).join(" · ");
+  $("daemon").textContent = `version ${d.version} · pid ${d.pid} · ${ports}` +
     ` · up ${duration(d.uptime_s + elapsed)} · ${d.home}` + (d.url_hint ? ` · ${d.url_hint}` : "");
   const seen = new Set();
   const list = $("apps");

@@ -201,6 +201,7 @@ TEST_CASE("api_json: status_json", "[api_json]") {
   DaemonInfo info{"/home/me/.config/rp",
                   "0.1.0",
                   80,
+                  443,
                   5300,
                   now - std::chrono::seconds(60),
                   {},
@@ -225,6 +226,7 @@ TEST_CASE("api_json: status_json", "[api_json]") {
   CHECK(d.at("version") == "0.1.0");
   CHECK(d.at("home") == "/home/me/.config/rp");
   CHECK(d.at("http_port") == 80);
+  CHECK(d.at("https_port") == 443);
   CHECK(d.at("dns_port") == 5300);
   CHECK(d.at("uptime_s") == 60);
   CHECK(d.at("url_hint") == "*.test does not resolve here yet");
@@ -259,7 +261,7 @@ TEST_CASE("api_json: status_json", "[api_json]") {
 
 TEST_CASE("api_json: a status's fingerprint ignores the ages, not the states", "[api_json]") {
   const auto now = Clock::now();
-  DaemonInfo info{"/h", "0.1.0", 80, 0, now - std::chrono::seconds(60), {}, "", {"test"}};
+  DaemonInfo info{"/h", "0.1.0", 80, 0, 0, now - std::chrono::seconds(60), {}, "", {"test"}};
   rp::AppView shop;
   shop.name = "shop";
   shop.phase = rp::AppPhase::ready;
