@@ -95,13 +95,15 @@ int stop_daemon(const EnvMap& env) {
     fmt::print(stderr, "rp: {}\nrp: sending SIGTERM to pid {}\n", reply.error, *pid);
     ::kill(*pid, SIGTERM);
   }
-  const auto deadline = Clock::now() + 30s;
+  auto deadline = Clock::now() + 30s;
   bool term_sent = reply.status == 0;
   while (pid && ::kill(*pid, 0) == 0 && DaemonClient::daemon_pid(env)) {
     if (Clock::now() > deadline) {
       if (!term_sent) {
+        // It answered but is still stopping: SIGTERM, and a last while to end by itself.
         ::kill(*pid, SIGTERM);
         term_sent = true;
+        deadline = Clock::now() + 5s;
         continue;
       }
       fmt::print(stderr, "rp: the daemon (pid {}) is still there: killing it\n", *pid);
