@@ -4,6 +4,7 @@
 
 #include "proxy/forwarding.hpp"
 #include "proxy/http/message.hpp"
+#include "proxy/http/parser.hpp"
 
 namespace rp::proxy {
 namespace {
@@ -66,8 +67,52 @@ int status_of(BootOutcome outcome) {
   return outcome == BootOutcome::timed_out ? 504 : 502;
 }
 
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The q of one element's parameters ("q=0.5;level=1"), in thousandths; 1000 without one.
+int quality(std::string_view parameters) {
+  while (!parameters.empty()) {
+    const auto semicolon = parameters.find(';');
+    const auto p = trimmed(parameters.substr(0, semicolon));
+    parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
+    if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
+    // "1", "1.000", "0", "0.5", "0.25": at most three decimals (RFC 9110, 12.4.2).
+    const auto v = p.substr(2);
+    if (v.empty() || (v[0] != '0' && v[0] != '1')) return 0;
+    int q = (v[0] - '0') * 1000;
+    for (std::size_t i = 2, scale = 100; i < v.size() && i < 5; ++i, scale /= 10) {
+      if (v[i] < '0' || v[i] > '9') return 0;
+      q += static_cast<int>(scale) * (v[i] - '0');
+    }
+    return std::min(q, 1000);
+  }
+  return 1000;
+}
+
+}  // namespace
+
 bool wants_html(std::string_view accept) {
-  return accept.find("text/html") != std::string_view::npos;
+  int html = 0, best_other = 0;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    const auto element = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
+    const auto semicolon = element.find(';');
+    const auto type = trimmed(element.substr(0, semicolon));
+    const int q = quality(semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1));
+    if (http::iequals(type, "text/html")) {
+      html = std::max(html, q);
+    } else if (type.find('*') == std::string_view::npos) {
+      best_other = std::max(best_other, q);  // wildcards say nothing of a preference
+    }
+  }
+  return html > 0 && html >= best_other;
 }
 
 Page not_found_page(const RouteTable& routes, std::string_view host, int port, bool html,

@@ -22,7 +22,9 @@ struct Page {
 // longer than boot_timeout.
 int status_of(BootOutcome outcome);
 
-// A browser says so in Accept.
+// Whether `accept` (an Accept header) prefers HTML, as a browser's does: text/html is acceptable
+// and no other type is more so. An API client that takes HTML only as a fallback
+// (`application/json, text/html;q=0.1`) gets text, and waits where a browser sees a page.
 bool wants_html(std::string_view accept);
 
 // `s` as HTML text: & < > " escaped.

@@ -57,6 +57,10 @@ def test_a_slow_boot_shows_the_boot_page_to_a_navigation_only(link, project):
     # curl-like: held until the app answers, whatever the boot page does.
     plain = threading.Thread(target=lambda: held.update(answer=get(port, project.app)))
     plain.start()
+    # An API client that takes HTML only as a fallback is held too.
+    api = threading.Thread(target=lambda: held.update(api=get(
+        port, project.app, {"Accept": "application/json, text/html;q=0.1"})))
+    api.start()
     status, headers, body = get(port, project.app, NAVIGATE)
     assert status == 503, body
     assert headers["cache-control"] == "no-store"
@@ -74,8 +78,10 @@ def test_a_slow_boot_shows_the_boot_page_to_a_navigation_only(link, project):
         get(port, project.app, {"X-Rp-Boot": "1"})[2]).get("log", [])), timeout=30)
 
     plain.join(timeout=120)
-    status, _, body = held["answer"]
-    assert status == 200 and json.loads(body)["pid"]
+    api.join(timeout=120)
+    for answer in (held["answer"], held["api"]):
+        status, _, body = answer
+        assert status == 200 and json.loads(body)["pid"]
     # Ready: the same question goes to the app, which is how the page knows to reload.
     status, headers, body = get(port, project.app, {"X-Rp-Boot": "1"})
     assert status == 200 and "x-rp-boot-state" not in headers and json.loads(body)["pid"]

@@ -46,13 +46,26 @@ bool contains(const std::string& s, const std::string& part) {
 }  // namespace
 
 TEST_CASE("error pages: wants_html", "[error_pages]") {
+  // Browsers' navigations (Chromium's, Firefox's, Safari's).
+  CHECK(
+      wants_html("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+                 "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"));
   CHECK(wants_html("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
   CHECK(wants_html("text/html"));
-  CHECK(wants_html("application/json, text/html;q=0.5"));
+  CHECK(wants_html("TEXT/HTML ; q=1.0"));
+  CHECK(wants_html("application/json, text/html"));       // as much as anything else: a page
+  CHECK(wants_html("text/html;level=1;q=0.9, */*;q=1"));  // a wildcard prefers nothing
+  // HTML as a fallback, or not at all.
+  CHECK_FALSE(wants_html("application/json, text/html;q=0.5"));
+  CHECK_FALSE(wants_html("application/json;q=0.9, text/html;q=0.1"));
+  CHECK_FALSE(wants_html("text/html;q=0"));
+  CHECK_FALSE(wants_html("text/html;q=0.000"));
+  CHECK_FALSE(wants_html("text/html;q=x"));
   CHECK_FALSE(wants_html("*/*"));
   CHECK_FALSE(wants_html("application/json"));
   CHECK_FALSE(wants_html("text/plain"));
   CHECK_FALSE(wants_html(""));
+  CHECK_FALSE(wants_html(",,;;q=,"));
 }
 
 TEST_CASE("error pages: not found, text", "[error_pages]") {
