@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import (APPS, Project, api, api_raw, app_status, daemon_pid, free_port, kill_pids,
-                      process_alive, stop_daemon, wait_until)
+                      process_alive, run_rp, stop_daemon, wait_until)
 
 PY = sys.executable
 WHOAMI = f"exec {PY} {APPS / 'd_whoami.py'}"
@@ -820,3 +820,42 @@ def test_invalid_rp_yaml_registers_nothing(project, rp, rpc, rp_home, detach):
     assert d["file"].endswith("rp.yaml") and d["line"] == 2 and d["column"] == 1, d
     assert api(rp_home, "GET", "/v1/status")[1]["apps"] == []
     assert not project.leftover_pids()
+
+
+def test_a_taken_port_80_or_443_moves_rp_to_7780_and_7743(project, rp_env, rp_home):
+    """As root (or after `rp setup`) rp takes 80 and 443; when another server has them, it takes
+    7780 and 7743 as it would without the right, and says so, rather than go without HTTP."""
+    if os.geteuid() != 0:
+        pytest.skip("binds ports 80 and 443: needs root (CI runs as root)")
+    for port in (7780, 7743):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.skip(f"port {port} is in use here")
+    held = []
+    for port in (80, 443):
+        for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            s = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                s.bind((address, port))
+                s.listen()
+                held.append(s)
+            except OSError:
+                s.close()  # another server has it already: taken all the same
+    env = {k: v for k, v in rp_env.items() if k not in ("RP_HTTP_PORT", "RP_HTTPS_PORT")}
+    try:
+        code, out, err = run_rp(["daemon"], project.path, env)
+        assert code == 0, err
+        log = daemon_log(rp_home)
+        assert "HTTP: port 80 is taken (" in log and "listening on port 7780 instead" in log, log
+        assert "HTTPS: port 443 is taken (" in log and "listening on port 7743 instead" in log
+        assert "needs `rp setup`" not in log  # the right is there: the port is not
+        code, out, err = run_rp(["ls", "--json"], project.path, env)
+        daemon = json.loads(out)["daemon"]
+        assert (daemon["http_port"], daemon["https_port"]) == (7780, 7743)
+        with socket.create_connection(("127.0.0.1", 7780), timeout=10) as c:
+            c.sendall(b"GET / HTTP/1.1\r\nHost: nothing.test\r\n\r\n")
+            assert c.recv(65536).startswith(b"HTTP/1.1 404 ")
+    finally:
+        stop_daemon(rp_home)
+        for s in held:
+            s.close()
