@@ -20,6 +20,7 @@ struct UpArgs {
   bool timestamps = false;
   bool exit_on_error = false;
   bool detach = false;  // -d: return once the web process is ready
+  bool json = false;    // with -d: the daemon's answer as it is
 };
 
 struct DaemonArgs {
@@ -36,6 +37,7 @@ struct LogsArgs {
   std::optional<std::string> target;  // APP or APP/PROC; all apps when unset
   bool follow = false;
   int lines = 100;
+  bool json = false;  // the daemon's JSON lines as they come
 };
 
 struct ControlArgs {
@@ -50,6 +52,7 @@ struct DownArgs {
 struct LinkArgs {
   ProjectArgs project;
   std::optional<std::string> name;
+  bool json = false;  // the daemon's answer as it is
 };
 
 struct UnlinkArgs {

@@ -43,8 +43,11 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("-t,--timestamps", up.timestamps, "prefix every line with the time");
   up_cmd->add_flag("--exit-on-error", up.exit_on_error,
                    "when any process exits, stop all and exit with its status (foreman's way)");
-  up_cmd->add_flag("-d,--detach", up.detach,
-                   "return once the web process is ready and leave the project to the daemon");
+  auto* detach_flag =
+      up_cmd->add_flag("-d,--detach", up.detach,
+                       "return once the web process is ready and leave the project to the daemon");
+  up_cmd->add_flag("--json", up.json, "with -d: machine-readable output ({\"app\", \"url\", ...})")
+      ->needs(detach_flag);
   up_cmd->add_option("PROC", up.project.processes, "only start these services");
   up_cmd->callback([&] { std::exit(rp::cmd::up(up)); });
 
@@ -154,6 +157,8 @@ int main(int argc, char** argv) {
   auto* logs_cmd = app.add_subcommand("logs", "Recent output of an app (or all), and follow it");
   logs_cmd->add_option("TARGET", logs_args.target, "APP or APP/PROC (default: every app)");
   logs_cmd->add_flag("-f,--follow", logs_args.follow, "keep printing new lines until Ctrl-C");
+  logs_cmd->add_flag("--json", logs_args.json,
+                     "machine-readable output: a JSON object a line (the API's /v1/logs)");
   logs_cmd->add_option("-n,--lines", logs_args.lines, "how many recent lines (default 100)")
       ->check(CLI::Range(0, 1000000));
   logs_cmd->callback([&] { std::exit(rp::cmd::logs(logs_args)); });
@@ -185,6 +190,7 @@ int main(int argc, char** argv) {
   add_project_options(link_cmd, link_args.project);
   link_cmd->add_option("NAME", link_args.name,
                        "the name it answers to (default: rp.yaml's, else the directory's)");
+  link_cmd->add_flag("--json", link_args.json, "machine-readable output ({\"app\", \"url\"})");
   link_cmd->callback([&] { std::exit(rp::cmd::link(link_args)); });
 
   rp::cmd::UnlinkArgs unlink_args;

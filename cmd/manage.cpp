@@ -153,6 +153,13 @@ int logs(const LogsArgs& args) {
                   process.empty() ? "" : "&process=" + process, args.follow ? "&follow=1" : "");
   auto reply = client.open("GET", path);
   if (failed("rp logs", reply)) return 1;
+  if (args.json) {
+    while (auto line = client.next_line()) {
+      fmt::print("{}\n", *line);
+      std::fflush(stdout);  // a follower reads each line as it comes
+    }
+    return 0;
+  }
   Console console(STDOUT_FILENO, {color_wanted(STDOUT_FILENO, env), false, 0});
   while (auto line = client.next_line()) {
     auto entry = parse_object(*line);
@@ -214,8 +221,12 @@ int link(const LinkArgs& args) {
   auto reply = client.call("POST", "/v1/links", json::serialize(body));
   if (failed("rp link", reply)) return 1;
   auto answer = parse_object(reply.body);
-  fmt::print("linked {}: {} starts it\n", string_of(answer, "app"), string_of(answer, "url"));
-  print_url_hint(answer);
+  if (args.json) {
+    fmt::print("{}\n", json::serialize(answer));
+  } else {
+    fmt::print("linked {}: {} starts it\n", string_of(answer, "app"), string_of(answer, "url"));
+    print_url_hint(answer);
+  }
   if (!loaded.errors.empty()) {
     print_errors(loaded.errors);
     fmt::print(stderr, "rp link: it will not start until the error{} above {} fixed\n",

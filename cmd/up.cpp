@@ -44,7 +44,7 @@ int signal_fd() {
   return ::signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-int detached(DaemonClient& client, const std::string& body, const Project& project) {
+int detached(DaemonClient& client, const std::string& body, const Project& project, bool json) {
   // The daemon holds the answer until the web process is ready or boot_timeout passes.
   auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(project.boot_timeout) +
                  DaemonClient::kDefaultTimeout;
@@ -57,6 +57,10 @@ int detached(DaemonClient& client, const std::string& body, const Project& proje
   if (reply.status != 200) {
     print_api_error("rp up", reply.status, answer);
     return 1;
+  }
+  if (json) {
+    fmt::print("{}\n", boost::json::serialize(answer));
+    return 0;
   }
   fmt::print("{} is ready at {}\n", string_of(answer, "app"), string_of(answer, "url"));
   print_url_hint(answer);
@@ -78,7 +82,7 @@ int up(const UpArgs& args) {
   }
   const std::string body = up_request(args, env);
   DaemonClient client(env, true);
-  if (args.detach) return detached(client, body, *loaded.project);
+  if (args.detach) return detached(client, body, *loaded.project, args.json);
 
   const int signals = signal_fd();
   auto reply = client.open("POST", "/v1/up", body);

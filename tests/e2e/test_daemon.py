@@ -249,6 +249,13 @@ def test_up_detached_then_down(project, rp, rpc, rp_env, rp_home):
     assert code == 0, (out, err)
     url = f"http://{project.app}.test:{http_port(rp_env)}"
     assert out.strip().splitlines()[-1] == f"{project.app} is ready at {url}", out
+    # Once more, for a script: the daemon's answer as it is.
+    code, out, err = rpc("up", "-d", "--json", timeout=90)
+    assert code == 0, (out, err)
+    answer = json.loads(out)
+    assert (answer["app"], answer["url"]) == (project.app, url), out
+    code, out, err = rpc("up", "--json")
+    assert code != 0 and "--json requires --detach" in err
     assert daemon_pid(rp_home)   # started for it (quietly: stderr is not a terminal here)
     # Ready means ready: the first request right away is answered by the app.
     assert whoami(rp_env, f"{project.app}.test")["process"] == "web.1"
@@ -392,6 +399,13 @@ def test_logs_last_n_lines_in_order(project, rp, rpc, rp_env):
     # An unknown app is an error.
     code, out, err = rpc("logs", "no-such-app")
     assert code == 1 and "no-such-app" in err
+    # --json: the API's lines, one object a line.
+    code, out, err = rpc("logs", f"{project.app}/talk", "-n", "2", "--json")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(x["source"], x["text"]) for x in lines] == [("talk.1", "line 49"),
+                                                         ("talk.1", "line 50")], out
+    assert all(x["type"] == "line" and isinstance(x["time"], int) for x in lines)
 
 
 def test_logs_follow_shows_new_lines(project, rp, rpc, rp_env):

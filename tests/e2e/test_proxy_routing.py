@@ -47,7 +47,9 @@ def test_an_alias_may_not_take_another_apps_name_or_route(tmp_path, rp_env):
         return code, out + err
 
     shop, blog = project("shop", "aliases: [shop-admin]\n"), project("blog")
-    assert rp("link", cwd=shop)[0] == 0
+    code, out, err = run_rp(["link", "--json"], shop, rp_env)
+    assert code == 0, err
+    assert json.loads(out)["app"] == "shop" and json.loads(out)["url"].startswith("http://shop.")
     assert rp("link", cwd=blog)[0] == 0
     # An alias that is another app's name, or an app's name that is another app's alias.
     greedy = project("greedy", "aliases: [blog]\n")
