@@ -500,7 +500,7 @@ const GlobalConfig& Apps::global() const {
 }
 
 std::string Apps::url_of(const std::string& name) const {
-  return "http://" + name + impl_->ctx.url_suffix;
+  return impl_->ctx.url_of(name);
 }
 
 }  // namespace rp

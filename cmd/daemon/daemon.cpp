@@ -269,7 +269,8 @@ Daemon::Daemon(GlobalConfig global, std::filesystem::path home, int lock)
                ports_in_use_,
                home_ / "logs",
                {ca_files_, global_.tlds},
-               {}},
+               {},
+               urls_.scheme},
       registry_(home_),
       apps_(io_, context_, global_, registry_, std::bind_front(&Daemon::publish_routes, this)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
@@ -283,10 +284,11 @@ Daemon::~Daemon() {
 }
 
 UrlRule Daemon::choose_urls() {
-  if (global_.url_tld) return url_rule_for(*global_.url_tld, http_port_);
+  const Listening listening{http_port_, proxy_ ? proxy_->tls_port() : 0};
+  if (global_.url_tld) return url_rule_for(*global_.url_tld, listening);
   const std::string& first = global_.tlds.front();
   // Nothing to ask the resolver when its answer cannot change the URLs.
-  if (!url_depends_on_resolver(global_.tlds)) return url_rule_for(first, http_port_);
+  if (!url_depends_on_resolver(global_.tlds)) return url_rule_for(first, listening);
   // The system resolver may hand the name to rp's own DNS responder, which this thread's loop
   // serves: it runs while the answer is awaited (nothing else is on it yet).
   auto answer = std::async(std::launch::async,
@@ -300,7 +302,7 @@ UrlRule Daemon::choose_urls() {
   }
   if (io_.stopped()) io_.restart();
   const NameCheck check = answer.get();
-  UrlRule rule = url_rule(global_.tlds, check.here(), http_port_);
+  UrlRule rule = url_rule(global_.tlds, check.here(), listening);
   const std::string what = check.here()                      ? "resolves to this machine"
                            : !check.resolution.error.empty() ? "does not resolve"
                                                              : "resolves elsewhere";

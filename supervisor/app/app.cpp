@@ -146,12 +146,8 @@ void App::Impl::restart_if_touched(std::int64_t mtime) {
 }
 
 bool App::Impl::spawn(Instance& inst) {
-  InstanceIdentity who{project.name,
-                       inst.spec.name,
-                       inst.number,
-                       inst.status->port,
-                       "http://" + project.name + ctx.url_suffix,
-                       run_id};
+  InstanceIdentity who{project.name,      inst.spec.name,           inst.number,
+                       inst.status->port, ctx.url_of(project.name), run_id};
   SpawnRequest request{
       inst.spec.command,
       environment_block(process_environment(inherited, project.env, ctx.rp_environment, who)),
@@ -207,8 +203,8 @@ void App::Impl::start_services() {
     event("no services to run");
     return stop_on_its_own(0);
   }
-  event(fmt::format("{} of {} processes started; {} is at http://{}{}", started, services.size(),
-                    project.name, project.name, ctx.url_suffix));
+  event(fmt::format("{} of {} processes started; {} is at {}", started, services.size(),
+                    project.name, ctx.url_of(project.name)));
   probe();
 }
 

@@ -40,13 +40,19 @@ struct AppContext {
   ProcessHost& processes;
   ReadinessProbe& readiness;
   std::string run_id_prefix;  // RP_RUN_ID of every process is this plus the app's run
-  std::string url_suffix;     // ".test:7780": an app's URL is "http://NAME" + this
+  std::string url_suffix;     // ".test:7780": what follows an app's name in its URL
   PortRange port_range;
   std::set<int>& ports_in_use;  // by every app, so that two apps never share a port
   std::filesystem::path log_dir;
   RpEnvironment rp_environment;  // rp's CA and TLDs, for every process's environment
   // Called when an app publishes a new snapshot (its ports or definition changed).
   std::function<void()> on_status_change;
+  std::string url_scheme = "http";  // "https" when the proxy serves no plain HTTP
+
+  // The URL of the app, or of one of rp's names: "http://shop.test:7780".
+  std::string url_of(std::string_view name) const {
+    return url_scheme + "://" + std::string(name) + url_suffix;
+  }
 };
 
 struct AppOptions {

@@ -77,7 +77,7 @@ void App::Impl::publish() {
   app->web = project.web;
   app->https_redirect = project.https_redirect;
   app->boot_page = project.boot_page;
-  app->logs_url = "http://rp" + ctx.url_suffix + "/#logs=" + project.name;
+  app->logs_url = ctx.url_of("rp") + "/#logs=" + project.name;
   for (auto& inst : services) app->instances.push_back(inst->status);
   app->activity = activity;
   app->restart_file = restart_file().string();

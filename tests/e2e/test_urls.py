@@ -3,6 +3,7 @@ URLs rp shows — `rp up`, `rp up -d`, `rp link`, `rp ls`, `url` in `rp status -
 are the `.localhost` ones, with one line on how to get `.test`; RP_URL_TLD chooses without the
 check."""
 import json
+import pathlib
 import socket
 import subprocess
 import sys
@@ -116,3 +117,15 @@ def test_without_localhost_tld_urls_stay(project, rpc, unresolved_env):
     out = linked_output(project, rpc, dict(unresolved_env, RP_TLDS="test"))
     url = f"http://{project.app}.test:{unresolved_env['RP_HTTP_PORT']}"
     assert out == f"linked {project.app}: {url} starts it"
+
+
+def test_without_plain_http_the_urls_are_https_ones(project, rp, rp_env):
+    # http_port 0: the proxy serves HTTPS only, so that is where every URL rp shows goes.
+    env = dict(rp_env, RP_HTTP_PORT="0", RP_URL_TLD="test")
+    project.write("Procfile", f"web: {DUMP_ENV}\n")
+    run = rp("up", env=env)
+    url = f"https://{project.app}.test:{rp_env['RP_HTTPS_PORT']}"
+    assert env_of(run, "web.1")["RP_URL"] == url
+    run.wait_for(rf"{project.app} is at {url}$")
+    status = api(pathlib.Path(env["RP_HOME"]), "GET", "/v1/status")[1]
+    assert [a["url"] for a in status["apps"] if a["name"] == project.app] == [url]
