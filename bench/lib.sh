@@ -19,7 +19,7 @@
 # pinned_bench_start NAME TOOL... is bench_start for the benchmarks that pin (see there).
 #
 # And small helpers: free_port, listens PORT, wait_port PORT, to_ms LATENCY (wrk's "812.00us"
-# in ms), check_cpus CPU..., cpu_ns PID..., pinned WHAT PID CPU, measure, wrk_run, summarize,
+# in ms), check_cpus CPU..., thread_cpu PID..., thread_cpu_since, pinned WHAT PID CPU, measure, wrk_run, summarize,
 # mean A B, mean_ms A B.
 #
 # The peers' configs, nginx_proxy_conf and haproxy_proxy_conf; check_bodies, end_runs and
@@ -84,16 +84,32 @@ check_cpus() {  # CPU... -> exits unless taskset can run on each
   done
 }
 
-cpu_ns() {  # PID... -> nanoseconds on a CPU so far, all their threads together (gone: 0)
-  local pid
-  for pid in "$@"; do cat "/proc/$pid/task/"*/schedstat 2>/dev/null || true; done |
-    awk '{ s += $1 } END { printf "%.0f", s }'
+# Per thread, so that a difference of two readings counts each thread's own: rp's proxy threads
+# end and give way to fresh ones once quiet after a load (proxy/server.cpp, run_worker), and a
+# thread that ended between two readings must not take its whole past out of the difference.
+thread_cpu() {  # PID... -> a line per thread: "TID NS KERNEL_TICKS", its CPU time so far
+  local pid task
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*; do
+      { read -r ns _ < "$task/schedstat" && stat=$(< "$task/stat"); } 2>/dev/null || continue
+      stat=${stat##*) }
+      # shellcheck disable=SC2086  # the fields of stat, from its third
+      set -- $stat
+      echo "${task##*/} $ns ${13}"
+    done
+  done
 }
 
-kernel_ticks() {  # PID... -> clock ticks spent in the kernel so far, all their threads together
-  local pid
-  for pid in "$@"; do cat "/proc/$pid/task/"*/stat 2>/dev/null || true; done |
-    awk '{ sub(/^.*\) /, ""); s += $13 } END { printf "%.0f", s }'
+# thread_cpu_since "BEFORE" PID... -> "NS KERNEL_TICKS": what the threads used since BEFORE (an
+# output of thread_cpu), a thread new since then counting whole, one gone since then not at all.
+thread_cpu_since() {
+  local before=$1
+  shift
+  thread_cpu "$@" | awk -v before="$before" '
+    BEGIN { n = split(before, lines, "\n"); for (i = 1; i <= n; i++) { split(lines[i], f, " ");
+            ns[f[1]] = f[2]; k[f[1]] = f[3] } }
+    { s += $2 - ns[$1]; t += $3 - k[$1] }
+    END { printf "%.0f %.0f", s, t }'
 }
 
 pinned() {  # WHAT PID CPU -> exits unless PID may run on CPU only
@@ -109,15 +125,17 @@ pinned() {  # WHAT PID CPU -> exits unless PID may run on CPU only
 # part is mostly the socket calls every proxy makes per request, a floor that no server's own
 # code moves (docs/benchmarks.md, "Session 12" under HTTP).
 measure() {
-  local TIMEFORMAT=%P before kernel_before
+  local TIMEFORMAT=%P before used ticks
   # shellcheck disable=SC2086  # the pids are words
-  before=$(cpu_ns $1) kernel_before=$(kernel_ticks $1)
+  before=$(thread_cpu $1)
   { time "${@:3}" > "$2" 2>&1 || true; } 2> "$work/client.cpu"
-  # shellcheck disable=SC2086,SC2034  # the pids are words; the caller reads them all
-  SERVER_NS=$(( $(cpu_ns $1) - before ))
-  # shellcheck disable=SC2086,SC2034
-  SERVER_KERNEL_PCT=$(awk -v t=$(( $(kernel_ticks $1) - kernel_before )) -v ns="$SERVER_NS" \
-    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (ns > 0 ? t * 1e11 / hz / ns : 0) }')
+  # shellcheck disable=SC2086  # the pids are words
+  read -r used ticks <<< "$(thread_cpu_since "$before" $1)"
+  # shellcheck disable=SC2034  # the caller reads them all
+  SERVER_NS=$used
+  # shellcheck disable=SC2034
+  SERVER_KERNEL_PCT=$(awk -v t="$ticks" -v ns="$SERVER_NS" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f", (ns > 0 ? t * 1e11 / hz / ns : 0) }')
   # shellcheck disable=SC2034
   CLIENT_PCT=$(awk '{printf "%.0f", $1}' "$work/client.cpu")
 }
