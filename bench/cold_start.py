@@ -170,7 +170,11 @@ def main():
             app_cpus.add(cpus)
 
         for task in pathlib.Path(f"/proc/{daemon}/task").iterdir():  # rp's app, still running
-            for child in (task / "children").read_text().split():
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue  # a proxy thread that ended meanwhile (rp renews them once quiet)
+            for child in children:
                 app_cpus.add(cpus_of(int(child)))
         pinned = "yes" if PIN else "no (wants two CPUs: BENCH_CLIENT_CPU, BENCH_SERVER_CPU)"
         print(f"pinned: {pinned}; this script on CPU {cpus_of(os.getpid())}, rp's daemon on "

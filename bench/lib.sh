@@ -19,8 +19,8 @@
 # pinned_bench_start NAME TOOL... is bench_start for the benchmarks that pin (see there).
 #
 # And small helpers: free_port, listens PORT, wait_port PORT, to_ms LATENCY (wrk's "812.00us"
-# in ms), check_cpus CPU..., thread_cpu PID..., thread_cpu_since, pinned WHAT PID CPU, measure, wrk_run, summarize,
-# mean A B, mean_ms A B.
+# in ms), check_cpus CPU..., thread_cpu PID..., thread_cpu_since, pinned WHAT PID CPU, measure,
+# wrk_run, summarize, mean A B, mean_ms A B.
 #
 # The peers' configs, nginx_proxy_conf and haproxy_proxy_conf; check_bodies, end_runs and
 # print_rp_log; and for the TLS benchmarks (bench/https.sh, bench/h2.sh) mint_leaf,
@@ -88,7 +88,7 @@ check_cpus() {  # CPU... -> exits unless taskset can run on each
 # end and give way to fresh ones once quiet after a load (proxy/server.cpp, run_worker), and a
 # thread that ended between two readings must not take its whole past out of the difference.
 thread_cpu() {  # PID... -> a line per thread: "TID NS KERNEL_TICKS", its CPU time so far
-  local pid task
+  local pid task ns stat
   for pid in "$@"; do
     for task in /proc/"$pid"/task/*; do
       { read -r ns _ < "$task/schedstat" && stat=$(< "$task/stat"); } 2>/dev/null || continue

@@ -228,8 +228,8 @@ Check check_system_resolver(const GlobalConfig& config, const dns::SystemFiles& 
 // this process would choose (a daemon started before `rp setup`; doctor under sudo, which may
 // always bind 80 and 443). Nothing when no daemon answers.
 struct DaemonPorts {
-  int http = 0;  // 0: it could not listen, or the listener is off
-  int https = 0;
+  std::optional<int> http;   // 0: it could not listen, or the listener is off
+  std::optional<int> https;  // unknown to a daemon older than this doctor
 };
 
 std::optional<DaemonPorts> running_daemon_ports(const EnvMap& env) {
@@ -239,8 +239,12 @@ std::optional<DaemonPorts> running_daemon_ports(const EnvMap& env) {
   auto status = parse_object(reply.body);
   const auto* daemon = status.if_contains("daemon");
   if (!daemon || !daemon->is_object()) return std::nullopt;
-  return DaemonPorts{static_cast<int>(int_of(daemon->as_object(), "http_port")),
-                     static_cast<int>(int_of(daemon->as_object(), "https_port"))};
+  auto port = [&](std::string_view key) -> std::optional<int> {
+    const long long n = int_of(daemon->as_object(), key, -1);
+    if (n < 0) return std::nullopt;
+    return static_cast<int>(n);
+  };
+  return DaemonPorts{port("http_port"), port("https_port")};
 }
 
 // The port a listener check (`id`: http or https) probes: the running daemon's, else the one a
@@ -266,7 +270,7 @@ Check check_http(const GlobalConfig& config, std::optional<DaemonPorts> daemon) 
   const char* title = "HTTP";
   const auto probed =
       port_to_probe(id, title, effective_http_port(config, may_bind_privileged_port()),
-                    daemon ? std::optional(daemon->http) : std::nullopt);
+                    daemon ? daemon->http : std::nullopt);
   if (const auto* failed = std::get_if<Check>(&probed)) return *failed;
   const int port = std::get<int>(probed);
   const std::string where = fmt::format("127.0.0.1:{}", port);
@@ -306,7 +310,7 @@ Check check_https(const GlobalConfig& config, const fs::path& home,
   const char* title = "HTTPS";
   const auto probed =
       port_to_probe(id, title, effective_https_port(config, may_bind_privileged_port()),
-                    daemon ? std::optional(daemon->https) : std::nullopt);
+                    daemon ? daemon->https : std::nullopt);
   if (const auto* failed = std::get_if<Check>(&probed)) return *failed;
   const int port = std::get<int>(probed);
   const std::string where = fmt::format("127.0.0.1:{}", port);

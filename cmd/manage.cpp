@@ -156,7 +156,7 @@ int logs(const LogsArgs& args) {
   if (args.json) {
     while (auto line = client.next_line()) {
       fmt::print("{}\n", *line);
-      std::fflush(stdout);  // a follower reads each line as it comes
+      if (args.follow) std::fflush(stdout);  // a reader takes each line as it comes
     }
     return 0;
   }

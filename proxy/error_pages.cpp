@@ -84,7 +84,7 @@ int quality(std::string_view parameters) {
     if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
     // "1", "1.000", "0", "0.5", "0.25": at most three decimals (RFC 9110, 12.4.2).
     const auto v = p.substr(2);
-    if (v.empty() || (v[0] != '0' && v[0] != '1')) return 0;
+    if (v.empty() || (v[0] != '0' && v[0] != '1') || (v.size() > 1 && v[1] != '.')) return 0;
     int q = (v[0] - '0') * 1000;
     for (std::size_t i = 2, scale = 100; i < v.size() && i < 5; ++i, scale /= 10) {
       if (v[i] < '0' || v[i] > '9') return 0;
@@ -105,6 +105,7 @@ bool wants_html(std::string_view accept) {
     accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
     const auto semicolon = element.find(';');
     const auto type = trimmed(element.substr(0, semicolon));
+    if (type.empty()) continue;  // an empty element of the list (RFC 9110, 5.6.1)
     const int q = quality(semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1));
     if (http::iequals(type, "text/html")) {
       html = std::max(html, q);

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <boost/asio/post.hpp>
+#include <map>
+#include <set>
 
 #include "supervisor/apps_impl.hpp"
 
@@ -68,25 +70,30 @@ std::optional<Apps::Outcome> Apps::Impl::conflict(const std::string& name,
                                         "another `name:` in rp.yaml, or take the alias out there",
                                         name, other->first, other->second.reg.dir.string()));
   }
-  // Each alias as a name of its own: none may route elsewhere already.
   for (const auto& alias : aliases) {
-    std::string holder;
-    if (alias == kReservedName) {
-      holder = "rp's own (rp.<tld> is its dashboard)";
-    } else if (auto a = entries.find(alias); a != entries.end() && a->second.reg.dir != dir) {
-      holder = fmt::format("the name of the app in {}", a->second.reg.dir.string());
-    } else if (std::any_of(routes.begin(), routes.end(),
-                           [&](const StaticRoute& r) { return r.name == alias; })) {
-      holder = "a static route";
-    } else if (auto other = alias_holder(alias, dir)) {
-      holder = fmt::format("an alias of {} ({})", other->first, other->second.reg.dir.string());
-    } else {
-      continue;
+    if (auto holder = alias_taken(alias, dir)) {
+      return Outcome::failure(
+          Refusal::name_taken,
+          fmt::format("the alias {} in rp.yaml is {}; take it out of `aliases:` or rename it",
+                      alias, *holder));
     }
-    return Outcome::failure(
-        Refusal::name_taken,
-        fmt::format("the alias {} in rp.yaml is {}; take it out of `aliases:` or rename it", alias,
-                    holder));
+  }
+  return std::nullopt;
+}
+
+// An alias is a name of its own: what answers to `alias` already, if anything but the project in
+// `dir` does.
+std::optional<std::string> Apps::Impl::alias_taken(const std::string& alias,
+                                                   const std::filesystem::path& dir) const {
+  if (alias == kReservedName) return "rp's own (rp.<tld> is its dashboard)";
+  if (auto a = entries.find(alias); a != entries.end() && a->second.reg.dir != dir) {
+    return fmt::format("the name of the app in {}", a->second.reg.dir.string());
+  }
+  for (const auto& r : routes) {
+    if (r.name == alias) return "a static route";
+  }
+  if (auto other = alias_holder(alias, dir)) {
+    return fmt::format("an alias of {} ({})", other->first, other->second.reg.dir.string());
   }
   return std::nullopt;
 }
@@ -101,6 +108,30 @@ const std::pair<const std::string, Apps::Impl::Entry>* Apps::Impl::alias_holder(
     if (std::find(theirs.begin(), theirs.end(), alias) != theirs.end()) return &entry;
   }
   return nullptr;
+}
+
+// At the daemon's start there is nobody to refuse, and no telling which of two projects had an
+// alias first (an rp.yaml may have changed while no daemon ran): an alias that another app's
+// name, a route or rp answers to, or that more than one project claims (`claims`), is routed to
+// none of them, and the daemon's log says so.
+void Apps::Impl::drop_taken_aliases(Project& project, const std::filesystem::path& dir,
+                                    const std::map<std::string, int>& claims,
+                                    Diagnostics& problems) {
+  std::vector<std::string> kept;
+  for (auto& alias : project.aliases) {
+    std::optional<std::string> holder;
+    if (alias != project.name) holder = alias_taken(alias, dir);
+    if (!holder && claims.at(alias) > 1) holder = "claimed by another project's rp.yaml too";
+    if (holder) {
+      problems.push_back(
+          {(dir / "rp.yaml").string(), 0, 0,
+           fmt::format("{}'s alias {} is {}: it is not routed", project.name, alias, *holder),
+           "take it out of `aliases:` or rename it"});
+    } else {
+      kept.push_back(std::move(alias));
+    }
+  }
+  project.aliases = std::move(kept);
 }
 
 // The registered project in `dir` under another name (its rp.yaml name changed): forgotten
@@ -194,6 +225,7 @@ void Apps::Impl::after_release(const std::string& name) {
     Diagnostics load_errors;
     auto project = load(e.reg, load_errors);
     e.errors = load_errors;
+    if (project && refuse_taken_aliases(name, *project, e)) continue;
     if (project && e.app) e.app->redefine(std::move(*project), e.reg.env, {});
   }
   publish();
@@ -295,18 +327,39 @@ bool Apps::Impl::down(const std::string& name, std::function<void()> done) {
 Diagnostics Apps::Impl::start() {
   Diagnostics problems;
   publishing = false;
-  for (const auto& l : registry.links(problems)) {
+  routes = registry.routes(problems);
+  const auto links = registry.links(problems);
+  std::vector<std::optional<Project>> projects;  // of the links taken, in order; others skipped
+  std::vector<const Link*> taken;
+  for (const auto& l : links) {
     Registration reg = registration_of(l);
     Diagnostics errors;
     auto project = load(reg, errors);
     auto [it, fresh] = entries.try_emplace(l.name);
     if (!fresh) continue;
+    taken.push_back(&l);
+    projects.push_back(std::move(project));
     Entry& e = it->second;
     e.reg = reg;
     e.linked = true;
     e.errors = errors;
+  }
+  // Every name is known now: the aliases, each checked against them all, then the apps.
+  std::map<std::string, int> claims;
+  for (const auto& project : projects) {
+    if (!project) continue;
+    for (const auto& alias :
+         std::set<std::string>(project->aliases.begin(), project->aliases.end())) {
+      ++claims[alias];
+    }
+  }
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    const Link& l = *taken[i];
+    auto& project = projects[i];
+    Entry& e = entries.at(l.name);
     if (project) {
       project->name = l.name;
+      drop_taken_aliases(*project, l.dir, claims, problems);
       make_app(e, std::move(*project));
     } else {
       set_stand_in(e, l.name);
@@ -317,7 +370,6 @@ Diagnostics Apps::Impl::start() {
       mark_gone(l.name, e);
     }
   }
-  routes = registry.routes(problems);
   publishing = true;
   publish();
   reap();

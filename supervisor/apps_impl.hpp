@@ -80,6 +80,12 @@ struct Apps::Impl {
                                   const std::filesystem::path& dir);
   const std::pair<const std::string, Entry>* alias_holder(const std::string& alias,
                                                           const std::filesystem::path& dir) const;
+  std::optional<std::string> alias_taken(const std::string& alias,
+                                         const std::filesystem::path& dir) const;
+  void drop_taken_aliases(Project& project, const std::filesystem::path& dir,
+                          const std::map<std::string, int>& claims, Diagnostics& problems);
+  // True, with the reason in `e`'s errors and log, when `project` may not be taken up.
+  bool refuse_taken_aliases(const std::string& name, const Project& project, Entry& e);
   void forget_other_names(const std::string& name, const std::filesystem::path& dir);
   void up(const Registration& reg, bool attached, std::function<void(Outcome)> then);
   void release(const std::string& name);

@@ -163,6 +163,20 @@ void Apps::Impl::restore_if_back(const std::string& name, Entry& e) {
   reload(name, e);
 }
 
+// An alias that another app or a route has must not take their requests: the files are not taken
+// up, and the previous definition (if any) runs on.
+bool Apps::Impl::refuse_taken_aliases(const std::string& name, const Project& project, Entry& e) {
+  auto c = conflict(name, project.aliases, e.reg.dir);
+  if (!c) return false;
+  const std::string yaml = (e.reg.dir / "rp.yaml").string();
+  e.errors = {{yaml, 0, 0, c->error, ""}};
+  if (e.app) {
+    e.app->event(fmt::format("{}: {}", yaml, c->error));
+    e.app->event("the previous definition runs on");
+  }
+  return true;
+}
+
 void Apps::Impl::reload(const std::string& name, Entry& e) {
   Diagnostics errors;
   auto project = load(e.reg, errors);
@@ -174,15 +188,7 @@ void Apps::Impl::reload(const std::string& name, Entry& e) {
     }
     return;
   }
-  if (auto c = conflict(name, project->aliases, e.reg.dir)) {
-    // An alias that another app or a route has: it must not take their requests.
-    e.errors = {{"rp.yaml", 0, 0, c->error, ""}};
-    if (e.app) {
-      e.app->event("rp.yaml: " + c->error);
-      e.app->event("the previous definition runs on");
-    }
-    return;
-  }
+  if (refuse_taken_aliases(name, *project, e)) return;
   e.errors.clear();
   project->name = name;  // a new name in rp.yaml takes effect at the next `rp up` or link
   if (e.app) {

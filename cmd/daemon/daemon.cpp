@@ -23,6 +23,7 @@
 #include "proxy/router.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "supervisor/app/ports.hpp"
+#include "supervisor/process/port_owner.hpp"
 #include "supervisor/process/process_tree.hpp"
 #include "supervisor/project/environment.hpp"
 
@@ -167,29 +168,32 @@ std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
   int port = effective_http_port(global, privileged);
   int tls_port = effective_https_port(global, privileged);
   if (port == 0 && tls_port == 0) return nullptr;
-  auto server_on = [&](int http_port) {
-    proxy::ProxySettings settings{http_port,
-                                  0,
-                                  global.header_timeout,
-                                  global.keepalive_timeout,
-                                  global.connect_timeout,
-                                  max_connections(global)};
-    return std::make_unique<proxy::Server>(
-        proxy::ListenConfig{global.bind, http_port, global.proxy_threads}, settings);
+  // 80 and 443 are the usual ports, not promised ones: when another server has one of them on
+  // a loopback address, even on one (rp may bind it, as root or after `rp setup`), rp takes the
+  // port it would take without the right rather than share the names with it or go without the
+  // listener, and says so.
+  auto taken = [&](std::string_view kind, int usual, int instead) {
+    if (port_is_free(usual)) return false;
+    const auto owner = find_port_owner(usual, Protocol::tcp);
+    notices.push_back(
+        fmt::format("{}: port {} is taken{}: listening on port {} instead", kind, usual,
+                    owner ? fmt::format(" by {} (pid {})", owner->name, owner->pid) : "", instead));
+    return true;
   };
-  auto server = server_on(port);
+  const bool http_taken = !global.http_port && port == 80 && taken("HTTP", 80, 7780);
+  if (http_taken) port = 7780;
+  const bool https_taken = !global.https_port && tls_port == 443 && taken("HTTPS", 443, 7743);
+  if (https_taken) tls_port = 7743;
+  proxy::ProxySettings settings{port,
+                                0,
+                                global.header_timeout,
+                                global.keepalive_timeout,
+                                global.connect_timeout,
+                                max_connections(global)};
+  auto server = std::make_unique<proxy::Server>(
+      proxy::ListenConfig{global.bind, port, global.proxy_threads}, settings);
   bool serving = false;
   std::string error;
-  // 80 and 443 are the usual ports, not promised ones: when another server has one of them
-  // (rp may bind it, as root or after `rp setup`), rp takes the port it would take without the
-  // right, rather than go without the listener, and says so.
-  auto elsewhere = [&](std::string_view kind, int usual, int instead) {
-    notices.push_back(
-        fmt::format("{}: port {} is taken ({}): listening on port {} instead "
-                    "(sudo ss -ltnp names who has it)",
-                    kind, usual, error, instead));
-    error.clear();
-  };
   // What a bind says in the log: why it failed, or where the listener is (and how to get the
   // usual port when it fell back to another).
   auto note = [&](std::string_view kind, int at, int usual, bool configured, bool bound,
@@ -208,27 +212,15 @@ std::unique_ptr<proxy::Server> open_proxy(const GlobalConfig& global,
     say(fmt::format("{}: listening on port {}", kind, at));
   };
   if (port != 0) {
-    bool bound = server->listen(error);
-    const bool taken = !bound && !global.http_port && port == 80;
-    if (taken) {
-      elsewhere("HTTP", 80, 7780);
-      port = 7780;
-      server = server_on(port);
-      bound = server->listen(error);
-    }
-    note("HTTP", port, taken ? port : 80, global.http_port.has_value(), bound,
+    const bool bound = server->listen(error);
+    note("HTTP", port, http_taken ? port : 80, global.http_port.has_value(), bound,
          "; the processes run without their names");
   }
   if (tls_port != 0) {
     if (auto tls = open_tls(global, home, notices, ca_files)) {
-      bool bound = server->listen_tls(tls_port, tls, error);
-      const bool taken = !bound && !global.https_port && tls_port == 443;
-      if (taken) {
-        elsewhere("HTTPS", 443, 7743);
-        tls_port = 7743;
-        bound = server->listen_tls(tls_port, tls, error);
-      }
-      note("HTTPS", tls_port, taken ? tls_port : 443, global.https_port.has_value(), bound, "");
+      const bool bound = server->listen_tls(tls_port, std::move(tls), error);
+      note("HTTPS", tls_port, https_taken ? tls_port : 443, global.https_port.has_value(), bound,
+           "");
     }
   }
   if (!serving) return nullptr;
@@ -306,7 +298,8 @@ UrlRule Daemon::choose_urls() {
   const std::string what = check.here()                      ? "resolves to this machine"
                            : !check.resolution.error.empty() ? "does not resolve"
                                                              : "resolves elsewhere";
-  say(fmt::format("URLs are http://NAME{}: {} {}", rule.suffix, probe_name(first), what));
+  say(fmt::format("URLs are {}://NAME{}: {} {}", rule.scheme, rule.suffix, probe_name(first),
+                  what));
   if (!rule.hint.empty()) notices_.push_back(rule.hint);
   return rule;
 }

@@ -216,7 +216,8 @@ std::optional<Project> load_project(const fs::path& dir_in, const LoadOptions& o
   }
   project.aliases = config.aliases;
   if (const auto worktree = linked_worktree(dir)) {
-    // A worktree's rp.yaml is its main checkout's: its aliases go the way of its name.
+    // A worktree's aliases get its branch, as its name does: checked out from the same rp.yaml,
+    // they would otherwise be the main checkout's too.
     for (auto& alias : project.aliases) alias = worktree->branch + "." + alias;
   }
   if (config.idle_timeout) project.idle_timeout = *config.idle_timeout;

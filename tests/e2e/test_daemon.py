@@ -837,8 +837,9 @@ def test_invalid_rp_yaml_registers_nothing(project, rp, rpc, rp_home, detach):
 
 
 def test_a_taken_port_80_or_443_moves_rp_to_7780_and_7743(project, rp_env, rp_home):
-    """As root (or after `rp setup`) rp takes 80 and 443; when another server has them, it takes
-    7780 and 7743 as it would without the right, and says so, rather than go without HTTP."""
+    """As root (or after `rp setup`) rp takes 80 and 443; when another server has them, even on
+    127.0.0.1 alone, it takes 7780 and 7743 as it would without the right, and says so, rather
+    than go without HTTP or share the names with that server."""
     if os.geteuid() != 0:
         pytest.skip("binds ports 80 and 443: needs root (CI runs as root)")
     for port in (7780, 7743):
@@ -847,21 +848,21 @@ def test_a_taken_port_80_or_443_moves_rp_to_7780_and_7743(project, rp_env, rp_ho
                 pytest.skip(f"port {port} is in use here")
     held = []
     for port in (80, 443):
-        for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-            s = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                s.bind((address, port))
-                s.listen()
-                held.append(s)
-            except OSError:
-                s.close()  # another server has it already: taken all the same
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # ::1 left free
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen()
+            held.append(s)
+        except OSError:
+            s.close()  # another server has it already: taken all the same
     env = {k: v for k, v in rp_env.items() if k not in ("RP_HTTP_PORT", "RP_HTTPS_PORT")}
     try:
         code, out, err = run_rp(["daemon"], project.path, env)
         assert code == 0, err
         log = daemon_log(rp_home)
-        assert "HTTP: port 80 is taken (" in log and "listening on port 7780 instead" in log, log
-        assert "HTTPS: port 443 is taken (" in log and "listening on port 7743 instead" in log
+        assert "HTTP: port 80 is taken by " in log, log  # this test's process, by name and pid
+        assert "listening on port 7780 instead" in log, log
+        assert "HTTPS: port 443 is taken by " in log and "listening on port 7743 instead" in log
         assert "needs `rp setup`" not in log  # the right is there: the port is not
         code, out, err = run_rp(["ls", "--json"], project.path, env)
         daemon = json.loads(out)["daemon"]

@@ -55,12 +55,16 @@ TEST_CASE("error pages: wants_html", "[error_pages]") {
   CHECK(wants_html("TEXT/HTML ; q=1.0"));
   CHECK(wants_html("application/json, text/html"));       // as much as anything else: a page
   CHECK(wants_html("text/html;level=1;q=0.9, */*;q=1"));  // a wildcard prefers nothing
+  CHECK(wants_html("text/html;q=0.9,"));                  // empty elements count for nothing
+  CHECK(wants_html(" , text/html;q=0.5,,"));
   // HTML as a fallback, or not at all.
   CHECK_FALSE(wants_html("application/json, text/html;q=0.5"));
   CHECK_FALSE(wants_html("application/json;q=0.9, text/html;q=0.1"));
   CHECK_FALSE(wants_html("text/html;q=0"));
   CHECK_FALSE(wants_html("text/html;q=0.000"));
   CHECK_FALSE(wants_html("text/html;q=x"));
+  CHECK_FALSE(wants_html("text/html;q=0x5"));  // not a number: nothing
+  CHECK_FALSE(wants_html("application/json, text/html;q=1x0"));
   CHECK_FALSE(wants_html("*/*"));
   CHECK_FALSE(wants_html("application/json"));
   CHECK_FALSE(wants_html("text/plain"));
