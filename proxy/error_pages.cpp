@@ -5,6 +5,7 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/http/message.hpp"
 #include "proxy/http/parser.hpp"
+#include "supervisor/project/text.hpp"
 
 namespace rp::proxy {
 namespace {
@@ -69,17 +70,11 @@ int status_of(BootOutcome outcome) {
 
 namespace {
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // The q of one element's parameters ("q=0.5;level=1"), in thousandths; 1000 without one.
 int quality(std::string_view parameters) {
   while (!parameters.empty()) {
     const auto semicolon = parameters.find(';');
-    const auto p = trimmed(parameters.substr(0, semicolon));
+    const auto p = trim(parameters.substr(0, semicolon));
     parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
     if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
     // "1", "1.000", "0", "0.5", "0.25": at most three decimals (RFC 9110, 12.4.2).
@@ -104,7 +99,7 @@ bool wants_html(std::string_view accept) {
     const auto element = accept.substr(0, comma);
     accept = comma == std::string_view::npos ? "" : accept.substr(comma + 1);
     const auto semicolon = element.find(';');
-    const auto type = trimmed(element.substr(0, semicolon));
+    const auto type = trim(element.substr(0, semicolon));
     if (type.empty()) continue;  // an empty element of the list (RFC 9110, 5.6.1)
     const int q = quality(semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1));
     if (http::iequals(type, "text/html")) {
