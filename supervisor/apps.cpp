@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <map>
 #include <set>
@@ -57,12 +58,10 @@ std::optional<Apps::Outcome> Apps::Impl::conflict(const std::string& name,
                     "in rp.yaml, or `rp down {}` / `rp unlink {}` that one",
                     name, it->second.reg.dir.string(), name, name));
   }
-  for (const auto& r : routes) {
-    if (r.name == name) {
-      return Outcome::failure(
-          Refusal::name_taken,
-          fmt::format("the name {} is a static route; `rp route rm {}` first", name, name));
-    }
+  if (is_route(name)) {
+    return Outcome::failure(
+        Refusal::name_taken,
+        fmt::format("the name {} is a static route; `rp route rm {}` first", name, name));
   }
   if (auto other = alias_holder(name, dir)) {
     return Outcome::failure(Refusal::name_taken,
@@ -89,13 +88,16 @@ std::optional<std::string> Apps::Impl::alias_taken(const std::string& alias,
   if (auto a = entries.find(alias); a != entries.end() && a->second.reg.dir != dir) {
     return fmt::format("the name of the app in {}", a->second.reg.dir.string());
   }
-  for (const auto& r : routes) {
-    if (r.name == alias) return "a static route";
-  }
+  if (is_route(alias)) return "a static route";
   if (auto other = alias_holder(alias, dir)) {
     return fmt::format("an alias of {} ({})", other->first, other->second.reg.dir.string());
   }
   return std::nullopt;
+}
+
+bool Apps::Impl::is_route(const std::string& name) const {
+  return std::any_of(routes.begin(), routes.end(),
+                     [&](const StaticRoute& r) { return r.name == name; });
 }
 
 // The app of another directory than `dir` that has `alias` among its aliases, if any.

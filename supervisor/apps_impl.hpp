@@ -80,6 +80,7 @@ struct Apps::Impl {
                                   const std::filesystem::path& dir);
   const std::pair<const std::string, Entry>* alias_holder(const std::string& alias,
                                                           const std::filesystem::path& dir) const;
+  bool is_route(const std::string& name) const;  // a static route's name
   std::optional<std::string> alias_taken(const std::string& alias,
                                          const std::filesystem::path& dir) const;
   void drop_taken_aliases(Project& project, const std::filesystem::path& dir,
