@@ -41,7 +41,8 @@ class Signal {
  public:
   explicit Signal(const asio::any_io_executor& executor)
       : timer_(executor, Clock::time_point::max()) {}
-  asio::awaitable<void> wait() { co_await timer_.async_wait(nothrow); }
+  // The timer's own wait, with no coroutine of its own around it (one allocation fewer a wait).
+  auto wait() { return timer_.async_wait(nothrow); }
   void notify() { timer_.cancel(); }
 
  private:
@@ -118,9 +119,11 @@ struct Served {
 
 class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::Handler, Drainable {
  public:
-  Connection(ProxyThread& thread, TlsStream& client, http::ClientInfo info)
+  Connection(ProxyThread& thread, TlsStream& client, http::ClientInfo info,
+             std::shared_ptr<void> owner)
       : thread_(thread),
         shared_(thread.shared),
+        owner_(std::move(owner)),
         client_(client),
         info_(std::move(info)),
         executor_(client.get_executor()),
@@ -133,9 +136,12 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
     thread_.drainable.insert(this);
     co_await (reader() || writer() || watchdog());
     thread_.drainable.erase(this);
-    // Whatever still runs stops: the app's connections of open streams close with this one.
+    ended_ = true;
+    // Whatever still runs stops: the app's connections of open streams close with this one, and
+    // the servers end once their stream has.
     for (auto& [id, stream] : streams_) close_stream(*stream);
     streams_.clear();
+    let_idle_servers_go();
   }
 
  private:
@@ -243,8 +249,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       received_anything_ = true;
       last_read_ = Clock::now();
       const bool go_on = engine_.receive({read_buffer_.get(), n});
-      for (auto& stream : starting_)
-        asio::co_spawn(executor_, serve(std::move(stream)), asio::detached);
+      for (auto& stream : starting_) start(std::move(stream));
       starting_.clear();
       write_wake_.notify();
       if (!go_on) break;
@@ -297,6 +302,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       if (engine_.open_streams() == 0) {
         spare_.clear();
         spare_streams_.clear();
+        let_idle_servers_go();
         engine_.trim();
       }
       const auto idle_limit =
@@ -329,6 +335,44 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
       boost::system::error_code ec;
       s->upstream->close(ec);
     }
+  }
+
+  // --- the coroutines that serve the streams.
+  // A connection keeps as many as it had streams at once, and hands a new stream to one that is
+  // idle: a busy connection then starts no coroutine per request. The watchdog lets the idle ones
+  // go when the connection is idle, as it does with the streams' scratch.
+  struct IdleServer {
+    explicit IdleServer(const asio::any_io_executor& executor) : wake(executor) {}
+    Signal wake;
+    std::shared_ptr<Stream> next;  // the stream it is handed; none: it ends
+  };
+
+  void start(std::shared_ptr<Stream> stream) {
+    if (idle_servers_.empty()) {
+      asio::co_spawn(executor_, server(std::move(stream)), asio::detached);
+      return;
+    }
+    IdleServer& idle = *idle_servers_.back();
+    idle_servers_.pop_back();
+    idle.next = std::move(stream);
+    idle.wake.notify();
+  }
+
+  asio::awaitable<void> server(std::shared_ptr<Stream> stream) {
+    auto self = shared_from_this();
+    IdleServer idle(executor_);
+    while (stream) {
+      co_await serve(std::move(stream));
+      if (ended_) co_return;
+      idle_servers_.push_back(&idle);
+      co_await idle.wake.wait();
+      stream = std::move(idle.next);
+    }
+  }
+
+  void let_idle_servers_go() {
+    for (IdleServer* idle : idle_servers_) idle->wake.notify();
+    idle_servers_.clear();
   }
 
   // --- one stream, from its request to the end of its answer.
@@ -624,6 +668,7 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
 
   ProxyThread& thread_;
   ProxyShared& shared_;
+  const std::shared_ptr<void> owner_;  // the session, which holds client_
   TlsStream& client_;
   const http::ClientInfo info_;
   asio::any_io_executor executor_;
@@ -633,7 +678,9 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
   using StreamMap = std::unordered_map<std::int32_t, std::shared_ptr<Stream>>;
   StreamMap streams_;
   std::vector<StreamMap::node_type> spare_streams_;  // of streams that ended, for the next ones
-  std::vector<std::shared_ptr<Stream>> starting_;    // requests read, their coroutines not spawned
+  std::vector<std::shared_ptr<Stream>> starting_;    // requests read, not yet handed to a server
+  std::vector<IdleServer*> idle_servers_;            // servers waiting for a stream
+  bool ended_ = false;                               // run() is over: servers end with their stream
   std::vector<http::Header> fields_;                 // a response head's, reused
   std::vector<std::unique_ptr<Scratch>> spare_;
   bool received_anything_ = false;
@@ -643,9 +690,9 @@ class Connection : public std::enable_shared_from_this<Connection>, h2::Engine::
 
 }  // namespace
 
-asio::awaitable<void> serve_h2(ProxyThread& thread, TlsStream& client,
-                               const http::ClientInfo& info) {
-  auto connection = std::make_shared<Connection>(thread, client, info);
+asio::awaitable<void> serve_h2(ProxyThread& thread, TlsStream& client, const http::ClientInfo& info,
+                               std::shared_ptr<void> owner) {
+  auto connection = std::make_shared<Connection>(thread, client, info, std::move(owner));
   co_await connection->run();
 }
 

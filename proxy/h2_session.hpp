@@ -12,6 +12,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <memory>
 
 #include "proxy/client_stream.hpp"
 #include "proxy/forwarding.hpp"
@@ -20,8 +21,10 @@ namespace rp::proxy {
 
 struct ProxyThread;
 
-// Serves HTTP/2 on `client` (its handshake done) until the connection ends.
+// Serves HTTP/2 on `client` (its handshake done) until the connection ends. `owner` holds
+// `client`: it is kept until the last of the connection's coroutines has ended, some of which may
+// outlive the call by a moment (so the connection counts against max_connections until then).
 boost::asio::awaitable<void> serve_h2(ProxyThread& thread, TlsStream& client,
-                                      const http::ClientInfo& info);
+                                      const http::ClientInfo& info, std::shared_ptr<void> owner);
 
 }  // namespace rp::proxy

@@ -88,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         // HTTP/2 from here on: the connection is proxy/h2_session.hpp's until it ends, with
         // buffers of its own (a stream's are lent per request there).
         thread_.workspaces.give_back(std::move(ws_));
-        co_await serve_h2(thread_, client_, client_info_);
+        co_await serve_h2(thread_, client_, client_info_, self);
         h2_ = true;
       }
     }

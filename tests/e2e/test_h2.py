@@ -240,6 +240,21 @@ def test_a_hundred_concurrent_streams_on_one_connection(proxied, rp_env):
     assert "1000 succeeded" in r.stdout, r.stdout
 
 
+def test_busy_connections_that_end_leave_nothing_behind(proxied, rp_env, rp_home):
+    # A connection keeps, for its next streams, a coroutine, a stream and scratch for as many
+    # streams as it had at once. All of it goes when the connection does, even when its last
+    # streams ended just before it: a connection counts against max_connections until then, so
+    # that rounds of busy connections, more in all than the limit, are each served in full.
+    (rp_home / "config.yaml").write_text("max_connections: 50\n")
+    p = proxied(ORIGIN, env={"ORIGIN_QUIET": "1"})
+    for _ in range(3):  # kept, the first two rounds' connections would leave 10 for the third
+        r = subprocess.run(["h2load", "-n", "2000", "-c", "20", "-m", "100", "-H",
+                            f":authority: {p.project.app}.test",
+                            f"https://127.0.0.1:{rp_env['RP_HTTPS_PORT']}/h"],
+                           capture_output=True, text=True, timeout=120)
+        assert "2000 succeeded" in r.stdout, r.stdout
+
+
 def daemon_rss_kib(home):
     return rss_kib(daemon_pid(pathlib.Path(home)))
 
