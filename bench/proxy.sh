@@ -9,7 +9,8 @@
 # Rows: keep-alive requests with 1 and 50 connections, for a 13-byte body (`small`) and a 64 KiB
 # body (`64k`). Every row runs twice per target, interleaved (direct, rp, nginx-1, nginx-auto,
 # HAProxy, then back), and shows the mean of the two; the per-run lines it prints as it goes
-# show the spread between the rounds.
+# show the spread between the rounds. Before the rows, one warm-up run per target (50
+# connections, small body), shown and not counted.
 #
 # Fair by construction:
 # - one origin for all: an nginx with one worker and its access log off, serving two static
@@ -94,6 +95,11 @@ run() {  # name connections path round
     "${SERVER_PIDS[$name]}" '' -c"$conns" -H "Host: bench.test" \
     "http://127.0.0.1:${PORT[$name]}/$path"
 }
+
+# A warm-up run per server first, not counted: the first seconds of load after the servers start
+# are slow for all of them alike (half the req/s in session 13's HTTPS run), which the server
+# measured first would otherwise carry alone.
+for name in direct rp nginx-1 nginx-auto haproxy; do run "$name" 50 small warm-up; done
 
 ROWS=("1 small" "50 small" "1 64k" "50 64k")
 for row in "${ROWS[@]}"; do
