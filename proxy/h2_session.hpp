@@ -1,5 +1,6 @@
 // HTTP/2 on a client's TLS connection (ALPN chose h2): the framing is proxy/h2/engine.hpp's; here
-// the bytes move, and each stream is served as its own coroutine on the connection's thread:
+// the bytes move, and each stream is served by a coroutine of the connection's (as many as it has
+// streams at once, each taking the next stream when its own ends), on the connection's thread:
 // routed and woken like an HTTP/1.1 request (proxy/dispatch.hpp), forwarded as an HTTP/1.1
 // exchange on one of the thread's pooled connections to the app, its body streaming both ways
 // under flow control. A WebSocket's extended CONNECT becomes an Upgrade to the app and then a
