@@ -248,11 +248,12 @@ def test_busy_connections_that_end_leave_nothing_behind(proxied, rp_env, rp_home
     (rp_home / "config.yaml").write_text("max_connections: 50\n")
     p = proxied(ORIGIN, env={"ORIGIN_QUIET": "1"})
     for _ in range(3):  # kept, the first two rounds' connections would leave 10 for the third
-        r = subprocess.run(["h2load", "-n", "2000", "-c", "20", "-m", "100", "-H",
+        # (10 streams each: the 200 at once stay within what the app's listen queue holds.)
+        r = subprocess.run(["h2load", "-n", "1000", "-c", "20", "-m", "10", "-H",
                             f":authority: {p.project.app}.test",
                             f"https://127.0.0.1:{rp_env['RP_HTTPS_PORT']}/h"],
                            capture_output=True, text=True, timeout=120)
-        assert "2000 succeeded" in r.stdout, r.stdout
+        assert "1000 succeeded" in r.stdout, r.stdout
 
 
 def daemon_rss_kib(home):
