@@ -1,9 +1,12 @@
 // The access line of every request, into its app's output (what `rp up` and `rp logs -f` show
 // and the app's log file keeps). Lines are gathered per proxy thread and handed to the daemon's
-// thread together every 5 ms (or sooner when 256 are waiting): each hand-over wakes the daemon's
-// thread and then `rp up`. A hand-over per request would cost every request those wake-ups; a
-// longer delay would make the bursts of work they bring longer, which a lone connection waits
-// behind on a shared core (its p99). The proxy never waits for whoever reads them.
+// thread together (handover_due): each hand-over wakes the daemon's thread and then `rp up`, so a
+// hand-over per request would cost every request those wake-ups; a batch of many lines makes the
+// burst of work it brings long, which a lone connection waits behind on a shared core (its p99).
+// So a batch goes after 5 ms once it has 32 lines, at once when it has 256, and after 50 ms
+// whatever it has: at a few thousand requests a second and more, bursts stay as short as a 5 ms
+// batch's; below that, each hand-over still carries lines enough to be worth its wake-ups. The
+// proxy never waits for whoever reads them.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -25,6 +28,9 @@ std::string access_text(std::string_view method, std::string_view target, int st
                         std::uint64_t bytes, std::chrono::microseconds took,
                         std::string_view instance, std::string_view via = {});
 
+// Whether a batch of `waiting` lines, the first of which came `waited` ago, is handed over now.
+bool handover_due(std::size_t waiting, std::chrono::steady_clock::duration waited);
+
 class AccessLog {
  public:
   explicit AccessLog(boost::asio::any_io_executor executor) : timer_(executor) {}
@@ -38,11 +44,12 @@ class AccessLog {
   void add(const std::string& app, std::string text);
 
  private:
-  void arm();
+  void wait_until(std::chrono::steady_clock::time_point when);
   void flush();
 
   SupervisorLink* supervisor_ = nullptr;
   std::vector<AccessLine> pending_;
+  std::chrono::steady_clock::time_point first_;  // when the first of pending_ came
   boost::asio::steady_timer timer_;
   bool armed_ = false;
 };

@@ -4,7 +4,9 @@
 #include "proxy/access_log.hpp"
 
 using rp::proxy::access_text;
+using rp::proxy::handover_due;
 using std::chrono::microseconds;
+using std::chrono::milliseconds;
 
 TEST_CASE("an access line says what was asked, the answer, its size, the time and the instance") {
   CHECK(access_text("GET", "/some/path?x=1", 200, 12, microseconds(2340), "web.1") ==
@@ -37,4 +39,17 @@ TEST_CASE("an access line rounds to a tenth, half up, at every scale") {
   CHECK(access_text("GET", "/", 200, 1024 * 1024 + 52'429, microseconds(0), "web.1") ==
         "GET / 200 1.1 MiB 0.0 ms web.1");
   CHECK(access_text("GET", "/", 504, 0, microseconds(0), "web.1") == "GET / 504 0 B 0.0 ms web.1");
+}
+
+TEST_CASE("a batch of access lines goes after 5 ms once it has 32, at once at 256, else at 50 ms") {
+  // Busy: the cap sends at once; 5 ms sends whatever came, as long as it is 32 lines or more.
+  CHECK(handover_due(256, milliseconds(0)));
+  CHECK_FALSE(handover_due(255, milliseconds(4)));
+  CHECK(handover_due(32, milliseconds(5)));
+  CHECK(handover_due(200, milliseconds(5)));
+  // Quiet: fewer lines wait for more, up to 50 ms, so that a hand-over is worth its wake-ups.
+  CHECK_FALSE(handover_due(31, milliseconds(5)));
+  CHECK_FALSE(handover_due(1, milliseconds(49)));
+  CHECK(handover_due(1, milliseconds(50)));
+  CHECK(handover_due(32, milliseconds(20)));
 }
