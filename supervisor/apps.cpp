@@ -331,34 +331,31 @@ Diagnostics Apps::Impl::start() {
   publishing = false;
   routes = registry.routes(problems);
   const auto links = registry.links(problems);
-  std::vector<std::optional<Project>> projects;  // of the links taken, in order; others skipped
-  std::vector<const Link*> taken;
+  // The links taken (a name linked twice is taken once), each with its project as loaded.
+  struct Loaded {
+    const Link& link;
+    Entry& entry;
+    std::optional<Project> project;
+  };
+  std::vector<Loaded> loaded;
   for (const auto& l : links) {
-    Registration reg = registration_of(l);
-    Diagnostics errors;
-    auto project = load(reg, errors);
     auto [it, fresh] = entries.try_emplace(l.name);
     if (!fresh) continue;
-    taken.push_back(&l);
-    projects.push_back(std::move(project));
     Entry& e = it->second;
-    e.reg = reg;
+    e.reg = registration_of(l);
     e.linked = true;
-    e.errors = errors;
+    loaded.push_back({l, e, load(e.reg, e.errors)});
   }
   // Every name is known now: the aliases, each checked against them all, then the apps.
   std::map<std::string, int> claims;
-  for (const auto& project : projects) {
+  for (const auto& [l, e, project] : loaded) {
     if (!project) continue;
     for (const auto& alias :
          std::set<std::string>(project->aliases.begin(), project->aliases.end())) {
       ++claims[alias];
     }
   }
-  for (std::size_t i = 0; i < taken.size(); ++i) {
-    const Link& l = *taken[i];
-    auto& project = projects[i];
-    Entry& e = entries.at(l.name);
+  for (auto& [l, e, project] : loaded) {
     if (project) {
       project->name = l.name;
       drop_taken_aliases(*project, l.dir, claims, problems);
