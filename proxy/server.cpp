@@ -105,8 +105,13 @@ bool port_is_free(asio::io_context& io, const tcp::endpoint& endpoint,
 asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool tls,
                                   AcceptShortage& shortage) {
   ProxyShared& shared = worker.thread.shared;
+  // Where each connection came from is what the accept says, and where it came to is this
+  // listener's port: no getpeername or getsockname per connection.
+  boost::system::error_code port_ec;
+  const int local_port = acceptor.local_endpoint(port_ec).port();
+  tcp::endpoint peer;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    auto [ec, socket] = co_await acceptor.async_accept(peer, nothrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors or memory: pause rather than spin (proxy/accept_shortage.hpp).
@@ -123,10 +128,11 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor, bool 
       if (!tls) refuse_connection(std::move(socket));
       continue;
     }
+    http::ClientInfo client{.address = peer.address().to_string(), .local_port = local_port};
     if (tls) {
-      start_tls_session(worker.thread, std::move(socket));
+      start_tls_session(worker.thread, std::move(socket), std::move(client));
     } else {
-      start_session(worker.thread, std::move(socket));
+      start_session(worker.thread, std::move(socket), std::move(client));
     }
   }
 }

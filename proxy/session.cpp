@@ -1,6 +1,7 @@
 #include "proxy/session.hpp"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 
@@ -50,12 +52,13 @@ template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <typename... StreamArgs>
-  Session(ProxyThread& thread, StreamArgs&&... stream)
+  Session(ProxyThread& thread, http::ClientInfo client_info, StreamArgs&&... stream)
       : thread_(thread),
         shared_(thread.shared),
         client_(std::forward<StreamArgs>(stream)...),
         timer_(client_.get_executor()),
-        watch_timer_(client_.get_executor()) {
+        watch_timer_(client_.get_executor()),
+        client_info_(std::move(client_info)) {
     if constexpr (is_tls<Stream>) {
       client_info_.proto = "https";
       thread_.tls_streams.insert(&client_);
@@ -72,10 +75,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   asio::awaitable<void> run() {
     auto self = this->shared_from_this();
     boost::system::error_code ec;
-    auto remote = socket().remote_endpoint(ec);
-    auto local = socket().local_endpoint(ec);
-    client_info_.address = remote.address().to_string();
-    client_info_.local_port = local.port();
     socket().set_option(tcp::no_delay(true), ec);
     if constexpr (!is_tls<Stream>) socket().non_blocking(true, ec);  // for await_request()
     watch();
@@ -121,27 +120,35 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::size_t seen = 0;
     auto pause_for = std::chrono::milliseconds(2);
     for (;;) {
-      auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
-      if (wait_ec || timed_out_) co_return false;
-      boost::system::error_code ec;
-      const std::size_t n = socket().receive(
-          asio::buffer(ws_->buffer.get(), Workspace::kBufferSize), tcp::socket::message_peek, ec);
-      if (ec || n == 0) co_return false;
-      const std::string_view peeked(ws_->buffer.get(), n);
+      // Peeked at once: the ClientHello has usually come with the connection, and then no wait
+      // for readability (a trip through the event loop) is needed.
+      const ssize_t n = ::recv(socket().native_handle(), ws_->buffer.get(), Workspace::kBufferSize,
+                               MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        // Nothing yet, so the next bytes to come make the socket readable anew.
+        auto [wait_ec] = co_await socket().async_wait(tcp::socket::wait_read, nothrow);
+        if (wait_ec || timed_out_) co_return false;
+        continue;
+      }
+      if (n <= 0) co_return false;
+      const std::string_view peeked(ws_->buffer.get(), static_cast<std::size_t>(n));
       const auto hello = tls::read_client_hello(peeked);
       if (hello.status == tls::ClientHello::Status::not_tls) {
         if (tls::looks_like_http(peeked)) co_await refuse_plain_http();
         co_return false;
       }
       if (hello.status == tls::ClientHello::Status::need_more) {
-        if (n == seen) {
+        if (peeked.size() == seen) {
           // The rest of the record has not come: wait a little rather than spin on the peek,
-          // longer each time (a client that stalls here costs next to nothing until its timeout).
+          // longer each time (a client that stalls here costs next to nothing until its timeout,
+          // which only this loop sees: the socket is readable, so nothing waits to be cancelled).
           asio::steady_timer pause(client_.get_executor(), pause_for);
           co_await pause.async_wait(nothrow);
+          if (timed_out_) co_return false;
           pause_for = std::min(pause_for * 2, std::chrono::milliseconds(250));
         }
-        seen = n;
+        seen = peeked.size();
         continue;
       }
       if (hello.status == tls::ClientHello::Status::hello && !tls.ready(hello.server_name)) {
@@ -751,18 +758,19 @@ void count_connection(ProxyThread& thread) {
 
 }  // namespace
 
-void start_session(ProxyThread& thread, tcp::socket socket) {
-  count_connection(thread);
-  auto executor = socket.get_executor();
-  auto session = std::make_shared<Session<tcp::socket>>(thread, std::move(socket));
-  asio::co_spawn(executor, session->run(), asio::detached);
-}
-
-void start_tls_session(ProxyThread& thread, tcp::socket socket) {
+void start_session(ProxyThread& thread, tcp::socket socket, http::ClientInfo client) {
   count_connection(thread);
   auto executor = socket.get_executor();
   auto session =
-      std::make_shared<Session<TlsStream>>(thread, std::move(socket), thread.shared.tls->context());
+      std::make_shared<Session<tcp::socket>>(thread, std::move(client), std::move(socket));
+  asio::co_spawn(executor, session->run(), asio::detached);
+}
+
+void start_tls_session(ProxyThread& thread, tcp::socket socket, http::ClientInfo client) {
+  count_connection(thread);
+  auto executor = socket.get_executor();
+  auto session = std::make_shared<Session<TlsStream>>(thread, std::move(client), std::move(socket),
+                                                      thread.shared.tls->context());
   asio::co_spawn(executor, session->run(), asio::detached);
 }
 

@@ -68,10 +68,13 @@ struct ProxyThread {
   std::unordered_set<tls::TlsStream*> tls_streams;  // for tidy_up (proxy/server.cpp)
 };
 
-// Runs a session on `socket` until the connection closes.
-void start_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket);
+// Runs a session on `socket` until the connection closes. `client` is where it came from, as the
+// accept gave it (its `proto` is the session's to set).
+void start_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket,
+                   http::ClientInfo client);
 // The same over TLS: the handshake first (`thread.shared.tls` set).
-void start_tls_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket);
+void start_tls_session(ProxyThread& thread, boost::asio::ip::tcp::socket socket,
+                       http::ClientInfo client);
 
 // Answers a connection over the limit with 503 and closes it.
 void refuse_connection(boost::asio::ip::tcp::socket socket);

@@ -22,6 +22,44 @@ using SystemClock = std::chrono::system_clock;
 // The protocols rp speaks over TLS, in ALPN's wire format, best first.
 constexpr unsigned char kProtocols[] = "\x02h2\x08http/1.1";
 
+// The protocols a handshake may choose by ALPN; set on every context a handshake may end on.
+int on_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* offered,
+            unsigned int offered_size, void*) {
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, out_size, kProtocols, sizeof kProtocols - 1, offered,
+                            offered_size) != OPENSSL_NPN_NEGOTIATED) {
+    // Nothing in common: go on without ALPN, which means HTTP/1.1.
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Resumption is keyed by this, on the listener's context and every leaf's alike.
+constexpr unsigned char kSessionContext[] = "rp";
+
+// A leaf as a handshake takes it: an OpenSSL context of its own holding the certificate and key,
+// which the server-name callback moves the connection to (SSL_set_SSL_CTX takes a reference;
+// SSL_use_certificate and SSL_use_PrivateKey would check the pair again on every handshake, ten
+// times the cost). Resumption and the rest of the settings stay the listener's: OpenSSL keeps
+// the context a connection began on for its sessions and tickets, and copied the options, the
+// versions and the ciphers when the connection was made. ALPN is read from the current context.
+struct Leaf {
+  std::shared_ptr<SSL_CTX> context;
+  SystemClock::time_point not_after;
+};
+
+std::optional<Leaf> leaf_of(const LoadedPair& pair) {
+  std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!context || SSL_CTX_use_certificate(context.get(), pair.certificate.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(context.get(), pair.key.get()) != 1) {
+    return std::nullopt;
+  }
+  SSL_CTX_set_session_id_context(context.get(), kSessionContext, sizeof kSessionContext - 1);
+  SSL_CTX_set_alpn_select_cb(context.get(), &on_alpn, nullptr);
+  return Leaf{std::move(context), pair.not_after};
+}
+
 }  // namespace
 
 struct TlsContext::Impl {
@@ -35,13 +73,13 @@ struct TlsContext::Impl {
   const std::function<void(const std::string&)> report;
 
   std::mutex cache_mutex;
-  std::map<std::string, LoadedPair> cache;  // by base name; "" is loopback
-  std::set<std::string> reported;           // failures said once each
+  std::map<std::string, Leaf> cache;  // by base name; "" is loopback
+  std::set<std::string> reported;     // failures said once each
 
   asio::thread_pool minter{1};
 
   // The cached leaf for a choice, if it is current.
-  std::optional<LoadedPair> cached(const std::string& key) {
+  std::optional<Leaf> cached(const std::string& key) {
     std::lock_guard lock(cache_mutex);
     auto it = cache.find(key);
     if (it == cache.end() || SystemClock::now() >= it->second.not_after - LocalCa::kRenewBefore) {
@@ -51,7 +89,7 @@ struct TlsContext::Impl {
   }
 
   // The leaf for a choice: cached, else loaded from disk or made (and cached).
-  std::optional<LoadedPair> leaf(const LeafChoice& choice) {
+  std::optional<Leaf> leaf(const LeafChoice& choice) {
     const std::string& key = choice.name;
     if (auto hit = cached(key)) return hit;
     std::string error;
@@ -62,8 +100,9 @@ struct TlsContext::Impl {
       pair = choice.kind == LeafChoice::Kind::loopback ? ca.for_loopback(error)
                                                        : ca.for_app(key, error);
     }
-    auto parsed = pair ? load_pair(*pair) : std::nullopt;
-    if (!parsed) {
+    const auto parsed = pair ? load_pair(*pair) : std::nullopt;
+    auto made = parsed ? leaf_of(*parsed) : std::nullopt;
+    if (!made) {
       std::lock_guard lock(cache_mutex);
       if (reported.insert(key).second && report) {
         report("HTTPS: no certificate for " + (key.empty() ? std::string("localhost") : key) +
@@ -72,8 +111,8 @@ struct TlsContext::Impl {
       return std::nullopt;
     }
     std::lock_guard lock(cache_mutex);
-    cache[key] = *parsed;
-    return parsed;
+    cache[key] = *made;
+    return made;
   }
 
   static int on_server_name(SSL* ssl, int* alert, void* arg) {
@@ -85,23 +124,10 @@ struct TlsContext::Impl {
       return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
     auto leaf = self->leaf(choice);
-    if (!leaf || SSL_use_certificate(ssl, leaf->certificate.get()) != 1 ||
-        SSL_use_PrivateKey(ssl, leaf->key.get()) != 1) {
+    if (!leaf || !SSL_set_SSL_CTX(ssl, leaf->context.get())) {
       *alert = SSL_AD_INTERNAL_ERROR;
       return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
-    return SSL_TLSEXT_ERR_OK;
-  }
-
-  static int on_alpn(SSL*, const unsigned char** out, unsigned char* out_size,
-                     const unsigned char* offered, unsigned int offered_size, void*) {
-    unsigned char* chosen = nullptr;
-    if (SSL_select_next_proto(&chosen, out_size, kProtocols, sizeof kProtocols - 1, offered,
-                              offered_size) != OPENSSL_NPN_NEGOTIATED) {
-      // Nothing in common: go on without ALPN, which means HTTP/1.1.
-      return SSL_TLSEXT_ERR_NOACK;
-    }
-    *out = chosen;
     return SSL_TLSEXT_ERR_OK;
   }
 };
@@ -119,12 +145,11 @@ TlsContext::TlsContext(LocalCa ca, std::vector<std::string> tlds,
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   // Resumption: TLS 1.3 tickets (OpenSSL's default) and TLS 1.2 sessions by id or ticket. The
   // context is shared by every proxy thread, so a client resumes whichever thread it reaches.
-  static constexpr unsigned char kSessionContext[] = "rp";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_tlsext_servername_callback(ctx, &Impl::on_server_name);
   SSL_CTX_set_tlsext_servername_arg(ctx, impl_.get());
-  SSL_CTX_set_alpn_select_cb(ctx, &Impl::on_alpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx, &on_alpn, nullptr);
   // Made now, so that the first handshake that names nothing does not wait for it.
   impl_->leaf({LeafChoice::Kind::loopback, {}});
 }

@@ -269,14 +269,21 @@ def test_tls_versions_resumption_and_alpn(proxied, https):
                     flag, "-CAfile", str(https.ca), input=b"")
         assert f"New, {version}, Cipher is".encode() in r.stdout, r.stdout
         assert b"Verify return code: 0 (ok)" in r.stdout
-    # Resumption: a second connection resumes the first one's session (TLS 1.3 ticket).
-    ctx = https.context()
-    with https.connect(name, ctx) as first:
-        first.sendall(f"GET /h HTTP/1.1\r\nHost: {name}\r\n\r\n".encode())
-        first.recv(65536)  # the ticket comes after the handshake
-        session = first.session
-    with https.connect(name, ctx, session=session) as second:
-        assert second.session_reused
+    # Resumption: a second connection resumes the first one's session (a TLS 1.3 ticket; a
+    # TLS 1.2 ticket), and is served, with the certificate of its name.
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        ctx = https.context()
+        ctx.maximum_version = version
+        with https.connect(name, ctx) as first:
+            first.sendall(f"GET /h HTTP/1.1\r\nHost: {name}\r\n\r\n".encode())
+            first.recv(65536)  # a TLS 1.3 ticket comes after the handshake
+            session = first.session
+        with https.connect(name, ctx, session=session) as second:
+            assert second.session_reused, version
+            assert second.version() == version.name.replace("_", "."), version
+            second.sendall(f"GET /h HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n"
+                           .encode())
+            assert second.recv(65536).startswith(b"HTTP/1.1 200"), version
     # ALPN: h2 is preferred, http/1.1 spoken to those who offer only it; a client offering
     # neither goes on without ALPN (HTTP/1.1).
     with https.connect(name, https.context(["h2", "http/1.1"])) as s:
