@@ -7,9 +7,9 @@
 #   bench/h2.sh [SECONDS_PER_RUN]      (default 5; needs build/rp: `make build`)
 #
 # Rows: 1 connection with 100 concurrent streams, and 50 connections with 10 streams each; a
-# 13-byte and a 64 KiB body. Every row runs twice per server, interleaved (rp, nginx, H2O,
-# HAProxy, then HAProxy, H2O, nginx, rp), and shows the mean of the two. Before the rows, one
-# warm-up run per server (50 x 10, small body), shown and not counted.
+# 13-byte and a 64 KiB body. Every row runs BENCH_ROUNDS times per server (default 2),
+# interleaved (rp, nginx, H2O, HAProxy, then HAProxy, H2O, nginx, rp, and so on), and shows the
+# mean. Before the rows, one warm-up run per server (50 x 10, small body), shown and not counted.
 #
 # A target that does not speak h2 (rp before its HTTP/2 landed, say), or fails a run, gets
 # "n/a" in its cells, and the script goes on with the others; it then exits 1, as it does when a
@@ -239,13 +239,16 @@ for name in rp nginx h2o haproxy; do run "$name" 50 10 small warm-up; done
 ROWS=("1 100 small" "50 10 small" "1 100 64k" "50 10 64k")
 for row in "${ROWS[@]}"; do
   read -r conns streams path <<<"$row"
-  for name in rp nginx h2o haproxy; do run "$name" "$conns" "$streams" "$path" 1; done
-  for name in haproxy h2o nginx rp; do run "$name" "$conns" "$streams" "$path" 2; done
+  for round in $(seq "$ROUNDS"); do
+    for name in $(round_order "$round" rp nginx h2o haproxy); do
+      run "$name" "$conns" "$streams" "$path" "$round"
+    done
+  done
 done
 
 echo
 echo "HTTP/2 benchmark: $(nproc) cores (h2load on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU)," \
-  "$THREADS proxy thread(s)/worker(s), ${SECONDS_PER_RUN}s per run, mean of 2 rounds, $(date -u +%F)"
+  "$THREADS proxy thread(s)/worker(s), ${SECONDS_PER_RUN}s per run, mean of $ROUNDS rounds, $(date -u +%F)"
 echo "$(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), H2O $(h2o --version | awk 'NR == 1 {print $3}')," \
   "HAProxy $(haproxy -v | awk 'NR == 1 {print $3}'), $(openssl version | cut -d' ' -f1-2)," \
   "h2load $(h2load --version | awk '{print $2}' | sed 's/.*\///')"

@@ -9,9 +9,10 @@
 # Rows: keep-alive requests (1 and 50 connections; a 13-byte and a 64 KiB body); a new
 # connection per request with a full handshake each (`handshake`); and a new connection per
 # request resuming the TLS session, as a browser coming back does (`resumed`). Every row runs
-# twice per server, interleaved (rp, nginx, HAProxy, then HAProxy, nginx, rp), and shows the
-# mean of the two. Before the rows, one warm-up run per server (kept alive, 50 connections,
-# small body), shown and not counted.
+# BENCH_ROUNDS times per server (default 2), interleaved (rp, nginx, HAProxy, then HAProxy,
+# nginx, rp, and so on), and shows the mean, and the lowest and highest of rp's ratio taken
+# round by round (`per round`). Before the rows, one warm-up run per server (kept alive, 50
+# connections, small body), shown and not counted.
 #
 # Set up as bench/proxy.sh (pinned the same way, the same origin, wrk run and measured by the
 # same helpers in bench/lib.sh), with TLS in front.
@@ -117,25 +118,28 @@ ROWS=("keepalive 1 small" "keepalive 50 small" "keepalive 1 64k" "keepalive 50 6
   "handshake 1 small" "handshake 50 small" "resumed 1 small" "resumed 50 small")
 for row in "${ROWS[@]}"; do
   read -r test conns path <<<"$row"
-  for name in rp nginx haproxy; do run "$test" "$name" "$conns" "$path" 1; done
-  for name in haproxy nginx rp; do run "$test" "$name" "$conns" "$path" 2; done
+  for round in $(seq "$ROUNDS"); do
+    for name in $(round_order "$round" rp nginx haproxy); do
+      run "$test" "$name" "$conns" "$path" "$round"
+    done
+  done
 done
 
 
 echo
 echo "HTTPS benchmark: $(nproc) cores (wrk on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU)," \
-  "$THREADS proxy thread(s)/worker(s), ${SECONDS_PER_RUN}s per run, mean of 2 rounds, $(date -u +%F)"
+  "$THREADS proxy thread(s)/worker(s), ${SECONDS_PER_RUN}s per run, mean of $ROUNDS rounds, $(date -u +%F)"
 echo "$(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), HAProxy $(haproxy -v | awk 'NR == 1 {print $3}')," \
   "$(openssl version | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
-printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-15s | %-15s | %-15s | %-21s | %7s |\n' \
-  test conns body "rp req/s" "nginx req/s" "haproxy req/s" "rp / stronger peer" \
+printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-11s | %-15s | %-15s | %-15s | %-21s | %7s |\n' \
+  test conns body "rp req/s" "nginx req/s" "haproxy req/s" "rp / stronger peer" "per round" \
   "rp p50/p99 ms" "nginx p50/p99" "haproxy p50/p99" "server us/req r/n/h" "wrk cpu"
-printf '|%s|\n' "-----------|-------|-------|------------|-------------|---------------|--------------------|-----------------|-----------------|-----------------|-----------------------|---------"
+printf '|%s|\n' "-----------|-------|-------|------------|-------------|---------------|--------------------|-------------|-----------------|-----------------|-----------------|-----------------------|---------"
 for row in "${ROWS[@]}"; do
   read -r test conns path <<<"$row"
   summarize "$test/$conns/$path/" nginx haproxy
-  printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-15s | %-15s | %-15s | %-21s | %6s%% |\n' \
-    "$test" "$conns" "$path" "${M[rp]}" "${M[nginx]}" "${M[haproxy]}" "$RATIO" \
+  printf '| %-9s | %-5s | %-5s | %10s | %11s | %13s | %-18s | %-11s | %-15s | %-15s | %-15s | %-21s | %6s%% |\n' \
+    "$test" "$conns" "$path" "${M[rp]}" "${M[nginx]}" "${M[haproxy]}" "$RATIO" "$RATIO_RANGE" \
     "${L[rp]}" "${L[nginx]}" "${L[haproxy]}" "${C[rp]}/${C[nginx]}/${C[haproxy]}" "$CLIENT_MAX"
 done
 

@@ -20,7 +20,7 @@
 #
 # And small helpers: free_port, listens PORT, wait_port PORT, to_ms LATENCY (wrk's "812.00us"
 # in ms), check_cpus CPU..., thread_cpu PID..., thread_cpu_since, pinned WHAT PID CPU, measure,
-# wrk_run, summarize, mean A B, mean_ms A B.
+# wrk_run, round_order, summarize, mean_of DECIMALS VALUE....
 #
 # The peers' configs, nginx_proxy_conf and haproxy_proxy_conf; check_bodies, end_runs and
 # print_rp_log; and for the TLS benchmarks (bench/https.sh, bench/h2.sh) mint_leaf,
@@ -43,9 +43,12 @@ bench_start() {
 # pinned_bench_start NAME TOOL...: bench_start for the benchmarks that pin the client and the
 # servers to separate cores (bench/proxy.sh, https.sh, h2.sh). Sets THREADS (BENCH_THREADS,
 # default 1), CLIENT_CPU (BENCH_CLIENT_CPU, default 0) and SERVER_CPU (BENCH_SERVER_CPU,
-# default 1), checked to be there.
+# default 1), checked to be there, and ROUNDS (BENCH_ROUNDS, default 2): how many runs each
+# target makes per row, in round_order.
 pinned_bench_start() {
   THREADS=${BENCH_THREADS:-1}
+  ROUNDS=${BENCH_ROUNDS:-2}
+  [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS must be a number from 1" >&2; exit 2; }
   CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
   SERVER_CPU=${BENCH_SERVER_CPU:-1}
   bench_start "$@" taskset
@@ -176,32 +179,51 @@ wrk_run() {
   fi
 }
 
-# summarize PREFIX PEER...: one row of a pinned benchmark's table, from the runs keyed
-# PREFIX$name/1 and PREFIX$name/2 in RPS, P50, P99, COST and CPU, for each name in $TARGETS.
-# Sets, in the caller's associative arrays M, L, Q and C, each target's mean req/s, "p50/p99",
-# p99 and server us/req over the two rounds ("n/a" unless both have numbers); CLIENT_MAX, the
-# client's highest CPU % of the row; RATIO, rp's req/s over the strongest PEER's, with that
-# peer's name ("0.87 (nginx)"; "n/a" without numbers); and P99_RATIO, rp's p99 over the lowest
-# of the PEERs', with that peer's name.
-declare -A M=() L=() Q=() C=()
-# shellcheck disable=SC2034  # the caller reads M, L, Q, C, CLIENT_MAX, RATIO and P99_RATIO
-summarize() {
-  local prefix=$1 name a b k peer='' quick=''
+# round_order ROUND NAME...: the NAMEs in the order they run in round ROUND: as given in odd
+# rounds, reversed in even ones, so that a drift of the machine's speed over a row weighs on all
+# of them alike.
+round_order() {
+  local round=$1 i
   shift
-  M=() L=() Q=() C=() CLIENT_MAX=0 RATIO=n/a P99_RATIO=n/a
+  local names=("$@")
+  if ((round % 2)); then
+    echo "${names[@]}"
+  else
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do printf '%s ' "${names[i]}"; done
+    echo
+  fi
+}
+
+# summarize PREFIX PEER...: one row of a pinned benchmark's table, from the runs keyed
+# PREFIX$name/1 .. PREFIX$name/$ROUNDS in RPS, P50, P99, COST and CPU, for each name in $TARGETS.
+# Sets, in the caller's associative arrays M, L, Q and C, each target's mean req/s, "p50/p99",
+# p99 and server us/req over the rounds ("n/a" unless every round has numbers); CLIENT_MAX, the
+# client's highest CPU % of the row; RATIO, rp's req/s over the strongest PEER's, with that
+# peer's name ("0.87 (nginx)"; "n/a" without numbers); RATIO_RANGE, the lowest and highest of
+# the same ratio taken round by round ("0.81-0.95"), which shows how far the machine's noise
+# reaches; and P99_RATIO, rp's p99 over the lowest of the PEERs', with that peer's name.
+declare -A M=() L=() Q=() C=()
+# shellcheck disable=SC2034  # the caller reads M, L, Q, C, CLIENT_MAX, RATIO, RATIO_RANGE, P99_RATIO
+summarize() {
+  local prefix=$1 name k r peer='' quick='' complete rps p50 p99 cost
+  shift
+  M=() L=() Q=() C=() CLIENT_MAX=0 RATIO=n/a RATIO_RANGE=n/a P99_RATIO=n/a
   for name in "${TARGETS[@]}"; do
-    a="$prefix$name/1" b="$prefix$name/2"
-    if [ -n "${RPS[$a]:-}" ] && [ -n "${RPS[$b]:-}" ]; then
-      M[$name]=$(mean "${RPS[$a]}" "${RPS[$b]}")
-      Q[$name]=$(mean_ms "${P99[$a]}" "${P99[$b]}")
-      L[$name]="$(mean_ms "${P50[$a]}" "${P50[$b]}")/${Q[$name]}"
-      C[$name]=$(awk -v a="${COST[$a]:-0}" -v b="${COST[$b]:-0}" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+    complete=1 rps='' p50='' p99='' cost=''
+    for r in $(seq "$ROUNDS"); do
+      k="$prefix$name/$r"
+      [ -n "${RPS[$k]:-}" ] || complete=0
+      rps+=" ${RPS[$k]:-0}" p50+=" ${P50[$k]:-0}" p99+=" ${P99[$k]:-0}" cost+=" ${COST[$k]:-0}"
+      [ "${CPU[$k]:-0}" -gt "$CLIENT_MAX" ] && CLIENT_MAX=${CPU[$k]}
+    done
+    if ((complete)); then
+      M[$name]=$(mean_of 2 "$rps")
+      Q[$name]=$(mean_of 3 "$p99")
+      L[$name]="$(mean_of 3 "$p50")/${Q[$name]}"
+      C[$name]=$(mean_of 1 "$cost")
     else
       M[$name]=n/a L[$name]=n/a Q[$name]=n/a C[$name]=n/a
     fi
-    for k in "$a" "$b"; do
-      [ "${CPU[$k]:-0}" -gt "$CLIENT_MAX" ] && CLIENT_MAX=${CPU[$k]}
-    done
   done
   for name in "$@"; do
     [ "${M[$name]}" != n/a ] || continue
@@ -214,16 +236,18 @@ summarize() {
   done
   if [ -n "$peer" ] && [ "${M[rp]}" != n/a ]; then
     RATIO="$(awk -v a="${M[rp]}" -v b="${M[$peer]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') ($peer)"
+    RATIO_RANGE=$(for r in $(seq "$ROUNDS"); do
+      echo "${RPS[$prefix"rp/$r"]} ${RPS[$prefix$peer/$r]}"
+    done | awk '{ x = ($2 > 0 ? $1 / $2 : 0); if (NR == 1 || x < lo) lo = x; if (NR == 1 || x > hi) hi = x }
+                END { printf "%.2f-%.2f", lo, hi }')
     P99_RATIO="$(awk -v a="${Q[rp]}" -v b="${Q[$quick]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') ($quick)"
   fi
 }
 
-mean() {  # A B -> their mean, 2 decimals
-  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'
-}
-
-mean_ms() {  # A B -> their mean, 3 decimals
-  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a + b) / 2 }'
+mean_of() {  # DECIMALS VALUE... -> their mean, with DECIMALS decimals
+  local decimals=$1
+  shift
+  echo "$@" | awk -v d="$decimals" '{ for (i = 1; i <= NF; i++) t += $i; printf "%.*f", d, t / NF }'
 }
 
 to_ms() {  # wrk latency ("812.00us", "1.20ms", "2.00s") -> milliseconds

@@ -7,9 +7,9 @@
 #   bench/proxy.sh [SECONDS_PER_RUN]      (default 5; needs build/rp, or RP_BIN: `make build`)
 #
 # Rows: keep-alive requests with 1 and 50 connections, for a 13-byte body (`small`) and a 64 KiB
-# body (`64k`). Every row runs twice per target, interleaved (direct, rp, nginx-1, nginx-auto,
-# HAProxy, then back), and shows the mean of the two; the per-run lines it prints as it goes
-# show the spread between the rounds. Before the rows, one warm-up run per target (50
+# body (`64k`). Every row runs BENCH_ROUNDS times per target (default 2), interleaved (direct,
+# rp, nginx-1, nginx-auto, HAProxy, then back, and so on), and shows the mean; the per-run lines
+# it prints as it goes show the spread between the rounds. Before the rows, one warm-up run per target (50
 # connections, small body), shown and not counted.
 #
 # Fair by construction:
@@ -104,14 +104,17 @@ for name in direct rp nginx-1 nginx-auto haproxy; do run "$name" 50 small warm-u
 ROWS=("1 small" "50 small" "1 64k" "50 64k")
 for row in "${ROWS[@]}"; do
   read -r conns path <<<"$row"
-  for name in direct rp nginx-1 nginx-auto haproxy; do run "$name" "$conns" "$path" 1; done
-  for name in haproxy nginx-auto nginx-1 rp direct; do run "$name" "$conns" "$path" 2; done
+  for round in $(seq "$ROUNDS"); do
+    for name in $(round_order "$round" direct rp nginx-1 nginx-auto haproxy); do
+      run "$name" "$conns" "$path" "$round"
+    done
+  done
 done
 
 echo
 echo "Proxy benchmark: $(nproc) cores (wrk on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU)," \
   "$THREADS proxy thread(s)/worker(s) (nginx-auto: $AUTO_WORKERS), ${SECONDS_PER_RUN}s per run," \
-  "mean of 2 rounds, $(date -u +%F)"
+  "mean of $ROUNDS rounds, $(date -u +%F)"
 echo "$(nginx -v 2>&1 | sed 's/.*\///;s/^/nginx /'), HAProxy $(haproxy -v | awk 'NR == 1 {print $3}')," \
   "wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}'). Each cell: req/s · p99 ms · server CPU µs/req."
 echo
