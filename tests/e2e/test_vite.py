@@ -146,6 +146,12 @@ def start_vite(proxied, project, rp_env, vite, without_rps_variable=False):
     return proxied(f"web: {command}\n", ready=r"web is ready")
 
 
+def page_and_output(p, body):
+    """What a failed assertion shows: the page whole, and what `rp up` printed (Vite's lines
+    among them)."""
+    return f"{body.decode(errors='replace')}\n--- rp up's output:\n{p.run.output()}"
+
+
 def hmr_handshake(p, host, token):
     """Opens Vite's HMR socket as its client does (path /, ?token=, subprotocol vite-hmr, the
     page's Origin) through rp with Host `host`; returns Vite's first message."""
@@ -174,15 +180,15 @@ def test_stock_vite_works_at_name_test(proxied, project, rp_env, vite):
     host = f"{project.app}.test:{p.port}"
 
     status, headers, body = p.request("GET", "/", host=host, headers={"Accept": "text/html"})
-    assert status == 200, body
+    assert status == 200, page_and_output(p, body)
     assert b"/@vite/client" in body and b"/main.js" in body   # Vite's page, with its client
 
     status, headers, body = p.request("GET", "/main.js", host=host)
-    assert status == 200, body
+    assert status == 200, page_and_output(p, body)
     assert "javascript" in headers["content-type"] and b"setupCounter" in body
 
     status, headers, body = p.request("GET", "/@vite/client", host=host)
-    assert status == 200, body
+    assert status == 200, page_and_output(p, body)
     token = re.search(rb'const wsToken = "([^"]+)"', body)
     assert token, body[:2000]
 
@@ -190,7 +196,7 @@ def test_stock_vite_works_at_name_test(proxied, project, rp_env, vite):
 
     # .localhost names Vite allows on its own; they pass through rp the same way.
     status, _, body = p.request("GET", "/", host=f"{project.app}.localhost:{p.port}")
-    assert status == 200, body
+    assert status == 200, page_and_output(p, body)
 
     stop_and_check_vite_is_gone(p)
 
@@ -202,18 +208,18 @@ def test_without_rps_variable_vite_blocks_name_test(proxied, project, rp_env, vi
     host = f"{project.app}.test:{p.port}"
 
     status, _, body = p.request("GET", "/", host=host, headers={"Accept": "text/html"})
-    assert status == 403, body
+    assert status == 403, page_and_output(p, body)
     assert b"Blocked request" in body
 
     # Its HMR socket refuses the name too, token or not.
     status, _, body = p.request("GET", "/@vite/client", host=f"{project.app}.localhost:{p.port}")
-    assert status == 200, body
+    assert status == 200, page_and_output(p, body)
     token = re.search(rb'const wsToken = "([^"]+)"', body).group(1).decode()
     with pytest.raises(websockets.exceptions.InvalidStatusCode):
         hmr_handshake(p, host, token)
 
     # .localhost needs no variable: Vite allows it itself.
     status, _, body = p.request("GET", "/", host=f"{project.app}.localhost:{p.port}")
-    assert status == 200, body
+    assert status == 200, page_and_output(p, body)
 
     stop_and_check_vite_is_gone(p)
