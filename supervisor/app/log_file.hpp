@@ -3,7 +3,10 @@
 // (replacing the older one) and a new PATH is started, so an app that logs without end costs at
 // most twice the limit. Nothing here may stop an app: a full or read-only disk is remembered in
 // error() for the daemon to report, and the lines are dropped; what the file already holds stays
-// whole (a batch that fits only in part is taken back, so no line is torn).
+// whole (a batch that fits only in part is taken back, so no line is torn). Once the disk ran
+// full, nothing is written until it has kRoomToResume free again: a disk a few blocks short of
+// full would take one batch and refuse the next, and the app's output would be said lost and
+// found again with every batch.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,7 @@ namespace rp {
 
 class LogFile {
  public:
+  static constexpr std::uintmax_t kRoomToResume = 1024 * 1024;
   LogFile(std::filesystem::path path, std::uintmax_t max_bytes = 5 * 1024 * 1024);
   ~LogFile();
   LogFile(LogFile&& other) noexcept;
@@ -34,12 +38,14 @@ class LogFile {
   bool open();
   void close();
   void rotate();
+  bool room_to_resume() const;
 
   std::filesystem::path path_;
   std::uintmax_t max_bytes_;
   int fd_ = -1;
   std::uintmax_t size_ = 0;  // of the open file, counted here rather than asked for each write
   std::string error_;
+  int failed_with_ = 0;  // the errno of the last write or open that failed; 0 when it worked
 };
 
 }  // namespace rp
