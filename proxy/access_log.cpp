@@ -88,10 +88,12 @@ void AccessLog::wait_until(std::chrono::steady_clock::time_point when) {
   armed_ = true;
   timer_.expires_at(when);
   timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec == boost::asio::error::operation_aborted) return;  // flush() came first
+    const auto now = std::chrono::steady_clock::now();
+    // Cancelled by flush(); or it had fired already, flush() came before it ran, and a later
+    // line armed the timer again (its expiry is then still ahead): that wait is the one to keep.
+    if (ec == boost::asio::error::operation_aborted || timer_.expiry() > now) return;
     armed_ = false;
     if (pending_.empty()) return;
-    const auto now = std::chrono::steady_clock::now();
     if (handover_due(pending_.size(), now - first_)) {
       flush();
     } else {
